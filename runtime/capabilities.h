@@ -1,0 +1,94 @@
+#pragma once
+// What a physical device offers (DeviceInfo, as queried) and what vkllm uses of it
+// (Capabilities: one named flag per feature or quirk, after environment overrides).
+// Every fallback in the engine is decided by a Capabilities flag, never by vendor checks.
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include <vulkan/vulkan.h>
+
+namespace vkllm {
+
+struct MemoryHeapInfo {
+  uint64_t size;
+  bool device_local;
+};
+
+struct DeviceInfo {
+  uint32_t index = 0;
+  VkPhysicalDevice physical = VK_NULL_HANDLE;
+  std::string name;
+  uint32_t vendor_id = 0, device_id = 0;
+  VkPhysicalDeviceType type = VK_PHYSICAL_DEVICE_TYPE_OTHER;
+  std::string driver_name, driver_info;
+  uint32_t driver_version = 0, api_version = 0;
+  uint8_t pipeline_cache_uuid[VK_UUID_SIZE] = {};
+  std::vector<MemoryHeapInfo> heaps;
+  uint32_t compute_queue_family = UINT32_MAX;
+
+  uint32_t subgroup_size = 1, min_subgroup_size = 0, max_subgroup_size = 0;
+  bool subgroup_size_control = false;  // VK_EXT_subgroup_size_control / Vulkan 1.3
+  bool subgroup_arithmetic = false;    // arithmetic subgroup ops in compute shaders
+  bool shader_float16 = false, shader_int8 = false;
+  bool storage_buffer_16bit = false, storage_buffer_8bit = false;
+  bool integer_dot_product = false;
+  bool cooperative_matrix = false;  // VK_KHR_cooperative_matrix (or the NV predecessor)
+  bool timestamps = false;
+  float timestamp_period_ns = 1.0f;
+
+  uint64_t max_storage_buffer_range = 0, max_memory_allocation_size = 0;
+  uint32_t min_storage_buffer_offset_alignment = 1;
+  uint32_t max_compute_shared_memory = 0;
+  uint32_t max_workgroup_size[3] = {};
+  uint32_t max_workgroup_invocations = 0;
+  uint32_t max_workgroup_count[3] = {};
+
+  std::vector<std::string> extensions;
+  bool has_extension(const char* name) const;
+};
+
+// Queries everything above for one physical device.
+DeviceInfo query_device_info(VkPhysicalDevice physical, uint32_t index);
+
+const char* device_type_name(VkPhysicalDeviceType type);
+std::string format_version(uint32_t vk_version);
+std::string format_driver_version(const DeviceInfo& info);
+std::string vendor_name(uint32_t vendor_id);
+
+// Orders devices for the default choice: discrete > integrated > virtual > CPU > other.
+int device_preference(VkPhysicalDeviceType type);
+
+// Picks a device index from `spec` ("" = best by type; an index; or a case-insensitive
+// substring of the name). Throws an Error listing the devices when nothing matches.
+uint32_t select_device(const std::vector<DeviceInfo>& devices, const std::string& spec);
+
+struct Capabilities {
+  // 16-bit storage buffers: f16 tensors are read as float16_t; otherwise as packed uints.
+  bool f16_storage = false;
+  // Subgroup arithmetic in compute shaders: reductions use subgroupAdd/Max; otherwise shared memory.
+  bool subgroup_arithmetic = false;
+  // Pipelines may request a subgroup size (VK_EXT_subgroup_size_control).
+  bool subgroup_size_control = false;
+  // Memory that is device-local and host-visible is used directly (UMA, lavapipe, ReBAR);
+  // otherwise uploads and readbacks go through staging buffers.
+  bool unified_memory = false;
+  bool timestamps = false;
+
+  uint32_t subgroup_size = 1;
+  // Largest range one descriptor may cover: min(maxStorageBufferRange, maxMemoryAllocationSize,
+  // VKLLM_MAX_BUFFER_RANGE). Larger tensors are split into chunks of whole rows.
+  uint64_t max_buffer_range = 0;
+  uint64_t max_allocation = 0;
+  uint32_t storage_offset_alignment = 16;
+  uint32_t max_shared_memory = 16384;
+  uint32_t max_workgroup_invocations = 128;
+  uint32_t max_workgroup_count_x = 65535;
+
+  // From the device, then VKLLM_DISABLE_F16, VKLLM_DISABLE_SUBGROUP, VKLLM_FORCE_STAGING,
+  // VKLLM_MAX_BUFFER_RANGE.
+  static Capabilities from(const DeviceInfo& info);
+  std::string describe() const;
+};
+
+}  // namespace vkllm

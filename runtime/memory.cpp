@@ -1,0 +1,208 @@
+#include "runtime/memory.h"
+
+#include <algorithm>
+#include <cstdio>
+
+#include "runtime/capabilities.h"
+#include "runtime/env.h"
+#include "runtime/error.h"
+
+namespace vkllm {
+
+namespace {
+
+uint64_t align_up(uint64_t x, uint64_t a) { return (x + a - 1) / a * a; }
+
+std::string mib(uint64_t bytes) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.1f MiB", double(bytes) / (1 << 20));
+  return buf;
+}
+
+}  // namespace
+
+Buffer::~Buffer() {
+  if (!allocator_) return;
+  for (size_t i = 0; i < chunks_.size(); ++i)
+    allocator_->release(placements_[i].first, placements_[i].second, chunks_[i].range);
+}
+
+size_t Buffer::chunk_index(uint64_t byte) const {
+  auto it = std::upper_bound(chunks_.begin(), chunks_.end(), byte,
+                             [](uint64_t b, const Chunk& c) { return b < c.first_byte; });
+  if (it == chunks_.begin() || byte >= size_) throw Error("byte " + std::to_string(byte) + " is outside buffer '" + name_ + "'");
+  return size_t(it - chunks_.begin()) - 1;
+}
+
+Allocator::Allocator(VkDevice device, const DeviceInfo& info, Capabilities& caps)
+    : device_(device), info_(info), caps_(caps) {
+  // Probe a buffer's requirements to learn which memory types can back storage buffers.
+  VkBufferCreateInfo bi{VK_STRUCTURE_TYPE_BUFFER_CREATE_INFO};
+  bi.size = 4096;
+  bi.usage = VK_BUFFER_USAGE_STORAGE_BUFFER_BIT | VK_BUFFER_USAGE_TRANSFER_SRC_BIT | VK_BUFFER_USAGE_TRANSFER_DST_BIT;
+  VkBuffer probe;
+  VKLLM_CHECK(vkCreateBuffer(device_, &bi, nullptr, &probe));
+  VkMemoryRequirements req;
+  vkGetBufferMemoryRequirements(device_, probe, &req);
+  vkDestroyBuffer(device_, probe, nullptr);
+
+  VkPhysicalDeviceMemoryProperties mem;
+  vkGetPhysicalDeviceMemoryProperties(info.physical, &mem);
+  auto find = [&](VkMemoryPropertyFlags want, VkMemoryPropertyFlags avoid) -> int {
+    for (uint32_t i = 0; i < mem.memoryTypeCount; ++i) {
+      auto f = mem.memoryTypes[i].propertyFlags;
+      if ((req.memoryTypeBits & (1u << i)) && (f & want) == want && !(f & avoid)) return int(i);
+    }
+    return -1;
+  };
+  const auto kLocal = VK_MEMORY_PROPERTY_DEVICE_LOCAL_BIT;
+  const auto kHost = VK_MEMORY_PROPERTY_HOST_VISIBLE_BIT | VK_MEMORY_PROPERTY_HOST_COHERENT_BIT;
+  int local = find(kLocal, 0), host = find(kHost, 0), both = find(kLocal | kHost, 0);
+  if (host < 0) throw Error("device '" + info.name + "' has no host-visible coherent memory type");
+  if (local < 0) local = host;
+  // Integrated GPUs and CPU devices share memory with the host: map tensors directly.
+  const bool shared_memory = info.type == VK_PHYSICAL_DEVICE_TYPE_INTEGRATED_GPU ||
+                             info.type == VK_PHYSICAL_DEVICE_TYPE_CPU;
+  caps.unified_memory = shared_memory && both >= 0 && !env_flag("VKLLM_FORCE_STAGING");
+  type_index_[int(MemoryKind::Device)] = uint32_t(caps.unified_memory ? both : local);
+  type_index_[int(MemoryKind::Host)] = uint32_t(host);
+  mapped_[int(MemoryKind::Device)] = caps.unified_memory;
+  mapped_[int(MemoryKind::Host)] = true;
+  for (int k = 0; k < 2; ++k) {
+    heap_index_[k] = mem.memoryTypes[type_index_[k]].heapIndex;
+    heap_size_[k] = mem.memoryHeaps[heap_index_[k]].size;
+  }
+  alignment_ = std::max<uint64_t>({req.alignment, caps.storage_offset_alignment, 64});
+  block_size_ = std::min<uint64_t>(256ull << 20, caps.max_allocation);
+}
+
+Allocator::~Allocator() {
+  for (auto& b : blocks_)
+    if (b) destroy_block(*b);
+}
+
+size_t Allocator::block_count() const {
+  return size_t(std::count_if(blocks_.begin(), blocks_.end(), [](auto& b) { return b != nullptr; }));
+}
+
+void Allocator::destroy_block(Block& b) {
+  if (b.mapped) vkUnmapMemory(device_, b.memory);
+  vkDestroyBuffer(device_, b.buffer, nullptr);
+  vkFreeMemory(device_, b.memory, nullptr);
+}
+
+size_t Allocator::new_block(uint64_t size, MemoryKind kind, std::string_view what) {
+  auto b = std::make_unique<Block>();
+  b->size = size;
+  b->kind = kind;
+  VkBufferCreateInfo bi{VK_STRUCTURE_TYPE_BUFFER_CREATE_INFO};
+  bi.size = size;
+  bi.usage = VK_BUFFER_USAGE_STORAGE_BUFFER_BIT | VK_BUFFER_USAGE_TRANSFER_SRC_BIT | VK_BUFFER_USAGE_TRANSFER_DST_BIT;
+  VKLLM_CHECK(vkCreateBuffer(device_, &bi, nullptr, &b->buffer));
+  VkMemoryRequirements req;
+  vkGetBufferMemoryRequirements(device_, b->buffer, &req);
+
+  VkPhysicalDeviceMemoryProperties mem;
+  vkGetPhysicalDeviceMemoryProperties(info_.physical, &mem);
+  const uint32_t type = type_index_[int(kind)];
+  const uint32_t heap = mem.memoryTypes[type].heapIndex;
+
+  VkMemoryAllocateInfo ai{VK_STRUCTURE_TYPE_MEMORY_ALLOCATE_INFO};
+  ai.allocationSize = req.size;
+  ai.memoryTypeIndex = type;
+  VkResult r = vkAllocateMemory(device_, &ai, nullptr, &b->memory);
+  if (r != VK_SUCCESS) {
+    vkDestroyBuffer(device_, b->buffer, nullptr);
+    throw Error("out of memory: could not allocate " + mib(req.size) + " for '" + std::string(what) + "' from heap " +
+                std::to_string(heap) + " (" + mib(mem.memoryHeaps[heap].size) + ", " + mib(in_use_) +
+                " in use by vkllm): " + vk_result_name(r));
+  }
+  VKLLM_CHECK(vkBindBufferMemory(device_, b->buffer, b->memory, 0));
+  if (mapped_[int(kind)]) {
+    void* p = nullptr;
+    VKLLM_CHECK(vkMapMemory(device_, b->memory, 0, VK_WHOLE_SIZE, 0, &p));
+    b->mapped = static_cast<std::byte*>(p);
+  }
+  b->free[0] = size;
+  blocks_.push_back(std::move(b));
+  return blocks_.size() - 1;
+}
+
+bool Allocator::take(Block& b, uint64_t size, uint64_t& offset) {
+  for (auto it = b.free.begin(); it != b.free.end(); ++it) {
+    const uint64_t start = align_up(it->first, alignment_);
+    const uint64_t end = it->first + it->second;
+    if (start + size > end) continue;
+    const uint64_t free_start = it->first;
+    b.free.erase(it);
+    if (start > free_start) b.free[free_start] = start - free_start;
+    if (end > start + size) b.free[start + size] = end - (start + size);
+    offset = start;
+    return true;
+  }
+  return false;
+}
+
+void Allocator::release(size_t index, uint64_t offset, uint64_t size) {
+  Block& b = *blocks_[index];
+  in_use_ -= size;
+  auto it = b.free.emplace(offset, size).first;
+  if (auto next = std::next(it); next != b.free.end() && it->first + it->second == next->first) {
+    it->second += next->second;
+    b.free.erase(next);
+  }
+  if (it != b.free.begin()) {
+    auto prev = std::prev(it);
+    if (prev->first + prev->second == it->first) {
+      prev->second += it->second;
+      b.free.erase(it);
+      it = prev;
+    }
+  }
+  if (it->first == 0 && it->second == b.size) {  // empty: give the memory back
+    destroy_block(b);
+    blocks_[index].reset();
+  }
+}
+
+std::shared_ptr<Buffer> Allocator::allocate(uint64_t bytes, uint64_t unit_bytes, MemoryKind kind, std::string_view what) {
+  if (bytes == 0) bytes = unit_bytes = 4;  // empty tensors still get a bindable buffer
+  if (unit_bytes == 0 || bytes % unit_bytes != 0)
+    throw Error("allocation of " + std::to_string(bytes) + " bytes for '" + std::string(what) +
+                "' is not a whole number of " + std::to_string(unit_bytes) + "-byte rows");
+  const uint64_t limit = std::min(caps_.max_buffer_range, caps_.max_allocation);
+  if (unit_bytes > limit)
+    throw Error("one row of '" + std::string(what) + "' is " + std::to_string(unit_bytes) +
+                " bytes, more than this device can address in one buffer (" + std::to_string(limit) + ")");
+  constexpr uint64_t kPad = 16;
+  const uint64_t chunk_max = (limit - kPad) / unit_bytes * unit_bytes;
+
+  if (bytes > heap_size_[int(kind)])
+    throw Error("out of memory: '" + std::string(what) + "' needs " + mib(bytes) + " but memory heap " +
+                std::to_string(heap_index_[int(kind)]) + " holds only " + mib(heap_size_[int(kind)]));
+
+  std::shared_ptr<Buffer> buf(new Buffer());
+  buf->allocator_ = this;
+  buf->size_ = bytes;
+  buf->name_ = std::string(what);
+  for (uint64_t done = 0; done < bytes;) {
+    const uint64_t size = std::min(chunk_max, bytes - done);
+    const uint64_t range = align_up(size, kPad);
+    uint64_t offset = 0;
+    size_t block = SIZE_MAX;
+    for (size_t i = 0; i < blocks_.size() && block == SIZE_MAX; ++i)
+      if (blocks_[i] && blocks_[i]->kind == kind && take(*blocks_[i], range, offset)) block = i;
+    if (block == SIZE_MAX) {
+      block = new_block(std::max(block_size_, align_up(range, alignment_)), kind, what);
+      take(*blocks_[block], range, offset);
+    }
+    in_use_ += range;
+    const Block& b = *blocks_[block];
+    buf->chunks_.push_back({b.buffer, offset, size, range, done, b.mapped ? b.mapped + offset : nullptr});
+    buf->placements_.emplace_back(block, offset);
+    done += size;
+  }
+  return buf;
+}
+
+}  // namespace vkllm

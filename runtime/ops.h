@@ -1,0 +1,40 @@
+#pragma once
+// GPU ops: each records dispatches of one shader into a Graph. Activations are f32; weights
+// and tables may be f32 or f16. Tensors may be views (row slices, column slices); shapes are
+// checked and a mismatch throws an Error naming the tensors.
+#include <cstdint>
+
+#include "runtime/graph.h"
+#include "runtime/tensor.h"
+
+namespace vkllm::ops {
+
+// out = a + b and out = a * b; b has a's shape or is one row broadcast over a's rows.
+void add(Graph& g, const Tensor& a, const Tensor& b, const Tensor& out);
+void mul(Graph& g, const Tensor& a, const Tensor& b, const Tensor& out);
+
+void scale(Graph& g, const Tensor& x, float factor, const Tensor& out);
+void silu(Graph& g, const Tensor& x, const Tensor& out);
+enum class GeluForm { Tanh, Erf };
+void gelu(Graph& g, const Tensor& x, const Tensor& out, GeluForm form);
+
+// weight (and bias): one row of x.cols values.
+void rmsnorm(Graph& g, const Tensor& x, const Tensor& weight, const Tensor& out, float eps);
+void layernorm(Graph& g, const Tensor& x, const Tensor& weight, const Tensor& bias, const Tensor& out, float eps);
+
+// Row softmax over the first n_valid columns (the rest become 0). n_valid may be
+// Graph::step_param(slot) to change it between replays; kAllColumns means x.cols.
+constexpr uint32_t kAllColumns = 0x7fffffffu;
+void softmax(Graph& g, const Tensor& x, const Tensor& out, uint32_t n_valid = kAllColumns);
+
+// out[i] = table[ids[i]] (table f32 or f16, ids i32 with one row of n ids, out f32 [n, cols]).
+void get_rows(Graph& g, const Tensor& table, const Tensor& ids, const Tensor& out);
+
+// y[n, m] = x[n, :] . w[m, :] (w f32 or f16 [m, k]; x f32 [n, k]; y f32 [n, m]).
+// Few vectors take the matrix-vector kernel, many the tiled matrix-matrix kernel.
+void matmul(Graph& g, const Tensor& w, const Tensor& x, const Tensor& y);
+// The same with the kernel forced, for tests and benchmarks.
+void matvec_kernel(Graph& g, const Tensor& w, const Tensor& x, const Tensor& y);
+void matmul_kernel(Graph& g, const Tensor& w, const Tensor& x, const Tensor& y);
+
+}  // namespace vkllm::ops

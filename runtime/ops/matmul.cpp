@@ -1,0 +1,74 @@
+// Matrix-vector (matvec.comp) and tiled matrix-matrix (matmul.comp) products.
+// Weights split into chunks give one dispatch per (weight rows, vectors) piece; each writes
+// its own columns of y.
+#include "runtime/ops.h"
+#include "runtime/ops/op_util.h"
+#include "runtime/pipeline.h"
+
+namespace vkllm::ops {
+
+namespace {
+const OpDecl kMatvec{"matvec", {Access::Read, Access::Read, Access::Write}, 8 * 4};
+const OpDecl kMatmul{"matmul", {Access::Read, Access::Read, Access::Write}, 9 * 4};
+constexpr uint32_t kMatvecRows = 4;
+constexpr int64_t kMatvecMaxVectors = 4;  // beyond this the tiled kernel reads weights less often
+
+void check(const Tensor& w, const Tensor& x, const Tensor& y) {
+  require_dtype(x, DType::F32, "matmul");
+  require_dtype(y, DType::F32, "matmul");
+  require(x.cols == w.cols && y.rows == x.rows && y.cols == w.rows,
+          "matmul: shapes do not fit: w " + w.describe() + ", x " + x.describe() + ", y " + y.describe());
+}
+
+// Calls fn(w rows, x/y rows) for pieces whose rows each lie in a single chunk.
+template <class Fn>
+void for_each_piece(const Tensor& w, const Tensor& x, const Tensor& y, Fn fn) {
+  for (auto wspan : split_rows(w.rows, {&w}))
+    for (auto nspan : split_rows(x.rows, {&x, &y})) fn(wspan, nspan);
+}
+}  // namespace
+
+void matvec_kernel(Graph& g, const Tensor& w, const Tensor& x, const Tensor& y) {
+  check(w, x, y);
+  Device& d = g.device();
+  // One subgroup-multiple of invocations per ROWS outputs; 32 keeps lavapipe's per-workgroup cost low
+  // and is one warp on NVIDIA.
+  const uint32_t local = std::max<uint32_t>(32, d.caps().subgroup_size);
+  const Pipeline& pipe = d.pipelines().get(kMatvec, reduce_variant(d, weight_variant(d, "matvec", w.dtype, "matmul").c_str()),
+                                           {local, kMatvecRows});
+  for_each_piece(w, x, y, [&](RowSpan ws, RowSpan ns) {
+    Binding bw = bind_rows(w, ws.first, ws.count), bx = bind_rows(x, ns.first, ns.count);
+    Binding by = bind_rows(y.slice_cols(ws.first, ws.count), ns.first, ns.count);
+    struct {
+      uint32_t m, k, w_off, w_stride, x_off, x_stride, y_off, y_stride;
+    } push{u32(ws.count), u32(w.cols), bw.elem_offset, u32(w.row_stride), bx.elem_offset, u32(x.row_stride),
+           by.elem_offset, u32(y.row_stride)};
+    Groups groups = groups_for((uint64_t(ws.count) + kMatvecRows - 1) / kMatvecRows, 1, d.caps());
+    groups.z = u32(ns.count);
+    g.dispatch(pipe, {bw, bx, by}, push, groups);
+  });
+}
+
+void matmul_kernel(Graph& g, const Tensor& w, const Tensor& x, const Tensor& y) {
+  check(w, x, y);
+  Device& d = g.device();
+  const Pipeline& pipe = d.pipelines().get(kMatmul, weight_variant(d, "matmul", w.dtype, "matmul"), {64});
+  for_each_piece(w, x, y, [&](RowSpan ws, RowSpan ns) {
+    Binding bw = bind_rows(w, ws.first, ws.count), bx = bind_rows(x, ns.first, ns.count);
+    Binding by = bind_rows(y.slice_cols(ws.first, ws.count), ns.first, ns.count);
+    struct {
+      uint32_t m, n, k, w_off, w_stride, x_off, x_stride, y_off, y_stride;
+    } push{u32(ws.count), u32(ns.count), u32(w.cols), bw.elem_offset, u32(w.row_stride), bx.elem_offset,
+           u32(x.row_stride), by.elem_offset, u32(y.row_stride)};
+    g.dispatch(pipe, {bw, bx, by}, push, Groups{u32((ws.count + 31) / 32), u32((ns.count + 31) / 32), 1});
+  });
+}
+
+void matmul(Graph& g, const Tensor& w, const Tensor& x, const Tensor& y) {
+  if (x.rows <= kMatvecMaxVectors)
+    matvec_kernel(g, w, x, y);
+  else
+    matmul_kernel(g, w, x, y);
+}
+
+}  // namespace vkllm::ops

@@ -1,0 +1,45 @@
+#pragma once
+// Helpers shared by the op wrappers in runtime/ops/.
+#include <string>
+
+#include "runtime/device.h"
+#include "runtime/error.h"
+#include "runtime/tensor.h"
+
+namespace vkllm::ops {
+
+inline void require(bool ok, const std::string& what) {
+  if (!ok) throw Error(what);
+}
+
+inline void require_dtype(const Tensor& t, DType d, const char* op) {
+  require(t.dtype == d, std::string(op) + ": " + t.describe() + " must be " + dtype_name(d));
+}
+
+inline void require_same_shape(const Tensor& a, const Tensor& b, const char* op) {
+  require(a.rows == b.rows && a.cols == b.cols,
+          std::string(op) + ": shapes differ: " + a.describe() + " vs " + b.describe());
+}
+
+// Shader variant suffix for the reduction strategy the device supports.
+inline std::string reduce_variant(const Device& d, const char* base) {
+  return std::string(base) + (d.caps().subgroup_arithmetic ? "_sg" : "_sh");
+}
+
+// Shader variant suffix for how a weight/table of type `t` is read.
+inline std::string weight_variant(const Device& d, const char* base, DType t, const char* op) {
+  if (t == DType::F32) return std::string(base) + "_f32";
+  if (t == DType::F16) return std::string(base) + (d.caps().f16_storage ? "_f16" : "_f16p");
+  throw Error(std::string(op) + ": weights of type " + dtype_name(t) + " are not supported");
+}
+
+// Workgroup size for one-row-per-workgroup reductions: a power of two, at least one subgroup.
+inline uint32_t row_reduce_local_size(const Device& d) {
+  uint32_t s = 64;
+  while (s < d.caps().subgroup_size) s *= 2;
+  return std::min(s, d.caps().max_workgroup_invocations);
+}
+
+inline uint32_t u32(int64_t v) { return uint32_t(v); }
+
+}  // namespace vkllm::ops

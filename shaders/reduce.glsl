@@ -1,0 +1,41 @@
+// Workgroup-wide sum and max, correct for any subgroup size and any power-of-two workgroup
+// size. Include after the local_size layout. USE_SUBGROUP selects subgroup arithmetic; the
+// fallback is a shared-memory tree. The order of operations is fixed, so results repeat bit for bit.
+#ifdef USE_SUBGROUP
+#extension GL_KHR_shader_subgroup_basic : require
+#extension GL_KHR_shader_subgroup_arithmetic : require
+#endif
+
+shared float reduce_scratch[gl_WorkGroupSize.x];
+
+#ifdef USE_SUBGROUP
+#define DEFINE_WG_REDUCE(NAME, SUBGROUP_OP, COMBINE)                   \
+  float NAME(float v) {                                                \
+    v = SUBGROUP_OP(v);                                                \
+    if (gl_NumSubgroups == 1u) return v;                               \
+    barrier();                                                         \
+    if (subgroupElect()) reduce_scratch[gl_SubgroupID] = v;            \
+    barrier();                                                         \
+    float r = reduce_scratch[0];                                       \
+    for (uint i = 1u; i < gl_NumSubgroups; ++i)                        \
+      r = COMBINE(r, reduce_scratch[i]);                               \
+    return r;                                                          \
+  }
+#else
+#define DEFINE_WG_REDUCE(NAME, SUBGROUP_OP, COMBINE)                   \
+  float NAME(float v) {                                                \
+    const uint t = gl_LocalInvocationID.x;                             \
+    barrier();                                                         \
+    reduce_scratch[t] = v;                                             \
+    barrier();                                                         \
+    for (uint s = gl_WorkGroupSize.x / 2u; s > 0u; s >>= 1u) {         \
+      if (t < s) reduce_scratch[t] = COMBINE(reduce_scratch[t], reduce_scratch[t + s]); \
+      barrier();                                                       \
+    }                                                                  \
+    return reduce_scratch[0];                                          \
+  }
+#endif
+
+float combine_add(float a, float b) { return a + b; }
+DEFINE_WG_REDUCE(wg_sum, subgroupAdd, combine_add)
+DEFINE_WG_REDUCE(wg_max, subgroupMax, max)

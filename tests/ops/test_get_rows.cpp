@@ -1,0 +1,25 @@
+// Embedding gather: bit-exact copies (f16 tables widen exactly to f32).
+#include "tests/test_util.h"
+
+using namespace vkllm;
+using namespace vkllm::test;
+
+TEST_CASE_FIXTURE(GpuTest, "get_rows copies table rows exactly for f32 and f16 tables") {
+  Device& d = gpu();
+  for (DType t : {DType::F32, DType::F16})
+    for (auto [rows, cols] : odd_shapes()) {
+      CAPTURE(rows);
+      CAPTURE(cols);
+      ref::Mat table = random_mat(rows, cols, 31);
+      if (t == DType::F16) table = round_to_f16(table);
+      std::vector<int32_t> ids;
+      for (int i = 0; i < 13; ++i) ids.push_back(int32_t((i * 7 + 3) % rows));
+      Tensor tt = to_device(d, table, t), tids = d.tensor(DType::I32, 1, int64_t(ids.size()));
+      d.upload(tids, std::span<const int32_t>(ids));
+      Tensor out = d.tensor(DType::F32, int64_t(ids.size()), cols);
+      Graph g(d);
+      ops::get_rows(g, tt, tids, out);
+      g.run();
+      CHECK(max_abs_diff(to_host(d, out), ref::get_rows(table, ids)) == 0.0f);
+    }
+}

@@ -1,0 +1,42 @@
+// rmsnorm and layernorm vs the host reference (double accumulation).
+// Tolerance: 5e-6 * (1 + |ref|).
+#include "tests/test_util.h"
+
+using namespace vkllm;
+using namespace vkllm::test;
+
+TEST_CASE_FIXTURE(GpuTest, "rmsnorm matches the host reference") {
+  Device& d = gpu();
+  for (auto [rows, cols] : odd_shapes()) {
+    CAPTURE(rows);
+    CAPTURE(cols);
+    ref::Mat x = random_mat(rows, cols, 11, -3, 3), w = random_mat(1, cols, 12, 0.5f, 1.5f);
+    Tensor tx = to_device(d, x), tw = to_device(d, w), to = d.tensor(DType::F32, rows, cols);
+    Graph g(d);
+    ops::rmsnorm(g, tx, tw, to, 1e-5f);
+    g.run();
+    CHECK(max_rel_diff(to_host(d, to), ref::rmsnorm(x, w.v, 1e-5f)) <= 5e-6f);
+  }
+}
+
+TEST_CASE_FIXTURE(GpuTest, "layernorm matches the host reference") {
+  Device& d = gpu();
+  for (auto [rows, cols] : odd_shapes()) {
+    CAPTURE(rows);
+    CAPTURE(cols);
+    // An offset mean checks the two-pass variance.
+    ref::Mat x = random_mat(rows, cols, 13, 40, 46), w = random_mat(1, cols, 14), b = random_mat(1, cols, 15);
+    Tensor tx = to_device(d, x), tw = to_device(d, w), tb = to_device(d, b), to = d.tensor(DType::F32, rows, cols);
+    Graph g(d);
+    ops::layernorm(g, tx, tw, tb, to, 1e-5f);
+    g.run();
+    CHECK(max_rel_diff(to_host(d, to), ref::layernorm(x, w.v, b.v, 1e-5f)) <= 5e-6f);
+  }
+}
+
+TEST_CASE_FIXTURE(GpuTest, "norms reject a weight of the wrong length") {
+  Device& d = gpu();
+  Tensor x = d.tensor(DType::F32, 2, 8), w = d.tensor(DType::F32, 1, 7), o = d.tensor(DType::F32, 2, 8);
+  Graph g(d);
+  CHECK_THROWS_WITH_AS(ops::rmsnorm(g, x, w, o, 1e-5f), doctest::Contains("one row of 8"), Error);
+}

@@ -1,0 +1,100 @@
+#include "tests/test_util.h"
+
+#include <cstdlib>
+#include <optional>
+
+namespace vkllm::test {
+
+namespace {
+DeviceOptions validated_options() {
+  DeviceOptions o;
+  o.instance.validation = true;
+  return o;
+}
+}  // namespace
+
+Device& gpu() {
+  static Device device(validated_options());
+  return device;
+}
+
+std::unique_ptr<Device> open_device_with(std::vector<std::pair<std::string, std::string>> env) {
+  std::vector<std::pair<std::string, std::optional<std::string>>> saved;
+  for (auto& [k, v] : env) {
+    const char* old = std::getenv(k.c_str());
+    saved.emplace_back(k, old ? std::optional<std::string>(old) : std::nullopt);
+    setenv(k.c_str(), v.c_str(), 1);
+  }
+  std::unique_ptr<Device> d;
+  std::string error;
+  try {
+    d = std::make_unique<Device>(validated_options());
+  } catch (const std::exception& e) {
+    error = e.what();
+  }
+  for (auto& [k, v] : saved) v ? setenv(k.c_str(), v->c_str(), 1) : unsetenv(k.c_str());
+  if (!d) throw Error(error);
+  return d;
+}
+
+void check_no_validation_messages(Device& d) {
+  for (auto& m : d.instance().take_validation_messages()) FAIL_CHECK("validation: " << m);
+}
+
+GpuTest::~GpuTest() { check_no_validation_messages(gpu()); }
+
+ref::Mat random_mat(int64_t rows, int64_t cols, uint32_t seed, float lo, float hi) {
+  std::mt19937 rng(seed);
+  std::uniform_real_distribution<float> u(lo, hi);
+  ref::Mat m(rows, cols);
+  for (auto& v : m.v) v = u(rng);
+  return m;
+}
+
+ref::Mat round_to_f16(ref::Mat m) {
+  for (auto& v : m.v) v = f16_to_f32(f32_to_f16(v));
+  return m;
+}
+
+Tensor to_device(Device& d, const ref::Mat& m, DType dtype, const char* name) {
+  Tensor t = d.tensor(dtype, m.rows, m.cols, name);
+  if (dtype == DType::F16)
+    d.upload(t, to_f16(m.v).data());
+  else if (dtype == DType::F32)
+    d.upload(t, m.v.data());
+  else
+    throw Error("to_device: unsupported dtype");
+  return t;
+}
+
+ref::Mat to_host(Device& d, const Tensor& t) {
+  ref::Mat m(t.rows, t.cols);
+  if (t.dtype == DType::F16)
+    m.v = from_f16(d.download<uint16_t>(t));
+  else
+    m.v = d.download<float>(t);
+  return m;
+}
+
+float max_abs_diff(const ref::Mat& a, const ref::Mat& b) {
+  REQUIRE(a.rows == b.rows);
+  REQUIRE(a.cols == b.cols);
+  float m = 0;
+  for (size_t i = 0; i < a.v.size(); ++i) m = std::max(m, std::fabs(a.v[i] - b.v[i]));
+  return m;
+}
+
+float max_rel_diff(const ref::Mat& a, const ref::Mat& b) {
+  REQUIRE(a.rows == b.rows);
+  REQUIRE(a.cols == b.cols);
+  float m = 0;
+  for (size_t i = 0; i < a.v.size(); ++i) m = std::max(m, std::fabs(a.v[i] - b.v[i]) / (1.0f + std::fabs(b.v[i])));
+  return m;
+}
+
+const std::vector<Shape>& odd_shapes() {
+  static const std::vector<Shape> shapes = {{1, 1}, {1, 7}, {3, 33}, {2, 64}, {5, 255}, {7, 257}, {4, 1000}, {33, 129}, {2, 4099}};
+  return shapes;
+}
+
+}  // namespace vkllm::test

@@ -1,0 +1,51 @@
+#pragma once
+// Shared test fixtures: one validated GPU device for the whole run, random data, host/GPU
+// transfers of reference matrices, and the check that no validation message was produced.
+#include <doctest/doctest.h>
+
+#include <cmath>
+#include <cstdint>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "host/half.h"
+#include "host/reference.h"
+#include "runtime/device.h"
+#include "runtime/error.h"
+#include "runtime/graph.h"
+#include "runtime/ops.h"
+
+namespace vkllm::test {
+
+// The device every test shares, created with VK_LAYER_KHRONOS_validation (synchronization
+// validation on). A missing layer is a hard failure, not a skip.
+Device& gpu();
+
+// Opens another device with environment overrides applied while it is created
+// (e.g. {{"VKLLM_MAX_BUFFER_RANGE", "1048576"}}).
+std::unique_ptr<Device> open_device_with(std::vector<std::pair<std::string, std::string>> env);
+
+// Fixture for GPU tests: fails the test case if the validation layers reported anything.
+struct GpuTest {
+  ~GpuTest();
+};
+void check_no_validation_messages(Device& d);
+
+ref::Mat random_mat(int64_t rows, int64_t cols, uint32_t seed, float lo = -1.0f, float hi = 1.0f);
+ref::Mat round_to_f16(ref::Mat m);  // the values an f16 tensor actually holds
+
+Tensor to_device(Device& d, const ref::Mat& m, DType dtype = DType::F32, const char* name = "test");
+ref::Mat to_host(Device& d, const Tensor& t);
+
+float max_abs_diff(const ref::Mat& a, const ref::Mat& b);
+// max over elements of |a - b| / (1 + |b|)
+float max_rel_diff(const ref::Mat& a, const ref::Mat& b);
+
+// Shapes every op is tested over: single elements, odd sizes, and sizes past one workgroup.
+struct Shape {
+  int64_t rows, cols;
+};
+const std::vector<Shape>& odd_shapes();
+
+}  // namespace vkllm::test
