@@ -127,10 +127,12 @@ void Device::transfer(const Tensor& t, void* host, bool to_device) {
     });
     return;
   }
-  // Through a staging buffer, at most 64 MiB at a time.
+  // Through a staging buffer.
   const uint64_t total = uint64_t(t.numel()) * dtype_size(t.dtype);
-  const uint64_t window = std::min<uint64_t>(total, 64ull << 20);
-  auto staging = allocator_->allocate(std::max<uint64_t>(window, 4), std::max<uint64_t>(window, 4), MemoryKind::Host, "staging");
+  // The window is one chunk: at most 64 MiB and within what one buffer range may hold.
+  const uint64_t window = std::max<uint64_t>(
+      4, std::min({total, uint64_t(64) << 20, std::min(caps_.max_buffer_range, caps_.max_allocation) - 16}));
+  auto staging = allocator_->allocate(window, window, MemoryKind::Host, "staging");
   const Chunk& s = staging->chunks()[0];
   struct Piece { const Chunk* c; uint64_t off, host, n; };
   std::vector<Piece> pieces;

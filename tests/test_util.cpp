@@ -18,23 +18,21 @@ Device& gpu() {
   return device;
 }
 
-std::unique_ptr<Device> open_device_with(std::vector<std::pair<std::string, std::string>> env) {
-  std::vector<std::pair<std::string, std::optional<std::string>>> saved;
-  for (auto& [k, v] : env) {
+ScopedEnv::ScopedEnv(std::vector<std::pair<std::string, std::string>> vars) {
+  for (auto& [k, v] : vars) {
     const char* old = std::getenv(k.c_str());
-    saved.emplace_back(k, old ? std::optional<std::string>(old) : std::nullopt);
+    saved_.emplace_back(k, old ? std::optional<std::string>(old) : std::nullopt);
     setenv(k.c_str(), v.c_str(), 1);
   }
-  std::unique_ptr<Device> d;
-  std::string error;
-  try {
-    d = std::make_unique<Device>(validated_options());
-  } catch (const std::exception& e) {
-    error = e.what();
-  }
-  for (auto& [k, v] : saved) v ? setenv(k.c_str(), v->c_str(), 1) : unsetenv(k.c_str());
-  if (!d) throw Error(error);
-  return d;
+}
+
+ScopedEnv::~ScopedEnv() {
+  for (auto& [k, v] : saved_) v ? setenv(k.c_str(), v->c_str(), 1) : unsetenv(k.c_str());
+}
+
+std::unique_ptr<Device> open_device_with(std::vector<std::pair<std::string, std::string>> env) {
+  ScopedEnv scoped(std::move(env));
+  return std::make_unique<Device>(validated_options());
 }
 
 void check_no_validation_messages(Device& d) {

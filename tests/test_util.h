@@ -5,6 +5,7 @@
 
 #include <cmath>
 #include <cstdint>
+#include <optional>
 #include <random>
 #include <string>
 #include <vector>
@@ -21,6 +22,16 @@ namespace vkllm::test {
 // The device every test shares, created with VK_LAYER_KHRONOS_validation (synchronization
 // validation on). A missing layer is a hard failure, not a skip.
 Device& gpu();
+
+// Sets environment variables for its lifetime and restores the previous values after.
+class ScopedEnv {
+ public:
+  explicit ScopedEnv(std::vector<std::pair<std::string, std::string>> vars);
+  ~ScopedEnv();
+
+ private:
+  std::vector<std::pair<std::string, std::optional<std::string>>> saved_;
+};
 
 // Opens another device with environment overrides applied while it is created
 // (e.g. {{"VKLLM_MAX_BUFFER_RANGE", "1048576"}}).
