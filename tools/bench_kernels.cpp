@@ -17,7 +17,7 @@ using namespace vkllm;
 int main(int argc, char** argv) {
   CLI::App app{"vkllm kernel benchmarks"};
   app.require_subcommand(1);
-  int64_t rows = 4096, cols = 4096, vectors = 1;
+  int64_t rows = 4096, cols = 4096, vectors = 128;  // vectors: matmul only
   int iters = 20, batch = 8;
   std::string type = "f16";
   auto* mv = app.add_subcommand("matvec", "y = W x: GB/s of weights read");
@@ -29,11 +29,11 @@ int main(int argc, char** argv) {
   auto* mm = app.add_subcommand("matmul", "Y = X W^T: GFLOP/s");
   mm->add_option("--rows", rows);
   mm->add_option("--cols", cols);
-  mm->add_option("--vectors", vectors)->default_val(128);
+  mm->add_option("--vectors", vectors, "rows of X");
   mm->add_option("--type", type)->check(CLI::IsMember({"f16", "f32"}));
   mm->add_option("--iters", iters);
   CLI11_PARSE(app, argc, argv);
-  if (*mm && vectors == 1) vectors = 128;
+  if (*mv) vectors = 1;
   if (*mm) batch = 1;
   try {
     Device dev;
