@@ -118,7 +118,8 @@ void Device::transfer(const Tensor& t, void* host, bool to_device) {
   if (!t.storage) throw Error("transfer to or from an unallocated tensor");
   auto* bytes = static_cast<std::byte*>(host);
   if (t.storage->host_visible()) {
-    if (!to_device) run_commands([](VkCommandBuffer) {});  // wait for queued work touching it
+    // Every submission ends with a host-access barrier and is waited for, so mapped memory
+    // is current here.
     for_each_piece(t, [&](const Chunk& c, uint64_t off, uint64_t h, uint64_t n) {
       if (to_device)
         std::memcpy(c.mapped + off, bytes + h, n);

@@ -81,10 +81,6 @@ Allocator::~Allocator() {
     if (b) destroy_block(*b);
 }
 
-size_t Allocator::block_count() const {
-  return size_t(std::count_if(blocks_.begin(), blocks_.end(), [](auto& b) { return b != nullptr; }));
-}
-
 void Allocator::destroy_block(Block& b) {
   if (b.mapped) vkUnmapMemory(device_, b.memory);
   vkDestroyBuffer(device_, b.buffer, nullptr);

@@ -64,7 +64,6 @@ class Allocator {
   std::shared_ptr<Buffer> allocate(uint64_t bytes, uint64_t unit_bytes, MemoryKind kind, std::string_view what);
 
   uint64_t bytes_in_use() const { return in_use_; }
-  size_t block_count() const;
 
  private:
   friend class Buffer;

@@ -107,8 +107,9 @@ VkDescriptorSetLayout Pipelines::set_layout(uint32_t bindings) {
 }
 
 const Pipeline& Pipelines::get(const OpDecl& decl, std::string_view variant, const std::vector<uint32_t>& spec) {
-  std::string key = std::string(decl.name) + "/" + std::string(variant);
-  for (uint32_t v : spec) key += ":" + std::to_string(v);
+  std::string key = decl.name;
+  key.append("/").append(variant);
+  for (uint32_t v : spec) key.append(":").append(std::to_string(v));
   if (auto it = pipelines_.find(key); it != pipelines_.end()) return *it->second;
 
   VkDevice dev = device_.handle();

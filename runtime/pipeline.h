@@ -51,7 +51,6 @@ class Pipelines {
   VkDescriptorSetLayout step_set_layout() const { return step_layout_; }
   VkDescriptorSetLayout set_layout(uint32_t bindings);
   const std::filesystem::path& disk_cache_path() const { return path_; }
-  size_t size() const { return pipelines_.size(); }
 
  private:
   Device& device_;
