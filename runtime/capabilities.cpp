@@ -223,6 +223,7 @@ Capabilities Capabilities::from(const DeviceInfo& info) {
   c.subgroup_arithmetic = info.subgroup_arithmetic && !env_flag("VKLLM_DISABLE_SUBGROUP");
   c.subgroup_size_control = info.subgroup_size_control;
   c.timestamps = info.timestamps;
+  c.workgroup_barriers_expensive = info.type == VK_PHYSICAL_DEVICE_TYPE_CPU;
   c.subgroup_size = std::max(1u, info.subgroup_size);
   c.max_allocation = info.max_memory_allocation_size ? info.max_memory_allocation_size : (1ull << 30);
   c.max_buffer_range = std::min<uint64_t>(info.max_storage_buffer_range, c.max_allocation);
@@ -242,6 +243,7 @@ std::string Capabilities::describe() const {
   std::ostringstream s;
   s << "f16_storage=" << f16_storage << " subgroup_arithmetic=" << subgroup_arithmetic
     << " subgroup_size=" << subgroup_size << " unified_memory=" << unified_memory
+    << " workgroup_barriers_expensive=" << workgroup_barriers_expensive
     << " max_buffer_range=" << max_buffer_range;
   return s.str();
 }

@@ -74,6 +74,10 @@ struct Capabilities {
   // otherwise uploads and readbacks go through staging buffers.
   bool unified_memory = false;
   bool timestamps = false;
+  // CPU implementations (lavapipe, SwiftShader) run a workgroup's subgroups one after another,
+  // so each barrier is a context switch: kernels that stage data through shared memory lose to
+  // barrier-free ones (the tiled matmul runs 5x slower than the multi-vector matvec there).
+  bool workgroup_barriers_expensive = false;
 
   uint32_t subgroup_size = 1;
   // Largest range one descriptor may cover: min(maxStorageBufferRange, maxMemoryAllocationSize,

@@ -31,7 +31,8 @@ void softmax(Graph& g, const Tensor& x, const Tensor& out, uint32_t n_valid = kA
 void get_rows(Graph& g, const Tensor& table, const Tensor& ids, const Tensor& out);
 
 // y[n, m] = x[n, :] . w[m, :] (w f32 or f16 [m, k]; x f32 [n, k]; y f32 [n, m]).
-// Few vectors take the matrix-vector kernel, many the tiled matrix-matrix kernel.
+// Few vectors take the matrix-vector kernel (which reuses each weight load for up to 8
+// vectors), many the tiled matrix-matrix kernel, except on devices where barriers are expensive.
 void matmul(Graph& g, const Tensor& w, const Tensor& x, const Tensor& y);
 // The same with the kernel forced, for tests and benchmarks.
 void matvec_kernel(Graph& g, const Tensor& w, const Tensor& x, const Tensor& y);

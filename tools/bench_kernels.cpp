@@ -17,7 +17,7 @@ using namespace vkllm;
 int main(int argc, char** argv) {
   CLI::App app{"vkllm kernel benchmarks"};
   app.require_subcommand(1);
-  int64_t rows = 4096, cols = 4096, vectors = 128;  // vectors: matmul only
+  int64_t rows = 4096, cols = 4096, mv_vectors = 1, mm_vectors = 128;
   int iters = 20, batch = 8;
   std::string type = "f16";
   auto* mv = app.add_subcommand("matvec", "y = W x: GB/s of weights read");
@@ -26,14 +26,15 @@ int main(int argc, char** argv) {
   mv->add_option("--type", type)->check(CLI::IsMember({"f16", "f32"}));
   mv->add_option("--iters", iters, "timed replays");
   mv->add_option("--batch", batch, "matvecs per command buffer (distinct weights, so none is cached)");
+  mv->add_option("--vectors", mv_vectors, "rows of x");
   auto* mm = app.add_subcommand("matmul", "Y = X W^T: GFLOP/s");
   mm->add_option("--rows", rows);
   mm->add_option("--cols", cols);
-  mm->add_option("--vectors", vectors, "rows of X");
+  mm->add_option("--vectors", mm_vectors, "rows of X");
   mm->add_option("--type", type)->check(CLI::IsMember({"f16", "f32"}));
   mm->add_option("--iters", iters);
   CLI11_PARSE(app, argc, argv);
-  if (*mv) vectors = 1;
+  const int64_t vectors = *mv ? mv_vectors : mm_vectors;
   if (*mm) batch = 1;
   try {
     Device dev;
@@ -65,8 +66,9 @@ int main(int argc, char** argv) {
     const double bytes = double(rows) * cols * dtype_size(dt);
     std::printf("device: %s\n", dev.info().name.c_str());
     if (*mv)
-      std::printf("matvec %s %lldx%lld: %.3f ms, %.2f GB/s of weights\n", type.c_str(), (long long)rows, (long long)cols,
-                  s * 1e3, bytes / s * 1e-9);
+      std::printf("matvec %s %lldx%lld x %lld vectors: %.3f ms, %.2f GB/s of weights, %.2f GFLOP/s\n", type.c_str(),
+                  (long long)rows, (long long)cols, (long long)vectors, s * 1e3, bytes / s * 1e-9,
+                  2.0 * rows * cols * vectors / s * 1e-9);
     else
       std::printf("matmul %s %lldx%lld x %lld vectors: %.3f ms, %.2f GFLOP/s\n", type.c_str(), (long long)rows,
                   (long long)cols, (long long)vectors, s * 1e3, 2.0 * rows * cols * vectors / s * 1e-9);

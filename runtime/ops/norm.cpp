@@ -22,7 +22,7 @@ void rmsnorm(Graph& g, const Tensor& x, const Tensor& weight, const Tensor& out,
   require_same_shape(x, out, "rmsnorm");
   check_vector(weight, x, "rmsnorm");
   Device& d = g.device();
-  const uint32_t local = row_reduce_local_size(d);
+  const uint32_t local = subgroup_local_size(d);
   const Pipeline& pipe = d.pipelines().get(kRmsNorm, reduce_variant(d, "rmsnorm"), {local});
   const Binding bw = bind(weight);
   for (auto [r0, n] : split_rows(x.rows, {&x, &out})) {
@@ -42,7 +42,7 @@ void layernorm(Graph& g, const Tensor& x, const Tensor& weight, const Tensor& bi
   check_vector(weight, x, "layernorm");
   check_vector(bias, x, "layernorm");
   Device& d = g.device();
-  const uint32_t local = row_reduce_local_size(d);
+  const uint32_t local = subgroup_local_size(d);
   const Pipeline& pipe = d.pipelines().get(kLayerNorm, reduce_variant(d, "layernorm"), {local});
   const Binding bw = bind(weight), bb = bind(bias);
   for (auto [r0, n] : split_rows(x.rows, {&x, &out})) {

@@ -33,11 +33,11 @@ inline std::string weight_variant(const Device& d, const char* base, DType t, co
   throw Error(std::string(op) + ": weights of type " + dtype_name(t) + " are not supported");
 }
 
-// Workgroup size for one-row-per-workgroup reductions: a power of two, at least one subgroup.
-inline uint32_t row_reduce_local_size(const Device& d) {
-  uint32_t s = 64;
-  while (s < d.caps().subgroup_size) s *= 2;
-  return std::min(s, d.caps().max_workgroup_invocations);
+// Workgroup size for ops that reduce across a workgroup: one subgroup, so the reduction needs
+// no barrier (on lavapipe 1.5-4x faster than 64 invocations; on GPUs one warp or wave).
+// Subgroup sizes are powers of two, as the shared-memory fallback requires.
+inline uint32_t subgroup_local_size(const Device& d) {
+  return std::min(d.caps().subgroup_size, d.caps().max_workgroup_invocations);
 }
 
 inline uint32_t u32(int64_t v) { return uint32_t(v); }

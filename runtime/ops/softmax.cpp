@@ -14,7 +14,7 @@ void softmax(Graph& g, const Tensor& x, const Tensor& out, uint32_t n_valid) {
   require_dtype(out, DType::F32, "softmax");
   require_same_shape(x, out, "softmax");
   Device& d = g.device();
-  const uint32_t local = row_reduce_local_size(d);
+  const uint32_t local = subgroup_local_size(d);
   const Pipeline& pipe = d.pipelines().get(kSoftmax, reduce_variant(d, "softmax"), {local});
   for (auto [r0, n] : split_rows(x.rows, {&x, &out})) {
     Binding bx = bind_rows(x, r0, n), bo = bind_rows(out, r0, n);

@@ -28,7 +28,7 @@ void check_product(DType wtype, int64_t m, int64_t k, int64_t n, bool tiled) {
 TEST_CASE_FIXTURE(GpuTest, "matvec matches the host reference for f32 and f16 weights") {
   for (DType t : {DType::F32, DType::F16})
     for (auto [m, k] : std::vector<std::pair<int64_t, int64_t>>{{1, 1}, {3, 7}, {5, 64}, {17, 255}, {64, 1000}, {130, 4096}, {9, 4099}})
-      for (int64_t n : {1, 3}) check_product(t, m, k, n, false);
+      for (int64_t n : {1, 2, 3, 6, 13}) check_product(t, m, k, n, false);  // 1, 2, 4 and 8 vectors per workgroup
 }
 
 TEST_CASE_FIXTURE(GpuTest, "tiled matmul matches the host reference for f32 and f16 weights") {
@@ -67,4 +67,18 @@ TEST_CASE_FIXTURE(GpuTest, "matmul rejects shapes that do not fit") {
   Tensor w = d.tensor(DType::F32, 8, 16), x = d.tensor(DType::F32, 2, 15), y = d.tensor(DType::F32, 2, 8);
   Graph g(d);
   CHECK_THROWS_WITH_AS(ops::matmul(g, w, x, y), doctest::Contains("shapes do not fit"), Error);
+}
+
+TEST_CASE_FIXTURE(GpuTest, "matmul gives the reference result whichever kernel it picks") {
+  Device& d = gpu();
+  ref::Mat w = round_to_f16(random_mat(70, 96, 41));
+  for (int64_t n : {1, 8, 9, 40}) {
+    CAPTURE(n);
+    ref::Mat x = random_mat(n, 96, 42);
+    Tensor tw = to_device(d, w, DType::F16), tx = to_device(d, x), ty = d.tensor(DType::F32, n, 70);
+    Graph g(d);
+    ops::matmul(g, tw, tx, ty);
+    g.run();
+    CHECK(max_rel_diff(to_host(d, ty), ref::matmul(w, x)) <= 2e-5f);
+  }
 }
