@@ -5,6 +5,8 @@
 #include <span>
 #include <vector>
 
+#include "runtime/rope.h"
+
 namespace vkllm::ref {
 
 struct Mat {
@@ -34,5 +36,10 @@ Mat get_rows(const Mat& table, std::span<const int32_t> ids);
 
 // y[n, m] = x[n, :] . w[m, :]
 Mat matmul(const Mat& w, const Mat& x);
+
+// RoPE in double precision straight from the configuration (not through a table).
+// positions[s][t]: position of token t in stream s (2D RoPE has two streams).
+Mat rope(const Mat& x, int n_heads, const RopeConfig& config, const std::vector<std::vector<int32_t>>& positions,
+         bool unit_magnitude = false);
 
 }  // namespace vkllm::ref

@@ -5,6 +5,7 @@
 #include <cstdint>
 
 #include "runtime/graph.h"
+#include "runtime/rope.h"
 #include "runtime/tensor.h"
 
 namespace vkllm::ops {
@@ -37,5 +38,12 @@ void matmul(Graph& g, const Tensor& w, const Tensor& x, const Tensor& y);
 // The same with the kernel forced, for tests and benchmarks.
 void matvec_kernel(Graph& g, const Tensor& w, const Tensor& x, const Tensor& y);
 void matmul_kernel(Graph& g, const Tensor& w, const Tensor& x, const Tensor& y);
+
+// RoPE on rows of n_heads heads (f32, or f16 with 16-bit storage): each token rotated at its
+// positions (I32 [streams, n_tokens]; 2D RoPE has a second row of block positions), which
+// must lie in the table's range. out may be x.
+void rope(Graph& g, const Tensor& x, const Tensor& out, int n_heads, const RopeTable& table, const Tensor& positions);
+// Rotates every token by the delta(s) of a RopeTable::delta table: cache reposition.
+void rope_shift(Graph& g, const Tensor& x, const Tensor& out, int n_heads, const RopeTable& delta);
 
 }  // namespace vkllm::ops
