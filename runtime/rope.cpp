@@ -82,13 +82,14 @@ double RopeConfig::magnitude() const {
   return m;
 }
 
-std::vector<float> RopeTable::compute(const RopeConfig& c, int32_t first, int64_t count, bool unit_magnitude) {
+std::vector<float> RopeTable::compute(const RopeConfig& c, int32_t first, int32_t step, int64_t rows,
+                                      bool unit_magnitude) {
   const auto f = c.frequencies();
   const double m = unit_magnitude ? 1.0 : c.magnitude();
-  std::vector<float> out(size_t(count) * f.size() * 2);
-  for (int64_t r = 0; r < count; ++r)
+  std::vector<float> out(size_t(rows) * f.size() * 2);
+  for (int64_t r = 0; r < rows; ++r)
     for (size_t i = 0; i < f.size(); ++i) {
-      const double angle = double(first + r) * f[i];
+      const double angle = (double(first) + double(step) * double(r)) * f[i];
       out[(size_t(r) * f.size() + i) * 2] = float(std::cos(angle) * m);
       out[(size_t(r) * f.size() + i) * 2 + 1] = float(std::sin(angle) * m);
     }
@@ -101,8 +102,12 @@ RopeTable RopeTable::build(Device& d, const RopeConfig& c, int32_t first, int64_
   t.config = c;
   t.first = first;
   t.count = count;
-  t.cos_sin = d.tensor(DType::F32, count, 2 * c.pairs(), "rope table");
-  d.upload(t.cos_sin, compute(c, first, count, false).data());
+  t.coarse_rows = (count + kFine - 1) / kFine;
+  auto values = compute(c, first, kFine, t.coarse_rows, false);
+  auto fine = compute(c, 0, 1, kFine, true);
+  values.insert(values.end(), fine.begin(), fine.end());
+  t.cos_sin = d.tensor(DType::F32, t.coarse_rows + kFine, 2 * c.pairs(), "rope table");
+  d.upload(t.cos_sin, values.data());
   return t;
 }
 
@@ -110,9 +115,9 @@ RopeTable RopeTable::delta(Device& d, const RopeConfig& c, int32_t delta, int32_
   RopeTable t;
   t.config = c;
   t.count = c.streams();
-  auto values = compute(c, delta, 1, true);
+  auto values = compute(c, delta, 1, 1, true);
   if (c.streams() == 2) {
-    auto block = compute(c, block_delta, 1, true);
+    auto block = compute(c, block_delta, 1, 1, true);
     values.insert(values.end(), block.begin(), block.end());
   }
   t.cos_sin = d.tensor(DType::F32, t.count, 2 * c.pairs(), "rope delta");

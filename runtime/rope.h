@@ -1,8 +1,9 @@
 #pragma once
 // Rotary position embeddings. One description (RopeConfig) covers every pairing real models
-// use; angles come from a table of cos/sin computed on the host in double precision, so a
-// rotation at position 4096 is as exact as one at position 1 and re-rotating cached keys by a
-// delta equals rotating them at the new position from scratch.
+// use. Angles come from cos/sin tables computed on the host in double precision, so a rotation
+// at position 100000 is as exact as one at position 1 and re-rotating cached keys by a delta
+// equals rotating them at the new position from scratch (f32 angle arithmetic on the GPU would
+// be off by ~2e-4 rad at position 4096).
 #include <cstdint>
 #include <span>
 #include <vector>
@@ -43,19 +44,25 @@ struct RopeConfig {
   double magnitude() const;
 };
 
-// cos/sin for `count` consecutive positions starting at `first` (F32 [count, 2 * pairs]).
+// cos/sin for positions [first, first + count), in two levels so that long contexts stay small
+// and one descriptor always covers the table: rows [0, coarse_rows) hold the angles of
+// first + 256 * j (with the YaRN magnitude), rows [coarse_rows, coarse_rows + 256) the angles
+// of 0..255 (unit magnitude); the shader adds the two angles (cos/sin addition formulas, ~1e-7).
+// A delta table (RopeTable::delta) instead holds one pure rotation per position stream.
 struct RopeTable {
+  static constexpr int kFine = 256;
   RopeConfig config;
   int32_t first = 0;
   int64_t count = 0;
-  Tensor cos_sin;
+  int64_t coarse_rows = 0;
+  Tensor cos_sin;  // F32 [rows, 2 * pairs]
 
   static RopeTable build(Device& d, const RopeConfig& c, int32_t first, int64_t count);
   // Pure rotations by a position delta (and, for 2D RoPE, a block-position delta): one row per
   // stream, without the YaRN magnitude, for re-rotating cached keys (ops::rope_shift).
   static RopeTable delta(Device& d, const RopeConfig& c, int32_t delta, int32_t block_delta = 0);
-  // The host values, [count][pairs] of (cos, sin).
-  static std::vector<float> compute(const RopeConfig& c, int32_t first, int64_t count, bool unit_magnitude);
+  // (cos, sin) of (first + step * r) * f[i] for r < rows, i < pairs, scaled by the magnitude unless unit.
+  static std::vector<float> compute(const RopeConfig& c, int32_t first, int32_t step, int64_t rows, bool unit_magnitude);
 };
 
 }  // namespace vkllm

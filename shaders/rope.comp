@@ -2,8 +2,8 @@
 // Rotates q or k rows [n_tokens, n_heads * head_dim] in place or into out. One invocation per
 // (token, head, pair of dims); PAIRING decides which two dims form a pair and which frequency
 // and position stream rotate them; dims outside the rotary part pass through.
-// Angles come from a cos/sin table (runtime/rope.h), indexed by position - table_first, or,
-// to re-rotate by a delta, by the stream index (row 0; row 1 for 2D block positions).
+// Angles come from a two-level cos/sin table (runtime/rope.h): for position p, r = p - first,
+// angle = coarse[r / 256] + fine[r % 256]; or, to re-rotate by a delta, row `stream` directly.
 #include "common.glsl"
 layout(constant_id = 1) const uint PAIRING = 0;  // 0 interleaved, 1 half-split, 2 glm 2d
 
@@ -20,7 +20,7 @@ layout(set = 0, binding = 2) readonly buffer Pos { int positions[]; };
 layout(set = 0, binding = 3) readonly buffer Table { vec2 cos_sin[]; };
 layout(push_constant) uniform Push {
   uint n_tokens, n_heads, head_dim, pairs, x_off, x_stride, o_off, o_stride;
-  uint pos_off, block_pos_off, table_off, table_pairs;
+  uint pos_off, block_pos_off, table_off, table_pairs, fine_row0;
   int table_first;
   uint use_positions;
 } p;
@@ -63,8 +63,15 @@ void main() {
     o[ob + b] = DATA(x1);
     return;
   }
-  const int pos = p.use_positions != 0u ? positions[(stream == 0u ? p.pos_off : p.block_pos_off) + t] : int(stream);
-  const vec2 cs = cos_sin[p.table_off / 2u + uint(pos - p.table_first) * p.table_pairs + uint(freq)];
+  const uint tb = p.table_off / 2u + uint(freq);
+  vec2 cs;
+  if (p.use_positions != 0u) {
+    const uint r = uint(positions[(stream == 0u ? p.pos_off : p.block_pos_off) + t] - p.table_first);
+    const vec2 hi = cos_sin[tb + (r >> 8u) * p.table_pairs], lo = cos_sin[tb + (p.fine_row0 + (r & 255u)) * p.table_pairs];
+    cs = vec2(hi.x * lo.x - hi.y * lo.y, hi.y * lo.x + hi.x * lo.y);
+  } else {
+    cs = cos_sin[tb + stream * p.table_pairs];
+  }
   o[ob + a] = DATA(x0 * cs.x - x1 * cs.y);
   o[ob + b] = DATA(x0 * cs.y + x1 * cs.x);
 }

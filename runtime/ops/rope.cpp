@@ -7,7 +7,7 @@
 namespace vkllm::ops {
 
 namespace {
-const OpDecl kRope{"rope", {Access::Read, Access::Write, Access::Read, Access::Read}, 14 * 4};
+const OpDecl kRope{"rope", {Access::Read, Access::Write, Access::Read, Access::Read}, 15 * 4};
 constexpr uint32_t kLocal = 256;
 
 std::string data_variant(const Device& d, DType t) {
@@ -25,12 +25,13 @@ void record(Graph& g, const Tensor& x, const Tensor& out, int n_heads, const Rop
   require(n_heads > 0 && x.cols == int64_t(n_heads) * c.head_dim,
           "rope: " + x.describe() + " is not " + std::to_string(n_heads) + " heads of " + std::to_string(c.head_dim));
   if (positions) {
+    require(table.coarse_rows > 0, "rope: the table must come from RopeTable::build (a delta table is for rope_shift)");
     require_dtype(*positions, DType::I32, "rope");
     require(positions->rows == c.streams() && positions->cols == x.rows,
             "rope: positions " + positions->describe() + " must be " + std::to_string(c.streams()) + " x " +
                 std::to_string(x.rows) + " (one row per position stream)");
   } else {
-    require(table.count == c.streams(), "rope_shift: the table must come from RopeTable::delta");
+    require(table.coarse_rows == 0 && table.count == c.streams(), "rope_shift: the table must come from RopeTable::delta");
   }
   Device& d = g.device();
   const Pipeline& pipe = d.pipelines().get(kRope, data_variant(d, x.dtype), {kLocal, uint32_t(c.pairing)});
@@ -41,12 +42,12 @@ void record(Graph& g, const Tensor& x, const Tensor& out, int n_heads, const Rop
     Binding bp = positions ? bind(positions->slice_cols(r0, n)) : bt;
     struct {
       uint32_t n_tokens, n_heads, head_dim, pairs, x_off, x_stride, o_off, o_stride;
-      uint32_t pos_off, block_pos_off, table_off, table_pairs;
+      uint32_t pos_off, block_pos_off, table_off, table_pairs, fine_row0;
       int32_t table_first;
       uint32_t use_positions;
     } push{u32(n), u32(n_heads), u32(c.head_dim), u32(c.pairs()), bx.elem_offset, u32(x.row_stride), bo.elem_offset,
            u32(out.row_stride), bp.elem_offset, positions ? bp.elem_offset + u32(positions->row_stride) : 0u,
-           bt.elem_offset, u32(c.pairs()), positions ? table.first : 0, positions ? 1u : 0u};
+           bt.elem_offset, u32(c.pairs()), u32(table.coarse_rows), table.first, positions ? 1u : 0u};
     g.dispatch(pipe, {bx, bo, bp, bt}, push, groups_for(uint64_t(n) * n_heads * (c.head_dim / 2), kLocal, d.caps()));
   }
 }
