@@ -39,6 +39,12 @@ void matmul(Graph& g, const Tensor& w, const Tensor& x, const Tensor& y);
 void matvec_kernel(Graph& g, const Tensor& w, const Tensor& x, const Tensor& y);
 void matmul_kernel(Graph& g, const Tensor& w, const Tensor& x, const Tensor& y);
 
+// dst rows [dst_row0, dst_row0 + src.rows) = src (f32 -> f32, f32 -> f16 or f16 -> f16).
+// dst_row0 may be Graph::step_param(slot); dst must then lie in one buffer range.
+void copy_rows(Graph& g, const Tensor& src, const Tensor& dst, uint32_t dst_row0);
+// dst[i] = src[indices[i]] (indices I32 [1, dst.rows], each < src.rows).
+void gather_rows(Graph& g, const Tensor& src, const Tensor& indices, const Tensor& dst);
+
 // RoPE on rows of n_heads heads (f32, or f16 with 16-bit storage): each token rotated at its
 // positions (I32 [streams, n_tokens]; 2D RoPE has a second row of block positions), which
 // must lie in the table's range. out may be x.

@@ -1,0 +1,219 @@
+#include "runtime/kv_cache.h"
+
+#include <algorithm>
+#include <string>
+
+#include "runtime/device.h"
+#include "runtime/error.h"
+#include "runtime/graph.h"
+#include "runtime/ops.h"
+
+namespace vkllm {
+
+KvCache::KvCache(Device& device, KvCacheConfig config) : device_(device), config_(std::move(config)) {
+  if (config_.n_layers <= 0 || config_.capacity <= 0 || config_.n_kv_heads <= 0 || config_.head_dim <= 0)
+    throw Error("KV cache: layers, capacity, kv heads and head_dim must be positive");
+  if (config_.dtype != DType::F32 && config_.dtype != DType::F16) throw Error("KV cache: storage must be f32 or f16");
+  if (config_.dtype == DType::F16 && !device.caps().f16_storage) config_.dtype = DType::F32;
+  if (config_.rope) {
+    config_.rope->validate();
+    if (config_.rope->head_dim != config_.head_dim) throw Error("KV cache: RoPE head_dim differs from the cache's");
+  }
+  if (!config_.sliding_window.empty() && int(config_.sliding_window.size()) != config_.n_layers)
+    throw Error("KV cache: sliding_window needs one entry per layer");
+  for (int l = 0; l < config_.n_layers; ++l) {
+    k_.push_back(device.tensor(config_.dtype, config_.capacity, row_width(), "kv cache K"));
+    v_.push_back(device.tensor(config_.dtype, config_.capacity, row_width(), "kv cache V"));
+  }
+  positions_.resize(size_t(config_.capacity));
+  if (two_d()) block_positions_.resize(size_t(config_.capacity));
+  slot_positions_ = device.tensor(DType::I32, two_d() ? 2 : 1, config_.capacity, "kv cache positions");
+}
+
+void KvCache::check_layer(int layer) const {
+  if (layer < 0 || layer >= config_.n_layers)
+    throw Error("KV cache: layer " + std::to_string(layer) + " does not exist (" + std::to_string(config_.n_layers) + " layers)");
+}
+
+void KvCache::check_range(int64_t first, int64_t count, const char* what) const {
+  if (first < 0 || count < 0 || first + count > size_)
+    throw Error(std::string("KV cache: ") + what + " slots [" + std::to_string(first) + ", " +
+                std::to_string(first + count) + ") but only " + std::to_string(size_) + " are filled");
+}
+
+const Tensor& KvCache::k(int layer) const {
+  check_layer(layer);
+  return k_[size_t(layer)];
+}
+
+const Tensor& KvCache::v(int layer) const {
+  check_layer(layer);
+  return v_[size_t(layer)];
+}
+
+void KvCache::upload_positions() {
+  if (size_ == 0) return;
+  device_.upload(slot_positions_.slice_rows(0, 1).slice_cols(0, size_), positions_.data());
+  if (two_d()) device_.upload(slot_positions_.slice_rows(1, 1).slice_cols(0, size_), block_positions_.data());
+}
+
+int64_t KvCache::reserve(std::span<const int32_t> positions, std::span<const int32_t> block_positions, AppendOrder order) {
+  const int64_t n = int64_t(positions.size());
+  if (size_ + n > config_.capacity)
+    throw Error("KV cache overflow: " + std::to_string(size_) + " of " + std::to_string(config_.capacity) +
+                " slots are filled; " + std::to_string(n) + " more do not fit");
+  if (two_d() != !block_positions.empty() || (two_d() && block_positions.size() != positions.size()))
+    throw Error(two_d() ? "KV cache: 2D RoPE needs one block position per position"
+                        : "KV cache: block positions are only for 2D RoPE");
+  if (order == AppendOrder::Increasing) {
+    const int64_t cached = size_ ? *std::max_element(positions_.begin(), positions_.begin() + size_) : -1;
+    int64_t last = cached;
+    for (int32_t p : positions) {
+      if (p <= last)
+        throw Error("KV cache: appending position " + std::to_string(p) + " refused: " +
+                    (p <= cached ? "position " + std::to_string(cached) + " is already cached"
+                                 : std::string("positions within one append must increase")) +
+                    " (pass AppendOrder::Any to allow it explicitly)");
+      last = p;
+    }
+  }
+  for (int32_t p : positions)
+    if (p < 0) throw Error("KV cache: negative position " + std::to_string(p));
+  const int64_t first = size_;
+  std::copy(positions.begin(), positions.end(), positions_.begin() + first);
+  if (two_d()) std::copy(block_positions.begin(), block_positions.end(), block_positions_.begin() + first);
+  size_ += n;
+  upload_positions();
+  return first;
+}
+
+void KvCache::write_layer(Graph& g, int layer, const Tensor& k, const Tensor& v, uint32_t first_slot) const {
+  check_layer(layer);
+  for (const Tensor* t : {&k, &v})
+    if (t->cols != row_width())
+      throw Error("KV cache: new rows " + t->describe() + " must be " + std::to_string(row_width()) + " wide");
+  ops::copy_rows(g, k, k_[size_t(layer)], first_slot);
+  ops::copy_rows(g, v, v_[size_t(layer)], first_slot);
+}
+
+void KvCache::append(std::span<const Tensor> k, std::span<const Tensor> v, std::span<const int32_t> positions,
+                     std::span<const int32_t> block_positions, AppendOrder order) {
+  if (int(k.size()) != config_.n_layers || int(v.size()) != config_.n_layers)
+    throw Error("KV cache: append needs K and V for each of the " + std::to_string(config_.n_layers) + " layers");
+  for (int l = 0; l < config_.n_layers; ++l)
+    if (k[size_t(l)].rows != int64_t(positions.size()) || v[size_t(l)].rows != int64_t(positions.size()))
+      throw Error("KV cache: layer " + std::to_string(l) + " has K/V rows for a different number of tokens than positions");
+  const int64_t before = size_;
+  const int64_t first = reserve(positions, block_positions, order);
+  try {
+    Graph g(device_);
+    for (int l = 0; l < config_.n_layers; ++l) write_layer(g, l, k[size_t(l)], v[size_t(l)], uint32_t(first));
+    g.run();
+  } catch (...) {
+    size_ = before;  // the reservation does not outlive a failed write
+    throw;
+  }
+}
+
+void KvCache::select(std::span<const int64_t> slots) {
+  for (int64_t s : slots)
+    if (s < 0 || s >= size_)
+      throw Error("KV cache: cannot select slot " + std::to_string(s) + "; " + std::to_string(size_) + " are filled");
+  const int64_t n = int64_t(slots.size());
+  if (n == 0) {
+    size_ = 0;
+    return;
+  }
+  std::vector<int32_t> indices(slots.begin(), slots.end());
+  Tensor idx = device_.tensor(DType::I32, 1, n, "select indices");
+  device_.upload(idx, indices.data());
+  // Gather into scratch, then copy back: an in-place gather would read rows it has overwritten.
+  std::vector<Tensor> scratch;
+  Graph g(device_);
+  for (int l = 0; l < config_.n_layers; ++l)
+    for (const Tensor* t : {&k_[size_t(l)], &v_[size_t(l)]}) {
+      scratch.push_back(device_.tensor(config_.dtype, n, row_width(), "select scratch"));
+      ops::gather_rows(g, *t, idx, scratch.back());
+    }
+  for (int l = 0, i = 0; l < config_.n_layers; ++l)
+    for (const Tensor* t : {&k_[size_t(l)], &v_[size_t(l)]}) ops::copy_rows(g, scratch[size_t(i++)], *t, 0);
+  g.run();
+
+  std::vector<int32_t> pos(static_cast<size_t>(n)), block(two_d() ? static_cast<size_t>(n) : 0);
+  for (int64_t i = 0; i < n; ++i) {
+    pos[size_t(i)] = positions_[size_t(slots[size_t(i)])];
+    if (two_d()) block[size_t(i)] = block_positions_[size_t(slots[size_t(i)])];
+  }
+  std::copy(pos.begin(), pos.end(), positions_.begin());
+  std::copy(block.begin(), block.end(), block_positions_.begin());
+  size_ = n;
+  upload_positions();
+}
+
+void KvCache::truncate(int64_t n) {
+  if (n < 0 || n > size_)
+    throw Error("KV cache: cannot truncate to " + std::to_string(n) + " slots; " + std::to_string(size_) + " are filled");
+  size_ = n;
+}
+
+void KvCache::reposition(int64_t first, int64_t count, int32_t delta, int32_t block_delta) {
+  if (!config_.rope) throw Error("KV cache: reposition needs rotary position embeddings; this model has none");
+  check_range(first, count, "reposition of");
+  if (!two_d() && block_delta != 0) throw Error("KV cache: a block-position delta needs 2D RoPE");
+  for (int64_t i = first; i < first + count; ++i)
+    if (positions_[size_t(i)] + int64_t(delta) < 0 || (two_d() && block_positions_[size_t(i)] + int64_t(block_delta) < 0))
+      throw Error("KV cache: reposition by " + std::to_string(delta) + " would move slot " + std::to_string(i) +
+                  " to a negative position");
+  if (count == 0 || (delta == 0 && block_delta == 0)) return;
+  RopeTable table = RopeTable::delta(device_, *config_.rope, delta, block_delta);
+  Graph g(device_);
+  for (const Tensor& k : k_) {
+    const Tensor rows = k.slice_rows(first, count);
+    ops::rope_shift(g, rows, rows, config_.n_kv_heads, table);
+  }
+  g.run();
+  for (int64_t i = first; i < first + count; ++i) {
+    positions_[size_t(i)] += delta;
+    if (two_d()) block_positions_[size_t(i)] += block_delta;
+  }
+  upload_positions();
+}
+
+void KvCache::copy_to(KvCache& dst) const {
+  const auto& a = config_;
+  const auto& b = dst.config_;
+  if (a.n_layers != b.n_layers || a.n_kv_heads != b.n_kv_heads || a.head_dim != b.head_dim || a.dtype != b.dtype ||
+      b.capacity < size_)
+    throw Error("KV cache: copy needs a destination of the same shape and type with room for " + std::to_string(size_) +
+                " slots");
+  if (size_ > 0) {
+    Graph g(device_);
+    for (int l = 0; l < a.n_layers; ++l) {
+      ops::copy_rows(g, k_[size_t(l)].slice_rows(0, size_), dst.k_[size_t(l)], 0);
+      ops::copy_rows(g, v_[size_t(l)].slice_rows(0, size_), dst.v_[size_t(l)], 0);
+    }
+    g.run();
+  }
+  std::copy(positions_.begin(), positions_.begin() + size_, dst.positions_.begin());
+  if (two_d()) std::copy(block_positions_.begin(), block_positions_.begin() + size_, dst.block_positions_.begin());
+  dst.size_ = size_;
+  dst.upload_positions();
+}
+
+std::unique_ptr<KvCache> KvCache::fork() const {
+  auto copy = std::make_unique<KvCache>(device_, config_);
+  copy_to(*copy);
+  return copy;
+}
+
+std::vector<uint8_t> KvCache::read(const Tensor& t, int64_t first, int64_t count) const {
+  check_range(first, count, "reading");
+  std::vector<uint8_t> out(size_t(count * row_width()) * dtype_size(t.dtype));
+  if (count) device_.download(t.slice_rows(first, count), out.data());
+  return out;
+}
+
+std::vector<uint8_t> KvCache::read_k(int layer, int64_t first, int64_t count) const { return read(k(layer), first, count); }
+std::vector<uint8_t> KvCache::read_v(int layer, int64_t first, int64_t count) const { return read(v(layer), first, count); }
+
+}  // namespace vkllm

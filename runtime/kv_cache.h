@@ -1,0 +1,106 @@
+#pragma once
+// The KV cache as a first-class GPU object: append, select, reposition, fork, clear and
+// readback, all done on the GPU, with the position bookkeeping that keeps them correct.
+//
+// Layout: per layer, K and V are [capacity, n_kv_heads * head_dim] rows, one row per slot
+// (token-major, like the K/V projections that fill them). Appending is a contiguous row copy,
+// selecting a row gather, and each head's part of a row is head_dim contiguous values, so
+// attention reads whole cache lines. Slots [0, size()) are filled, in the order their tokens
+// were appended (or selected); positions() gives each slot's RoPE position.
+//
+// Sliding-window layers (Gemma style) keep every entry and mask the old ones in attention, so
+// all layers always hold the same slots and select/reposition treat them alike.
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <span>
+#include <vector>
+
+#include "runtime/rope.h"
+#include "runtime/tensor.h"
+
+namespace vkllm {
+
+class Device;
+class Graph;
+
+struct KvCacheConfig {
+  int n_layers = 0;
+  int64_t capacity = 0;
+  int n_kv_heads = 0;
+  int head_dim = 0;
+  // F16 needs 16-bit storage buffers (Capabilities::f16_storage); without them the cache is F32.
+  DType dtype = DType::F32;
+  // The keys' rotary embedding; none (GPT-2, learned positions) makes reposition an error.
+  std::optional<RopeConfig> rope;
+  // Per layer: attention window in positions (0 = full). Empty: every layer is full.
+  std::vector<int> sliding_window;
+};
+
+// How a new entry's position must relate to the cached ones.
+enum class AppendOrder {
+  Increasing,  // each position greater than every cached one (refuses the one-token look-ahead bug)
+  Any,         // explicitly allowed: repeated or lower positions (ChatGLM-6B generation)
+};
+
+class KvCache {
+ public:
+  KvCache(Device& device, KvCacheConfig config);
+
+  const KvCacheConfig& config() const { return config_; }
+  int64_t size() const { return size_; }
+  int64_t capacity() const { return config_.capacity; }
+  int64_t row_width() const { return int64_t(config_.n_kv_heads) * config_.head_dim; }
+  std::span<const int32_t> positions() const { return {positions_.data(), size_t(size_)}; }
+  std::span<const int32_t> block_positions() const { return {block_positions_.data(), block_positions_.empty() ? 0 : size_t(size_)}; }
+  bool two_d() const { return config_.rope && config_.rope->pairing == RopePairing::Glm2D; }
+
+  const Tensor& k(int layer) const;
+  const Tensor& v(int layer) const;
+  // I32 [streams, capacity]: each slot's position (and block position), for attention masks.
+  const Tensor& slot_positions() const { return slot_positions_; }
+
+  // Claims the next n slots for tokens at `positions` (and `block_positions` for 2D RoPE) and
+  // returns the first; the caller then writes their K/V (write_layer). Throws, changing nothing,
+  // on overflow or an order violation.
+  int64_t reserve(std::span<const int32_t> positions, std::span<const int32_t> block_positions = {},
+                  AppendOrder order = AppendOrder::Increasing);
+  // Records the copy of new K/V rows ([n, row_width()], f32) into slots starting at first_slot
+  // (a slot number or Graph::step_param).
+  void write_layer(Graph& g, int layer, const Tensor& k, const Tensor& v, uint32_t first_slot) const;
+  // reserve + write_layer for every layer, run now.
+  void append(std::span<const Tensor> k, std::span<const Tensor> v, std::span<const int32_t> positions,
+              std::span<const int32_t> block_positions = {}, AppendOrder order = AppendOrder::Increasing);
+
+  // Keeps the listed slots, in the listed order, as slots 0..n-1 (bit-exact data movement).
+  void select(std::span<const int64_t> slots);
+  // Keeps slots [0, n).
+  void truncate(int64_t n);
+  // Re-rotates the keys of slots [first, first + count) by `delta` positions (and `block_delta`
+  // block positions for 2D RoPE) with the model's own pairing; values are untouched.
+  void reposition(int64_t first, int64_t count, int32_t delta, int32_t block_delta = 0);
+  void clear() { truncate(0); }
+
+  // Copies this cache's filled slots into `dst` (same shape and type), replacing its contents.
+  void copy_to(KvCache& dst) const;
+  std::unique_ptr<KvCache> fork() const;
+
+  // Raw bytes of slots [first, first + count) of one layer's K or V rows.
+  std::vector<uint8_t> read_k(int layer, int64_t first, int64_t count) const;
+  std::vector<uint8_t> read_v(int layer, int64_t first, int64_t count) const;
+
+ private:
+  void check_layer(int layer) const;
+  void check_range(int64_t first, int64_t count, const char* what) const;
+  std::vector<uint8_t> read(const Tensor& t, int64_t first, int64_t count) const;
+  void upload_positions();
+
+  Device& device_;
+  KvCacheConfig config_;
+  int64_t size_ = 0;
+  std::vector<Tensor> k_, v_;
+  std::vector<int32_t> positions_, block_positions_;
+  Tensor slot_positions_;
+};
+
+}  // namespace vkllm

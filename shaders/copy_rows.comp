@@ -1,0 +1,36 @@
+#version 450
+// dst[dst_row0 + i] = src[indices ? indices[i] : i] for i < n_rows, converting f32 -> f16 when
+// the destination is f16 (f16 -> f16 and f32 -> f32 are bit-exact). The source may be one chunk
+// of a larger tensor holding rows [src_row0, src_row0 + src_rows); gathered rows outside it are
+// left to the other chunks' dispatches. dst_row0 may be a step value (decode appends).
+#include "common.glsl"
+
+#if defined(SRC_F16) || defined(DST_F16)
+#extension GL_EXT_shader_16bit_storage : require
+#extension GL_EXT_shader_explicit_arithmetic_types_float16 : require
+#endif
+#ifdef SRC_F16
+#define SRC float16_t
+#else
+#define SRC float
+#endif
+#ifdef DST_F16
+#define DST float16_t
+#else
+#define DST float
+#endif
+layout(set = 0, binding = 0) readonly buffer S { SRC src[]; };
+layout(set = 0, binding = 1) writeonly buffer D { DST dst[]; };
+layout(set = 0, binding = 2) readonly buffer I { int indices[]; };
+layout(push_constant) uniform Push {
+  uint n_rows, cols, src_off, src_stride, src_row0, src_rows, dst_off, dst_stride, dst_row0, idx_off, use_indices;
+} p;
+
+void main() {
+  const uint i = linear_invocation();
+  if (i >= p.n_rows * p.cols) return;
+  const uint r = i / p.cols, c = i - r * p.cols;
+  const uint s = p.use_indices != 0u ? uint(indices[p.idx_off + r]) : r;
+  if (s < p.src_row0 || s - p.src_row0 >= p.src_rows) return;
+  dst[p.dst_off + (param(p.dst_row0) + r) * p.dst_stride + c] = DST(src[p.src_off + (s - p.src_row0) * p.src_stride + c]);
+}

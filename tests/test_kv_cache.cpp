@@ -1,0 +1,214 @@
+// The KV cache: data movement is bit-exact, positions are kept right, the order invariant and
+// range checks refuse bad requests, reposition equals RoPE at the new positions.
+#include <cstring>
+#include <numeric>
+
+#include "tests/test_util.h"
+#include "runtime/kv_cache.h"
+
+using namespace vkllm;
+using namespace vkllm::test;
+
+namespace {
+
+KvCacheConfig config(DType dtype, std::optional<RopeConfig> rope = std::nullopt, int64_t capacity = 64) {
+  KvCacheConfig c;
+  c.n_layers = 2;
+  c.capacity = capacity;
+  c.n_kv_heads = 2;
+  c.head_dim = 64;
+  c.dtype = dtype;
+  c.rope = rope;
+  return c;
+}
+
+RopeConfig rope(RopePairing pairing) {
+  RopeConfig r;
+  r.head_dim = 64;
+  r.pairing = pairing;
+  return r;
+}
+
+// Appends n random tokens at the given positions; returns the host K and V per layer.
+struct Appended {
+  std::vector<ref::Mat> k, v;
+};
+Appended append_random(Device& d, KvCache& cache, const std::vector<int32_t>& pos, uint32_t seed,
+                       const std::vector<int32_t>& block = {}) {
+  Appended a;
+  std::vector<Tensor> tk, tv;
+  for (int l = 0; l < cache.config().n_layers; ++l) {
+    a.k.push_back(random_mat(int64_t(pos.size()), cache.row_width(), seed + 2 * uint32_t(l)));
+    a.v.push_back(random_mat(int64_t(pos.size()), cache.row_width(), seed + 2 * uint32_t(l) + 1));
+    tk.push_back(to_device(d, a.k.back()));
+    tv.push_back(to_device(d, a.v.back()));
+  }
+  cache.append(tk, tv, pos, block);
+  return a;
+}
+
+// The bytes a row range of host data occupies in a cache of the given type.
+std::vector<uint8_t> bytes_of(const ref::Mat& m, int64_t first, int64_t count, DType dtype) {
+  std::vector<float> rows(m.v.begin() + first * m.cols, m.v.begin() + (first + count) * m.cols);
+  std::vector<uint8_t> out;
+  if (dtype == DType::F16) {
+    auto h = to_f16(rows);
+    out.resize(h.size() * 2);
+    std::memcpy(out.data(), h.data(), out.size());
+  } else {
+    out.resize(rows.size() * 4);
+    std::memcpy(out.data(), rows.data(), out.size());
+  }
+  return out;
+}
+
+std::vector<int32_t> range(int32_t first, int32_t n) {
+  std::vector<int32_t> r(static_cast<size_t>(n));
+  std::iota(r.begin(), r.end(), first);
+  return r;
+}
+
+}  // namespace
+
+TEST_CASE_FIXTURE(GpuTest, "append and readback are bit-exact for f32 and f16 caches") {
+  Device& d = gpu();
+  for (DType t : {DType::F32, DType::F16}) {
+    KvCache cache(d, config(t));
+    const DType stored = cache.config().dtype;  // f32 where 16-bit storage is missing
+    auto first = append_random(d, cache, range(0, 5), 1);
+    auto second = append_random(d, cache, range(5, 3), 2);
+    CHECK(cache.size() == 8);
+    for (int l = 0; l < 2; ++l) {
+      CHECK(cache.read_k(l, 0, 5) == bytes_of(first.k[size_t(l)], 0, 5, stored));
+      CHECK(cache.read_v(l, 5, 3) == bytes_of(second.v[size_t(l)], 0, 3, stored));
+    }
+    CHECK(std::vector<int32_t>(cache.positions().begin(), cache.positions().end()) == range(0, 8));
+  }
+}
+
+TEST_CASE_FIXTURE(GpuTest, "appending at a position that is not past the cached ones is refused") {
+  Device& d = gpu();
+  KvCache cache(d, config(DType::F32));
+  append_random(d, cache, range(0, 5), 3);
+  CHECK_THROWS_WITH_AS(append_random(d, cache, {4}, 4), doctest::Contains("position 4 is already cached"), Error);
+  CHECK_THROWS_WITH_AS(append_random(d, cache, {7, 6}, 4), doctest::Contains("must increase"), Error);
+  CHECK(cache.size() == 5);  // nothing changed
+  std::vector<Tensor> k{d.tensor(DType::F32, 1, 128), d.tensor(DType::F32, 1, 128)};
+  cache.append(k, k, std::vector<int32_t>{2}, {}, AppendOrder::Any);  // explicitly allowed
+  CHECK(cache.size() == 6);
+  CHECK(cache.positions()[5] == 2);
+}
+
+TEST_CASE_FIXTURE(GpuTest, "select keeps BOS and the document, drops the prefix, bit-exact") {
+  Device& d = gpu();
+  for (DType t : {DType::F32, DType::F16}) {
+    // Large enough to span several buffer ranges under VKLLM_MAX_BUFFER_RANGE=1048576.
+    KvCache cache(d, config(t, rope(RopePairing::Interleaved), 2100));
+    const DType stored = cache.config().dtype;
+    const int32_t prefix = 700, doc = 1300;
+    auto data = append_random(d, cache, range(0, 1 + prefix + doc), 5);
+    std::vector<int64_t> keep{0};
+    for (int64_t s = 1 + prefix; s < 1 + prefix + doc; ++s) keep.push_back(s);
+    cache.select(keep);
+    CHECK(cache.size() == 1 + doc);
+    for (int l = 0; l < 2; ++l) {
+      CHECK(cache.read_k(l, 0, 1) == bytes_of(data.k[size_t(l)], 0, 1, stored));
+      CHECK(cache.read_k(l, 1, doc) == bytes_of(data.k[size_t(l)], 1 + prefix, doc, stored));
+      CHECK(cache.read_v(l, 1, doc) == bytes_of(data.v[size_t(l)], 1 + prefix, doc, stored));
+    }
+    CHECK(cache.positions()[0] == 0);
+    CHECK(cache.positions()[1] == 1 + prefix);
+    CHECK(cache.positions()[size_t(doc)] == prefix + doc);
+    // The next token goes after the largest cached position; the slot after the last one.
+    CHECK_THROWS_AS(append_random(d, cache, {prefix + doc}, 6), Error);
+    append_random(d, cache, {1 + prefix + doc}, 6);
+    CHECK(cache.size() == 2 + doc);
+  }
+}
+
+TEST_CASE_FIXTURE(GpuTest, "select in arbitrary order, truncate and clear") {
+  Device& d = gpu();
+  KvCache cache(d, config(DType::F32));
+  auto data = append_random(d, cache, range(10, 6), 7);
+  cache.select(std::vector<int64_t>{5, 0, 3});
+  CHECK(cache.read_v(1, 0, 1) == bytes_of(data.v[1], 5, 1, DType::F32));
+  CHECK(cache.read_v(1, 1, 1) == bytes_of(data.v[1], 0, 1, DType::F32));
+  CHECK(cache.read_v(1, 2, 1) == bytes_of(data.v[1], 3, 1, DType::F32));
+  CHECK(std::vector<int32_t>(cache.positions().begin(), cache.positions().end()) == std::vector<int32_t>{15, 10, 13});
+  CHECK_THROWS_WITH_AS(cache.select(std::vector<int64_t>{3}), doctest::Contains("cannot select slot 3"), Error);
+  cache.truncate(1);
+  CHECK(cache.size() == 1);
+  cache.clear();
+  CHECK(cache.size() == 0);
+  CHECK(cache.read_k(0, 0, 0).empty());  // an empty cache reads back as empty
+  CHECK_THROWS_WITH_AS(cache.read_k(0, 0, 1), doctest::Contains("only 0 are filled"), Error);
+}
+
+TEST_CASE_FIXTURE(GpuTest, "fork copies exactly and the copies are independent") {
+  Device& d = gpu();
+  KvCache cache(d, config(DType::F16, rope(RopePairing::HalfSplit)));
+  append_random(d, cache, range(0, 9), 8);
+  auto copy = cache.fork();
+  CHECK(copy->size() == 9);
+  for (int l = 0; l < 2; ++l) {
+    CHECK(copy->read_k(l, 0, 9) == cache.read_k(l, 0, 9));
+    CHECK(copy->read_v(l, 0, 9) == cache.read_v(l, 0, 9));
+  }
+  append_random(d, *copy, {20}, 9);
+  copy->reposition(0, 3, 4);
+  CHECK(cache.size() == 9);
+  CHECK(cache.positions()[0] == 0);
+  CHECK(copy->positions()[0] == 4);
+}
+
+TEST_CASE_FIXTURE(GpuTest, "reposition equals RoPE at the new positions and leaves values alone") {
+  Device& d = gpu();
+  for (RopePairing pairing : {RopePairing::Interleaved, RopePairing::HalfSplit, RopePairing::Glm2D}) {
+    CAPTURE(rope_pairing_name(pairing));
+    RopeConfig rc = rope(pairing);
+    KvCache cache(d, config(DType::F32, rc, 64));
+    const bool two_d = pairing == RopePairing::Glm2D;
+    std::vector<std::vector<int32_t>> pos{range(0, 12)};
+    if (two_d) pos.push_back(std::vector<int32_t>{0, 0, 0, 0, 1, 2, 3, 4, 5, 6, 7, 8});
+    // Keys as a model writes them: rotated at their positions.
+    std::vector<ref::Mat> raw;
+    std::vector<Tensor> tk, tv;
+    for (int l = 0; l < 2; ++l) {
+      raw.push_back(random_mat(12, 128, 20 + uint32_t(l)));
+      tk.push_back(to_device(d, ref::rope(raw.back(), 2, rc, pos)));
+      tv.push_back(to_device(d, raw.back()));
+    }
+    cache.append(tk, tv, pos[0], two_d ? std::span<const int32_t>(pos[1]) : std::span<const int32_t>{});
+    // Drop slots 1..3 (a "prefix") and move the rest back by 3, as in truncated scoring.
+    std::vector<int64_t> keep{0, 4, 5, 6, 7, 8, 9, 10, 11};
+    cache.select(keep);
+    cache.reposition(1, 8, -3, two_d ? -1 : 0);
+    std::vector<std::vector<int32_t>> moved(pos.size());
+    for (size_t s = 0; s < pos.size(); ++s)
+      for (int64_t slot : keep) moved[s].push_back(pos[s][size_t(slot)] - (slot == 0 ? 0 : (s == 0 ? 3 : 1)));
+    CHECK(std::vector<int32_t>(cache.positions().begin(), cache.positions().end()) == moved[0]);
+    for (int l = 0; l < 2; ++l) {
+      ref::Mat kept(9, 128);
+      for (size_t i = 0; i < keep.size(); ++i)
+        std::copy_n(raw[size_t(l)].v.begin() + keep[i] * 128, 128, kept.v.begin() + int64_t(i) * 128);
+      ref::Mat got(9, 128);
+      auto bytes = cache.read_k(l, 0, 9);
+      std::memcpy(got.v.data(), bytes.data(), bytes.size());
+      CHECK(max_rel_diff(got, ref::rope(kept, 2, rc, moved)) <= 1e-5f);
+      CHECK(cache.read_v(l, 0, 9) == bytes_of(kept, 0, 9, DType::F32));
+    }
+  }
+}
+
+TEST_CASE_FIXTURE(GpuTest, "reposition needs rotary embeddings; bad ranges and overflow are errors") {
+  Device& d = gpu();
+  KvCache learned(d, config(DType::F32));  // GPT-2 style: no RoPE
+  append_random(d, learned, range(0, 4), 10);
+  CHECK_THROWS_WITH_AS(learned.reposition(0, 2, 1), doctest::Contains("needs rotary position embeddings"), Error);
+  KvCache cache(d, config(DType::F32, rope(RopePairing::HalfSplit), 8));
+  append_random(d, cache, range(0, 6), 11);
+  CHECK_THROWS_WITH_AS(cache.reposition(4, 5, 1), doctest::Contains("only 6 are filled"), Error);
+  CHECK_THROWS_WITH_AS(cache.reposition(0, 2, -1), doctest::Contains("negative position"), Error);
+  CHECK_THROWS_WITH_AS(append_random(d, cache, range(6, 3), 12), doctest::Contains("overflow"), Error);
+  CHECK(cache.size() == 6);
+}
