@@ -42,4 +42,18 @@ Mat matmul(const Mat& w, const Mat& x);
 Mat rope(const Mat& x, int n_heads, const RopeConfig& config, const std::vector<std::vector<int32_t>>& positions,
          bool unit_magnitude = false);
 
+// Naive attention in double precision; the mask rules of ops::AttentionMask.
+struct AttentionSpec {
+  int n_heads, n_kv_heads, head_dim;
+  float scale = 0, softcap = 0;
+  int mask = 1;  // 0 none, 1 causal, 2 prefix-LM, 3 sliding window
+  int prefix = 0, window = 0;
+  int64_t n_kv = -1;             // -1: all rows of k
+  int64_t first_query_slot = 0;  // prefix-LM
+  const Mat* explicit_mask = nullptr;
+};
+// Returns the output [n_q, n_heads * head_dim]; probs, when given, receives [n_heads * n_q, n_kv].
+Mat attention(const Mat& q, const Mat& k, const Mat& v, std::span<const int32_t> key_pos, std::span<const int32_t> query_pos,
+              const AttentionSpec& spec, Mat* probs = nullptr);
+
 }  // namespace vkllm::ref

@@ -62,6 +62,7 @@ DeviceInfo query_device_info(VkPhysicalDevice physical, uint32_t index) {
   if (has_driver_props) {
     info.driver_name = driver.driverName;
     info.driver_info = driver.driverInfo;
+    info.driver_id = driver.driverID;
   }
   info.subgroup_size = subgroup.subgroupSize;
   info.subgroup_arithmetic = (subgroup.supportedStages & VK_SHADER_STAGE_COMPUTE_BIT) &&
@@ -224,6 +225,7 @@ Capabilities Capabilities::from(const DeviceInfo& info) {
   c.subgroup_size_control = info.subgroup_size_control;
   c.timestamps = info.timestamps;
   c.workgroup_barriers_expensive = info.type == VK_PHYSICAL_DEVICE_TYPE_CPU;
+  c.max_workgroup_barriers = info.driver_id == VK_DRIVER_ID_MESA_LLVMPIPE ? 65536 : 0;
   c.subgroup_size = std::max(1u, info.subgroup_size);
   c.max_allocation = info.max_memory_allocation_size ? info.max_memory_allocation_size : (1ull << 30);
   c.max_buffer_range = std::min<uint64_t>(info.max_storage_buffer_range, c.max_allocation);

@@ -22,6 +22,7 @@ struct DeviceInfo {
   uint32_t vendor_id = 0, device_id = 0;
   VkPhysicalDeviceType type = VK_PHYSICAL_DEVICE_TYPE_OTHER;
   std::string driver_name, driver_info;
+  VkDriverId driver_id = VkDriverId(0);
   uint32_t driver_version = 0, api_version = 0;
   uint8_t pipeline_cache_uuid[VK_UUID_SIZE] = {};
   std::vector<MemoryHeapInfo> heaps;
@@ -78,6 +79,10 @@ struct Capabilities {
   // so each barrier is a context switch: kernels that stage data through shared memory lose to
   // barrier-free ones (the tiled matmul runs 5x slower than the multi-vector matvec there).
   bool workgroup_barriers_expensive = false;
+  // Barriers one workgroup may execute before the driver misbehaves (0: no limit). lavapipe
+  // (Mesa 22.3) silently stops a workgroup after 65536; kernels with a barrier per loop step
+  // split their work to stay well below it.
+  uint32_t max_workgroup_barriers = 0;
 
   uint32_t subgroup_size = 1;
   // Largest range one descriptor may cover: min(maxStorageBufferRange, maxMemoryAllocationSize,

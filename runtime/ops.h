@@ -52,4 +52,35 @@ void rope(Graph& g, const Tensor& x, const Tensor& out, int n_heads, const RopeT
 // Rotates every token by the delta(s) of a RopeTable::delta table: cache reposition.
 void rope_shift(Graph& g, const Tensor& x, const Tensor& out, int n_heads, const RopeTable& delta);
 
+enum class AttentionMask {
+  None,           // every key
+  Causal,         // keys whose position <= the query's position
+  PrefixLM,       // by slot: keys in [0, prefix) for every query, later keys causally (ChatGLM-6B)
+  SlidingWindow,  // causal, and query position - key position < window (Gemma, Mistral)
+};
+
+struct AttentionParams {
+  int n_heads = 0, n_kv_heads = 0, head_dim = 0;
+  float scale = 0.0f;    // 0: 1 / sqrt(head_dim)
+  float softcap = 0.0f;  // > 0: scores become softcap * tanh(score / softcap) (Gemma 2)
+  AttentionMask mask = AttentionMask::Causal;
+  int prefix = 0;  // PrefixLM
+  int window = 0;  // SlidingWindow
+  uint32_t n_kv = kAllColumns;       // keys are cache slots [0, n_kv); may be Graph::step_param
+  uint32_t first_query_slot = 0;     // PrefixLM: the slot of query 0; may be Graph::step_param
+  const Tensor* explicit_mask = nullptr;  // F32 [n_q, >= n_kv], added to the scores (-inf masks)
+};
+
+// out[i, head h] = softmax_t(scale * q[i, h] . k[t, h / group] + mask) . v[t, h / group] over
+// cache slots t < n_kv. q, out: F32 [n_q, n_heads * head_dim]; k, v: a cache layer (F32 or F16)
+// [capacity, n_kv_heads * head_dim]; key_positions: I32 with each slot's position in row 0;
+// query_positions: I32 [1, n_q]. A query that sees no key outputs zeros. Long contexts are
+// split across workgroups and merged (flash-decoding); caches spanning several buffer ranges
+// are handled the same way.
+void attention(Graph& g, const Tensor& q, const Tensor& k, const Tensor& v, const Tensor& key_positions,
+               const Tensor& query_positions, const Tensor& out, const AttentionParams& params);
+// The attention probabilities, for probes: probs F32 [n_heads * n_q, >= n_kv], row h * n_q + i.
+void attention_probs(Graph& g, const Tensor& q, const Tensor& k, const Tensor& key_positions,
+                     const Tensor& query_positions, const Tensor& probs, const AttentionParams& params);
+
 }  // namespace vkllm::ops

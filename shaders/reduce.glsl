@@ -39,3 +39,30 @@ shared float reduce_scratch[gl_WorkGroupSize.x];
 float combine_add(float a, float b) { return a + b; }
 DEFINE_WG_REDUCE(wg_sum, subgroupAdd, combine_add)
 DEFINE_WG_REDUCE(wg_max, subgroupMax, max)
+
+#ifdef REDUCE_VEC4
+// Four sums at once: one reduction (and, without subgroups, one set of barriers) for four values.
+shared vec4 reduce_scratch4[gl_WorkGroupSize.x];
+vec4 wg_sum4(vec4 v) {
+#ifdef USE_SUBGROUP
+  v = subgroupAdd(v);
+  if (gl_NumSubgroups == 1u) return v;
+  barrier();
+  if (subgroupElect()) reduce_scratch4[gl_SubgroupID] = v;
+  barrier();
+  vec4 r = reduce_scratch4[0];
+  for (uint i = 1u; i < gl_NumSubgroups; ++i) r += reduce_scratch4[i];
+  return r;
+#else
+  const uint t = gl_LocalInvocationID.x;
+  barrier();
+  reduce_scratch4[t] = v;
+  barrier();
+  for (uint s = gl_WorkGroupSize.x / 2u; s > 0u; s >>= 1u) {
+    if (t < s) reduce_scratch4[t] += reduce_scratch4[t + s];
+    barrier();
+  }
+  return reduce_scratch4[0];
+#endif
+}
+#endif

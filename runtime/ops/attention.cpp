@@ -1,0 +1,164 @@
+// Attention over a KV cache (attention.comp, attention_combine.comp, attention_probs.comp).
+#include <bit>
+#include <cmath>
+#include <cstdint>
+
+#include "runtime/ops.h"
+#include "runtime/ops/op_util.h"
+#include "runtime/pipeline.h"
+
+namespace vkllm::ops {
+
+namespace {
+const OpDecl kAttention{"attention",
+                        {Access::Read, Access::Read, Access::Read, Access::Read, Access::Read, Access::Read, Access::Write},
+                        28 * 4};
+const OpDecl kCombine{"attention_combine", {Access::Read, Access::Write}, 6 * 4};
+const OpDecl kProbs{"attention_probs",
+                    {Access::Read, Access::Read, Access::Read, Access::Read, Access::Read, Access::ReadWrite}, 21 * 4};
+constexpr uint32_t kNoExplicitMask = 0xffffffffu, kFinalOutput = 0xffffffffu;
+constexpr uint32_t kPrefillQueries = 4;  // queries per workgroup when there are many: K/V loads are shared
+constexpr int64_t kKeysPerSplit = 256;   // decode: one workgroup per this many keys, at most kMaxSplits
+constexpr int64_t kMaxSplits = 16;
+
+// Mask fields shared by the two kernels' push blocks.
+struct MaskPush {
+  uint32_t kpos_off, qpos_off, mask_kind, prefix, window, q_slot0, mask_off, mask_stride;
+};
+
+std::string kv_variant(const Device& d, const char* base, DType t) {
+  if (t == DType::F32) return reduce_variant(d, (std::string(base) + "_f32").c_str());
+  require(t == DType::F16 && d.caps().f16_storage, "attention: f16 caches need 16-bit storage buffers");
+  return reduce_variant(d, (std::string(base) + "_f16").c_str());
+}
+
+void check(const Tensor& q, const Tensor& k, const Tensor& key_positions, const Tensor& query_positions,
+           const AttentionParams& a, const char* op) {
+  require(a.n_heads > 0 && a.n_kv_heads > 0 && a.head_dim > 0 && a.n_heads % a.n_kv_heads == 0,
+          std::string(op) + ": n_heads must be a positive multiple of n_kv_heads");
+  require_dtype(q, DType::F32, op);
+  require(q.cols == int64_t(a.n_heads) * a.head_dim, std::string(op) + ": q " + q.describe() + " is not " +
+                                                         std::to_string(a.n_heads) + " heads of " + std::to_string(a.head_dim));
+  require(k.cols == int64_t(a.n_kv_heads) * a.head_dim,
+          std::string(op) + ": cache " + k.describe() + " is not " + std::to_string(a.n_kv_heads) + " kv heads");
+  require_dtype(key_positions, DType::I32, op);
+  require_dtype(query_positions, DType::I32, op);
+  require(key_positions.cols >= k.rows, std::string(op) + ": key positions must cover every cache slot");
+  require(query_positions.rows == 1 && query_positions.cols == q.rows, std::string(op) + ": one query position per query");
+  if (!(a.n_kv & 0x80000000u) && a.n_kv != kAllColumns)
+    require(int64_t(a.n_kv) <= k.rows, std::string(op) + ": n_kv exceeds the cache capacity");
+  if (a.mask == AttentionMask::SlidingWindow) require(a.window > 0, std::string(op) + ": a sliding window needs window > 0");
+  if (a.explicit_mask) {
+    require_dtype(*a.explicit_mask, DType::F32, op);
+    require(a.explicit_mask->rows == q.rows && a.explicit_mask->cols >= k.rows,
+            std::string(op) + ": the explicit mask must be [n_q, capacity]");
+  }
+  for (const Tensor* t : {&q, &key_positions, &query_positions})
+    require(t->storage->chunks().size() == 1, std::string(op) + ": " + t->describe() + " must lie in one buffer range");
+}
+
+MaskPush mask_push(const Binding& kpos, const Binding& qpos, const Binding* mask, const Tensor* explicit_mask,
+                   const AttentionParams& a) {
+  return MaskPush{kpos.elem_offset, qpos.elem_offset, uint32_t(a.mask), u32(a.prefix), u32(a.window),
+                  a.first_query_slot, mask ? mask->elem_offset : kNoExplicitMask,
+                  explicit_mask ? u32(explicit_mask->row_stride) : 0u};
+}
+
+float scale_of(const AttentionParams& a) { return a.scale > 0 ? a.scale : 1.0f / std::sqrt(float(a.head_dim)); }
+uint32_t n_kv_of(const AttentionParams& a, const Tensor& k) { return a.n_kv == kAllColumns ? u32(k.rows) : a.n_kv; }
+}  // namespace
+
+void attention(Graph& g, const Tensor& q, const Tensor& k, const Tensor& v, const Tensor& key_positions,
+               const Tensor& query_positions, const Tensor& out, const AttentionParams& a) {
+  check(q, k, key_positions, query_positions, a, "attention");
+  require_dtype(out, DType::F32, "attention");
+  require_same_shape(q, out, "attention");
+  require(k.dtype == v.dtype && k.rows == v.rows && k.cols == v.cols, "attention: K and V caches differ");
+  require(out.storage->chunks().size() == 1, "attention: output must lie in one buffer range");
+  Device& d = g.device();
+  const uint32_t local = subgroup_local_size(d);
+  const uint32_t dpl = (u32(a.head_dim) + local - 1) / local;
+  const int64_t n_q = q.rows;
+  const uint32_t qb = n_q > 4 ? kPrefillQueries : 1;
+  const Pipeline& pipe = d.pipelines().get(kAttention, kv_variant(d, "attention", k.dtype), {local, dpl, qb});
+
+  // Key ranges: one per buffer range of the cache (usually one), split further for decode.
+  const uint32_t n_kv = n_kv_of(a, k);
+  const bool dynamic = n_kv & 0x80000000u;
+  const int64_t used = dynamic ? k.rows : int64_t(n_kv);
+  auto ranges = split_rows(used, {&k, &v});
+  std::vector<uint32_t> splits;
+  uint32_t n_partials = 0;
+  // Without subgroup arithmetic each key costs a workgroup reduction with its barriers
+  // (2 + log2(local)); keep every workgroup within half the driver's barrier budget.
+  int64_t max_keys = INT64_MAX;
+  if (d.caps().max_workgroup_barriers && !d.caps().subgroup_arithmetic)
+    max_keys = d.caps().max_workgroup_barriers / 2 / (2 + std::bit_width(local));
+  for (auto r : ranges) {
+    int64_t s = n_q <= 4 ? std::clamp<int64_t>(r.count / kKeysPerSplit, 1, kMaxSplits) : 1;
+    s = std::max(s, (r.count + max_keys - 1) / max_keys);
+    splits.push_back(u32(s));
+    n_partials += u32(s);
+  }
+  if (ranges.empty()) {  // no keys at all: every output is zero
+    ranges.push_back({0, 0});
+    splits.push_back(1);
+    n_partials = 1;
+  }
+  const bool direct = n_partials == 1;
+  Tensor partials;
+  if (!direct) partials = d.tensor(DType::F32, n_q * a.n_heads * n_partials, a.head_dim + 2, "attention partials");
+
+  const Binding bq = bind(q), bkp = bind(key_positions), bqp = bind(query_positions), bo = bind(out);
+  const Binding bm = a.explicit_mask ? bind(*a.explicit_mask) : bq;  // unread without an explicit mask
+  const MaskPush mp = mask_push(bkp, bqp, a.explicit_mask ? &bm : nullptr, a.explicit_mask, a);
+  uint32_t partial_base = 0;
+  for (size_t i = 0; i < ranges.size(); ++i) {
+    const Binding bk = bind_rows(k, ranges[i].first, ranges[i].count), bv = bind_rows(v, ranges[i].first, ranges[i].count);
+    const Binding target = direct ? bo : bind(partials);
+    struct {
+      uint32_t n_q, n_heads, group, head_dim;
+      uint32_t q_off, q_stride, k_off, k_stride, v_off, v_stride, o_off, o_stride;
+      uint32_t kv_base, kv_rows, n_kv, splits, partial_base, n_partials;
+      MaskPush mask;
+      float scale, softcap;
+    } push{u32(n_q), u32(a.n_heads), u32(a.n_heads / a.n_kv_heads), u32(a.head_dim), bq.elem_offset, u32(q.row_stride),
+           bk.elem_offset, u32(k.row_stride), bv.elem_offset, u32(v.row_stride), bo.elem_offset, u32(out.row_stride),
+           u32(ranges[i].first), u32(ranges[i].count), n_kv, splits[i], direct ? kFinalOutput : partial_base, n_partials,
+           mp, scale_of(a), a.softcap};
+    g.dispatch(pipe, {bq, bk, bv, bkp, bqp, bm, target}, push,
+               Groups{u32(a.n_heads), u32((n_q + qb - 1) / qb), splits[i]});
+    partial_base += splits[i];
+  }
+  if (direct) return;
+  const Pipeline& combine = d.pipelines().get(kCombine, "attention_combine", {local});
+  struct {
+    uint32_t n_q, n_heads, head_dim, n_partials, o_off, o_stride;
+  } push{u32(n_q), u32(a.n_heads), u32(a.head_dim), n_partials, bo.elem_offset, u32(out.row_stride)};
+  g.dispatch(combine, {bind(partials), bo}, push, groups_for(uint64_t(n_q) * a.n_heads * local, local, d.caps()));
+}
+
+void attention_probs(Graph& g, const Tensor& q, const Tensor& k, const Tensor& key_positions,
+                     const Tensor& query_positions, const Tensor& probs, const AttentionParams& a) {
+  check(q, k, key_positions, query_positions, a, "attention_probs");
+  require_dtype(probs, DType::F32, "attention_probs");
+  require(probs.rows == q.rows * a.n_heads && probs.cols >= k.rows,
+          "attention_probs: probs must be [n_heads * n_q, capacity], got " + probs.describe());
+  require(k.storage->chunks().size() == 1 && probs.storage->chunks().size() == 1,
+          "attention_probs: the cache layer and probs must each lie in one buffer range");
+  Device& d = g.device();
+  const uint32_t local = subgroup_local_size(d);
+  const Pipeline& pipe = d.pipelines().get(kProbs, kv_variant(d, "attention_probs", k.dtype), {local});
+  const Binding bq = bind(q), bk = bind(k), bkp = bind(key_positions), bqp = bind(query_positions), bp = bind(probs);
+  const Binding bm = a.explicit_mask ? bind(*a.explicit_mask) : bq;
+  struct {
+    uint32_t n_q, n_heads, group, head_dim, q_off, q_stride, k_off, k_stride, n_kv, probs_off, probs_stride;
+    MaskPush mask;
+    float scale, softcap;
+  } push{u32(q.rows), u32(a.n_heads), u32(a.n_heads / a.n_kv_heads), u32(a.head_dim), bq.elem_offset, u32(q.row_stride),
+         bk.elem_offset, u32(k.row_stride), n_kv_of(a, k), bp.elem_offset, u32(probs.row_stride),
+         mask_push(bkp, bqp, a.explicit_mask ? &bm : nullptr, a.explicit_mask, a), scale_of(a), a.softcap};
+  g.dispatch(pipe, {bq, bk, bkp, bqp, bm, bp}, push, Groups{u32(a.n_heads), u32(q.rows), 1});
+}
+
+}  // namespace vkllm::ops

@@ -1,0 +1,105 @@
+#version 450
+// Scaled dot-product attention over a KV cache with online (flash-style) softmax.
+// Workgroup (head, block of QB queries, split): its invocations split head_dim between them
+// (DPL dims each), so each key costs one workgroup reduction per query and no barrier when the
+// workgroup is one subgroup. GQA/MQA: query head h reads kv head h / group.
+// The dispatch covers key slots [kv_base, kv_base + kv_rows) of one buffer range, cut at
+// n_kv (a step value in decode); `splits` workgroups share it. With partial_base set, each
+// writes (max, sum, unnormalized output) for attention_combine.comp instead of the output.
+#include "common.glsl"
+layout(constant_id = 1) const uint DPL = 8;  // head dims per invocation
+layout(constant_id = 2) const uint QB = 1;   // queries per workgroup, at most 4
+#define REDUCE_VEC4
+#include "reduce.glsl"
+
+#ifdef KV_F16
+#extension GL_EXT_shader_16bit_storage : require
+#extension GL_EXT_shader_explicit_arithmetic_types_float16 : require
+#define KV float16_t
+#else
+#define KV float
+#endif
+layout(set = 0, binding = 0) readonly buffer Q { float q_in[]; };
+layout(set = 0, binding = 1) readonly buffer K { KV k_in[]; };
+layout(set = 0, binding = 2) readonly buffer V { KV v_in[]; };
+layout(set = 0, binding = 3) readonly buffer KPos { int key_pos[]; };
+layout(set = 0, binding = 4) readonly buffer QPos { int query_pos[]; };
+layout(set = 0, binding = 5) readonly buffer Mask { float mask_bias_values[]; };
+layout(set = 0, binding = 6) writeonly buffer O { float o[]; };
+layout(push_constant) uniform Push {
+  uint n_q, n_heads, group, head_dim;
+  uint q_off, q_stride, k_off, k_stride, v_off, v_stride, o_off, o_stride;
+  uint kv_base, kv_rows, n_kv, splits, partial_base, n_partials;
+  uint kpos_off, qpos_off, mask_kind, prefix, window, q_slot0, mask_off, mask_stride;
+  float scale, softcap;
+} p;
+#include "attention_mask.glsl"
+
+const uint FINAL_OUTPUT = 0xffffffffu;
+
+void main() {
+  const uint h = gl_WorkGroupID.x, q0 = gl_WorkGroupID.y * QB, split = gl_WorkGroupID.z;
+  const uint lane = gl_LocalInvocationID.x, L = gl_WorkGroupSize.x;
+  const uint kvh = h / p.group;
+  const uint end = min(p.kv_base + p.kv_rows, param(p.n_kv));
+  const uint len = end > p.kv_base ? end - p.kv_base : 0u;
+  const uint per = (len + p.splits - 1u) / p.splits;
+  const uint t0 = p.kv_base + min(split * per, len), t1 = p.kv_base + min(split * per + per, len);
+
+  float qv[QB][DPL], acc[QB][DPL], m[QB], l[QB];
+  [[unroll]] for (uint i = 0u; i < QB; ++i) {
+    const uint qi = min(q0 + i, p.n_q - 1u);  // rows past the end are computed and dropped
+    [[unroll]] for (uint j = 0u; j < DPL; ++j) {
+      const uint d = lane + j * L;
+      qv[i][j] = d < p.head_dim ? q_in[p.q_off + qi * p.q_stride + h * p.head_dim + d] * p.scale : 0.0;
+      acc[i][j] = 0.0;
+    }
+    m[i] = NEG_INF;
+    l[i] = 0.0;
+  }
+  for (uint t = t0; t < t1; ++t) {
+    const uint kb = p.k_off + (t - p.kv_base) * p.k_stride + kvh * p.head_dim;
+    const uint vb = p.v_off + (t - p.kv_base) * p.v_stride + kvh * p.head_dim;
+    float kd[DPL], vd[DPL];
+    [[unroll]] for (uint j = 0u; j < DPL; ++j) {
+      const uint d = lane + j * L;
+      kd[j] = d < p.head_dim ? float(k_in[kb + d]) : 0.0;
+      vd[j] = d < p.head_dim ? float(v_in[vb + d]) : 0.0;
+    }
+    vec4 part = vec4(0.0);  // one dot product per query, reduced together
+    [[unroll]] for (uint i = 0u; i < QB; ++i)
+      [[unroll]] for (uint j = 0u; j < DPL; ++j) part[i] += qv[i][j] * kd[j];
+    part = wg_sum4(part);
+    [[unroll]] for (uint i = 0u; i < QB; ++i) {
+      const float s = soft_cap(part[i]) + mask_bias(min(q0 + i, p.n_q - 1u), t);
+      // Branch-free: a masked key (s = -inf) gets weight 0 and leaves the state unchanged.
+      const float m_new = max(m[i], s);
+      const float corr = m_new == NEG_INF ? 1.0 : exp(m[i] - m_new);
+      const float e = s == NEG_INF ? 0.0 : exp(s - m_new);
+      l[i] = l[i] * corr + e;
+      [[unroll]] for (uint j = 0u; j < DPL; ++j) acc[i][j] = acc[i][j] * corr + e * vd[j];
+      m[i] = m_new;
+    }
+  }
+  [[unroll]] for (uint i = 0u; i < QB; ++i) {
+    const uint qi = q0 + i;
+    if (qi >= p.n_q) break;
+    if (p.partial_base == FINAL_OUTPUT) {
+      const float inv = l[i] > 0.0 ? 1.0 / l[i] : 0.0;  // a query that sees no key outputs zeros
+      [[unroll]] for (uint j = 0u; j < DPL; ++j) {
+        const uint d = lane + j * L;
+        if (d < p.head_dim) o[p.o_off + qi * p.o_stride + h * p.head_dim + d] = acc[i][j] * inv;
+      }
+    } else {
+      const uint base = ((qi * p.n_heads + h) * p.n_partials + p.partial_base + split) * (p.head_dim + 2u);
+      if (lane == 0u) {
+        o[base] = m[i];
+        o[base + 1u] = l[i];
+      }
+      [[unroll]] for (uint j = 0u; j < DPL; ++j) {
+        const uint d = lane + j * L;
+        if (d < p.head_dim) o[base + 2u + d] = acc[i][j];
+      }
+    }
+  }
+}

@@ -1,0 +1,51 @@
+#version 450
+// Attention probabilities for probes (not the fast path): probs[h * n_q + q, t] for key slots
+// t < n_kv, with the same scores and masks as attention.comp. One workgroup per (query, head);
+// invocations stride over keys.
+#include "common.glsl"
+#include "reduce.glsl"
+
+#ifdef KV_F16
+#extension GL_EXT_shader_16bit_storage : require
+#extension GL_EXT_shader_explicit_arithmetic_types_float16 : require
+#define KV float16_t
+#else
+#define KV float
+#endif
+layout(set = 0, binding = 0) readonly buffer Q { float q_in[]; };
+layout(set = 0, binding = 1) readonly buffer K { KV k_in[]; };
+layout(set = 0, binding = 2) readonly buffer KPos { int key_pos[]; };
+layout(set = 0, binding = 3) readonly buffer QPos { int query_pos[]; };
+layout(set = 0, binding = 4) readonly buffer Mask { float mask_bias_values[]; };
+layout(set = 0, binding = 5) buffer Probs { float probs[]; };
+layout(push_constant) uniform Push {
+  uint n_q, n_heads, group, head_dim, q_off, q_stride, k_off, k_stride, n_kv, probs_off, probs_stride;
+  uint kpos_off, qpos_off, mask_kind, prefix, window, q_slot0, mask_off, mask_stride;
+  float scale, softcap;
+} p;
+#include "attention_mask.glsl"
+
+void main() {
+  const uint q = gl_WorkGroupID.y, h = gl_WorkGroupID.x, kvh = h / p.group;
+  const uint n = param(p.n_kv);
+  const uint row = p.probs_off + (h * p.n_q + q) * p.probs_stride;
+  float mx = NEG_INF;
+  for (uint t = gl_LocalInvocationID.x; t < n; t += gl_WorkGroupSize.x) {
+    float s = 0.0;
+    for (uint d = 0u; d < p.head_dim; ++d)
+      s += q_in[p.q_off + q * p.q_stride + h * p.head_dim + d] * p.scale * float(k_in[p.k_off + t * p.k_stride + kvh * p.head_dim + d]);
+    s = soft_cap(s) + mask_bias(q, t);
+    probs[row + t] = s;
+    mx = max(mx, s);
+  }
+  mx = wg_max(mx);
+  float sum = 0.0;
+  for (uint t = gl_LocalInvocationID.x; t < n; t += gl_WorkGroupSize.x) {
+    const float e = mx == NEG_INF ? 0.0 : exp(probs[row + t] - mx);
+    probs[row + t] = e;
+    sum += e;
+  }
+  sum = wg_sum(sum);
+  const float inv = sum > 0.0 ? 1.0 / sum : 0.0;
+  for (uint t = gl_LocalInvocationID.x; t < n; t += gl_WorkGroupSize.x) probs[row + t] *= inv;
+}
