@@ -51,6 +51,11 @@ const Tensor& KvCache::v(int layer) const {
   return v_[size_t(layer)];
 }
 
+int KvCache::window(int layer) const {
+  check_layer(layer);
+  return config_.sliding_window.empty() ? 0 : config_.sliding_window[size_t(layer)];
+}
+
 void KvCache::upload_positions() {
   if (size_ == 0) return;
   device_.upload(slot_positions_.slice_rows(0, 1).slice_cols(0, size_), positions_.data());

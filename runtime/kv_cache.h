@@ -54,6 +54,8 @@ class KvCache {
   std::span<const int32_t> positions() const { return {positions_.data(), size_t(size_)}; }
   std::span<const int32_t> block_positions() const { return {block_positions_.data(), block_positions_.empty() ? 0 : size_t(size_)}; }
   bool two_d() const { return config_.rope && config_.rope->pairing == RopePairing::Glm2D; }
+  // Layer's attention window in positions (0: full); its attention masks older keys.
+  int window(int layer) const;
 
   const Tensor& k(int layer) const;
   const Tensor& v(int layer) const;

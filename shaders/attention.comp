@@ -58,6 +58,13 @@ void main() {
     l[i] = 0.0;
   }
   for (uint t = t0; t < t1; ++t) {
+    float bias[QB];
+    bool visible = false;
+    [[unroll]] for (uint i = 0u; i < QB; ++i) {
+      bias[i] = mask_bias(min(q0 + i, p.n_q - 1u), t);
+      visible = visible || bias[i] != NEG_INF;
+    }
+    if (!visible) continue;  // hidden from every query here (the future, for causal masks): skip the loads
     const uint kb = p.k_off + (t - p.kv_base) * p.k_stride + kvh * p.head_dim;
     const uint vb = p.v_off + (t - p.kv_base) * p.v_stride + kvh * p.head_dim;
     float kd[DPL], vd[DPL];
@@ -71,7 +78,7 @@ void main() {
       [[unroll]] for (uint j = 0u; j < DPL; ++j) part[i] += qv[i][j] * kd[j];
     part = wg_sum4(part);
     [[unroll]] for (uint i = 0u; i < QB; ++i) {
-      const float s = soft_cap(part[i]) + mask_bias(min(q0 + i, p.n_q - 1u), t);
+      const float s = soft_cap(part[i]) + bias[i];
       // Branch-free: a masked key (s = -inf) gets weight 0 and leaves the state unchanged.
       const float m_new = max(m[i], s);
       const float corr = m_new == NEG_INF ? 1.0 : exp(m[i] - m_new);

@@ -212,3 +212,61 @@ TEST_CASE_FIXTURE(GpuTest, "reposition needs rotary embeddings; bad ranges and o
   CHECK_THROWS_WITH_AS(append_random(d, cache, range(6, 3), 12), doctest::Contains("overflow"), Error);
   CHECK(cache.size() == 6);
 }
+
+TEST_CASE_FIXTURE(GpuTest, "reposition with the wrong pairing scrambles the keys") {
+  Device& d = gpu();
+  const RopeConfig right = rope(RopePairing::HalfSplit), wrong = rope(RopePairing::Interleaved);
+  ref::Mat raw = random_mat(6, 128, 30);
+  const std::vector<std::vector<int32_t>> pos{range(0, 6)}, moved{range(10, 6)};
+  auto repositioned = [&](const RopeConfig& cache_rope) {
+    KvCache cache(d, config(DType::F32, cache_rope));
+    std::vector<Tensor> k(2, to_device(d, ref::rope(raw, 2, right, pos))), v(2, to_device(d, raw));
+    cache.append(k, v, pos[0]);
+    cache.reposition(0, 6, 10);
+    ref::Mat got(6, 128);
+    auto bytes = cache.read_k(0, 0, 6);
+    std::memcpy(got.v.data(), bytes.data(), bytes.size());
+    return got;
+  };
+  const ref::Mat want = ref::rope(raw, 2, right, moved);
+  CHECK(max_rel_diff(repositioned(right), want) <= 1e-5f);
+  CHECK(max_abs_diff(repositioned(wrong), want) > 0.1f);
+}
+
+TEST_CASE_FIXTURE(GpuTest, "sliding-window layers mask old entries after select and reposition") {
+  Device& d = gpu();
+  KvCacheConfig c = config(DType::F32, rope(RopePairing::HalfSplit), 128);
+  c.sliding_window = {0, 16};  // layer 0 full, layer 1 windowed
+  KvCache cache(d, c);
+  auto data = append_random(d, cache, range(0, 100), 31);
+  std::vector<int64_t> keep{0};
+  for (int64_t s = 40; s < 100; ++s) keep.push_back(s);
+  cache.select(keep);
+  cache.reposition(1, 60, -39);  // the document now sits at positions 1..60
+  ref::Mat q = random_mat(1, 4 * 64, 32);
+  Tensor tq = to_device(d, q), qpos = d.tensor(DType::I32, 1, 1), out = d.tensor(DType::F32, 1, 4 * 64);
+  d.upload(qpos, std::vector<int32_t>{61}.data());
+  for (int layer : {0, 1}) {
+    CAPTURE(layer);
+    ops::AttentionParams a;
+    a.n_heads = 4;
+    a.n_kv_heads = 2;
+    a.head_dim = 64;
+    a.n_kv = uint32_t(cache.size());
+    a.mask = cache.window(layer) ? ops::AttentionMask::SlidingWindow : ops::AttentionMask::Causal;
+    a.window = cache.window(layer);
+    Graph g(d);
+    ops::attention(g, tq, cache.k(layer), cache.v(layer), cache.slot_positions(), qpos, out, a);
+    g.run();
+    ref::Mat k(cache.size(), 128), v(cache.size(), 128);
+    auto kb = cache.read_k(layer, 0, cache.size()), vb = cache.read_v(layer, 0, cache.size());
+    std::memcpy(k.v.data(), kb.data(), kb.size());
+    std::memcpy(v.v.data(), vb.data(), vb.size());
+    ref::AttentionSpec spec{4, 2, 64};
+    spec.mask = cache.window(layer) ? 3 : 1;
+    spec.window = cache.window(layer);
+    const std::vector<int32_t> kpos(cache.positions().begin(), cache.positions().end()), qp{61};
+    CHECK(max_rel_diff(to_host(d, out), ref::attention(q, k, v, kpos, qp, spec)) <= 2e-5f);
+  }
+  CHECK(cache.window(1) == 16);
+}

@@ -1,7 +1,12 @@
-// Kernel benchmarks: prints figures (never asserts on time).
-//   vkllm-bench-kernels matvec [--rows 4096] [--cols 4096] [--type f16|f32] [--iters 20]
+// Kernel benchmarks: each prints figures (never asserts on time).
+//   vkllm-bench-kernels matvec    [--rows 4096] [--cols 4096] [--type f16|f32] [--vectors 1]
+//   vkllm-bench-kernels matmul    [--rows R] [--cols C] [--vectors 128]
+//   vkllm-bench-kernels attention [--context 1024] [--heads 12] [--kv-heads 12] [--head-dim 64]
+//   vkllm-bench-kernels kv        [--entries 1024] [--layers 12] [--dim 768] [--heads 12] [--ffn 2048]
 #include <chrono>
+#include <cmath>
 #include <cstdio>
+#include <functional>
 #include <random>
 #include <string>
 
@@ -10,70 +15,214 @@
 #include "host/half.h"
 #include "runtime/device.h"
 #include "runtime/graph.h"
+#include "runtime/kv_cache.h"
 #include "runtime/ops.h"
 
 using namespace vkllm;
 
+namespace {
+
+Tensor random_tensor(Device& d, DType t, int64_t rows, int64_t cols, float scale, uint32_t seed) {
+  std::mt19937 rng(seed);
+  std::uniform_real_distribution<float> u(-scale, scale);
+  std::vector<float> v(size_t(rows * cols));
+  for (auto& x : v) x = u(rng);
+  Tensor out = d.tensor(t, rows, cols, "bench");
+  if (t == DType::F16)
+    d.upload(out, to_f16(v).data());
+  else
+    d.upload(out, v.data());
+  return out;
+}
+
+// Mean seconds per call of fn over `iters` calls after one warm-up call.
+double time_it(int iters, const std::function<void()>& fn) {
+  fn();
+  auto t0 = std::chrono::steady_clock::now();
+  for (int i = 0; i < iters; ++i) fn();
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count() / iters;
+}
+
+int bench_product(Device& dev, bool matvec, int64_t rows, int64_t cols, int64_t vectors, DType dt, int iters, int batch) {
+  Graph g(dev);
+  std::vector<Tensor> weights;  // distinct matrices, so none is served from a cache
+  Tensor x = random_tensor(dev, DType::F32, vectors, cols, 1, 2), y = dev.tensor(DType::F32, vectors, rows, "y");
+  for (int b = 0; b < batch; ++b) {
+    weights.push_back(random_tensor(dev, dt, rows, cols, 1, 3 + uint32_t(b)));
+    matvec ? ops::matvec_kernel(g, weights.back(), x, y) : ops::matmul_kernel(g, weights.back(), x, y);
+  }
+  const double s = time_it(iters, [&] { g.run(); }) / batch;
+  const double bytes = double(rows) * cols * dtype_size(dt), flops = 2.0 * rows * cols * vectors;
+  std::printf("%s %s %lldx%lld x %lld vectors: %.3f ms, %.2f GB/s of weights, %.2f GFLOP/s\n", matvec ? "matvec" : "matmul",
+              dtype_name(dt), (long long)rows, (long long)cols, (long long)vectors, s * 1e3, bytes / s * 1e-9, flops / s * 1e-9);
+  return 0;
+}
+
+int bench_attention(Device& dev, int64_t context, int heads, int kv_heads, int head_dim, DType dt, int iters) {
+  const int64_t width = int64_t(kv_heads) * head_dim;
+  Tensor q = random_tensor(dev, DType::F32, 1, int64_t(heads) * head_dim, 1, 1);
+  Tensor k = random_tensor(dev, dt, context, width, 1, 2), v = random_tensor(dev, dt, context, width, 1, 3);
+  std::vector<int32_t> pos(static_cast<size_t>(context));
+  for (int64_t i = 0; i < context; ++i) pos[size_t(i)] = int32_t(i);
+  Tensor kp = dev.tensor(DType::I32, 1, context), qp = dev.tensor(DType::I32, 1, 1), out = dev.tensor(DType::F32, 1, q.cols);
+  dev.upload(kp, pos.data());
+  dev.upload(qp, &pos.back());
+  ops::AttentionParams a;
+  a.n_heads = heads;
+  a.n_kv_heads = kv_heads;
+  a.head_dim = head_dim;
+  Graph g(dev);
+  ops::attention(g, q, k, v, kp, qp, out, a);
+  const double s = time_it(iters, [&] { g.run(); });
+  const double bytes = 2.0 * context * width * dtype_size(dt);
+  std::printf("decode attention %s, context %lld, %d heads (%d kv) x %d: %.3f ms, %.2f GB/s of K/V\n", dtype_name(dt),
+              (long long)context, heads, kv_heads, head_dim, s * 1e3, bytes / s * 1e-9);
+  return 0;
+}
+
+// A Llama-style block stack with random f16 weights, run over n tokens: what recomputing n
+// cache entries costs.
+double time_forward(Device& dev, int layers, int dim, int heads, int ffn, int64_t n) {
+  const int hd = dim / heads;
+  KvCacheConfig kc;
+  kc.n_layers = layers;
+  kc.capacity = n;
+  kc.n_kv_heads = heads;
+  kc.head_dim = hd;
+  kc.dtype = DType::F16;
+  RopeConfig rc;
+  rc.head_dim = hd;
+  rc.pairing = RopePairing::HalfSplit;
+  kc.rope = rc;
+  KvCache cache(dev, kc);
+  RopeTable table = RopeTable::build(dev, rc, 0, n);
+  std::vector<int32_t> pos(static_cast<size_t>(n));
+  for (int64_t i = 0; i < n; ++i) pos[size_t(i)] = int32_t(i);
+  Tensor tpos = dev.tensor(DType::I32, 1, n);
+  dev.upload(tpos, pos.data());
+  Tensor x = random_tensor(dev, DType::F32, n, dim, 1, 1), h = dev.tensor(DType::F32, n, dim);
+  Tensor q = dev.tensor(DType::F32, n, dim), k = dev.tensor(DType::F32, n, dim), v = dev.tensor(DType::F32, n, dim);
+  Tensor att = dev.tensor(DType::F32, n, dim), gate = dev.tensor(DType::F32, n, ffn), up = dev.tensor(DType::F32, n, ffn);
+  Tensor norm = random_tensor(dev, DType::F32, 1, dim, 1, 2);
+  std::vector<Tensor> w;
+  Graph g(dev);
+  ops::AttentionParams a;
+  a.n_heads = a.n_kv_heads = heads;
+  a.head_dim = hd;
+  for (int l = 0; l < layers; ++l) {
+    auto weight = [&](int64_t rows, int64_t cols) -> const Tensor& {
+      w.push_back(random_tensor(dev, DType::F16, rows, cols, 0.05f, 100 + uint32_t(w.size())));
+      return w.back();
+    };
+    ops::rmsnorm(g, x, norm, h, 1e-5f);
+    ops::matmul(g, weight(dim, dim), h, q);
+    ops::matmul(g, weight(dim, dim), h, k);
+    ops::matmul(g, weight(dim, dim), h, v);
+    ops::rope(g, q, q, heads, table, tpos);
+    ops::rope(g, k, k, heads, table, tpos);
+    cache.write_layer(g, l, k, v, 0);
+    ops::attention(g, q, cache.k(l), cache.v(l), cache.slot_positions(), tpos, att, a);
+    ops::matmul(g, weight(dim, dim), att, h);
+    ops::add(g, x, h, x);
+    ops::rmsnorm(g, x, norm, h, 1e-5f);
+    ops::matmul(g, weight(ffn, dim), h, gate);
+    ops::matmul(g, weight(ffn, dim), h, up);
+    ops::silu(g, gate, gate);
+    ops::mul(g, gate, up, gate);
+    ops::matmul(g, weight(dim, ffn), gate, h);
+    ops::add(g, x, h, x);
+  }
+  cache.reserve(pos);
+  return time_it(1, [&] { g.run(); });
+}
+
+int bench_kv(Device& dev, int64_t entries, int layers, int dim, int heads, int ffn, int iters) {
+  const int hd = dim / heads;
+  const int64_t prefix = 64;  // a priming prefix dropped by select
+  KvCacheConfig kc;
+  kc.n_layers = layers;
+  kc.capacity = 1 + prefix + entries;
+  kc.n_kv_heads = heads;
+  kc.head_dim = hd;
+  kc.dtype = DType::F16;
+  RopeConfig rc;
+  rc.head_dim = hd;
+  rc.pairing = RopePairing::HalfSplit;
+  kc.rope = rc;
+  KvCache full(dev, kc);
+  std::vector<int32_t> pos(static_cast<size_t>(kc.capacity));
+  for (size_t i = 0; i < pos.size(); ++i) pos[i] = int32_t(i);
+  full.reserve(pos);  // contents are irrelevant to the timing
+  std::vector<int64_t> keep{0};
+  for (int64_t s = 1 + prefix; s < kc.capacity; ++s) keep.push_back(s);
+  const double row_bytes = double(full.row_width()) * dtype_size(full.config().dtype);
+
+  auto work = full.fork();
+  const double t_select = time_it(iters, [&] {
+    full.copy_to(*work);
+    work->select(keep);
+  });
+  const double t_copy = time_it(iters, [&] { full.copy_to(*work); });
+  const double sel = t_select - t_copy;
+  work->select(keep);  // the document after the prefix: positions 1 + prefix onwards
+  int sign = 1;
+  const double t_repo = time_it(iters, [&] { work->reposition(1, entries, (sign = -sign) * int32_t(prefix)); });
+  const double t_fwd = time_forward(dev, layers, dim, heads, ffn, entries);
+  // select reads and writes K and V twice (gather into scratch, copy back); reposition reads and writes K.
+  const double sel_bytes = 4.0 * 2 * layers * double(keep.size()) * row_bytes, repo_bytes = 2.0 * layers * entries * row_bytes;
+  std::printf("kv cache f16, %d layers x %d wide, %lld entries:\n", layers, dim, (long long)entries);
+  std::printf("  select (keep BOS + %lld of %lld): %.3f ms, %.2f GB/s\n", (long long)entries, (long long)kc.capacity,
+              sel * 1e3, sel_bytes / sel * 1e-9);
+  std::printf("  reposition %lld entries:        %.3f ms, %.2f GB/s\n", (long long)entries, t_repo * 1e3,
+              repo_bytes / t_repo * 1e-9);
+  std::printf("  recompute by a forward pass:   %.3f ms (%.0fx select + reposition)\n", t_fwd * 1e3,
+              t_fwd / (sel + t_repo));
+  return 0;
+}
+
+}  // namespace
+
 int main(int argc, char** argv) {
   CLI::App app{"vkllm kernel benchmarks"};
   app.require_subcommand(1);
-  int64_t rows = 4096, cols = 4096, mv_vectors = 1, mm_vectors = 128;
-  int iters = 20, batch = 8;
+  int64_t rows = 4096, cols = 4096, mv_vectors = 1, mm_vectors = 128, context = 1024, entries = 1024;
+  int iters = 10, batch = 8, heads = 12, kv_heads = 12, head_dim = 64, layers = 12, dim = 768, ffn = 2048;
   std::string type = "f16";
+  auto type_option = [&](CLI::App* c) { c->add_option("--type", type)->check(CLI::IsMember({"f16", "f32"})); };
   auto* mv = app.add_subcommand("matvec", "y = W x: GB/s of weights read");
   mv->add_option("--rows", rows);
   mv->add_option("--cols", cols);
-  mv->add_option("--type", type)->check(CLI::IsMember({"f16", "f32"}));
-  mv->add_option("--iters", iters, "timed replays");
-  mv->add_option("--batch", batch, "matvecs per command buffer (distinct weights, so none is cached)");
   mv->add_option("--vectors", mv_vectors, "rows of x");
-  auto* mm = app.add_subcommand("matmul", "Y = X W^T: GFLOP/s");
+  mv->add_option("--batch", batch, "matvecs per command buffer (distinct weights)");
+  auto* mm = app.add_subcommand("matmul", "Y = X W^T with the tiled kernel: GFLOP/s");
   mm->add_option("--rows", rows);
   mm->add_option("--cols", cols);
   mm->add_option("--vectors", mm_vectors, "rows of X");
-  mm->add_option("--type", type)->check(CLI::IsMember({"f16", "f32"}));
-  mm->add_option("--iters", iters);
+  auto* at = app.add_subcommand("attention", "decode attention: GB/s of K/V read");
+  at->add_option("--context", context);
+  at->add_option("--heads", heads);
+  at->add_option("--kv-heads", kv_heads);
+  at->add_option("--head-dim", head_dim);
+  auto* kv = app.add_subcommand("kv", "KV-cache select and reposition vs recomputing by a forward pass");
+  kv->add_option("--entries", entries);
+  kv->add_option("--layers", layers);
+  kv->add_option("--dim", dim);
+  kv->add_option("--heads", heads);
+  kv->add_option("--ffn", ffn);
+  for (auto* c : {mv, mm, at, kv}) c->add_option("--iters", iters, "timed repetitions");
+  for (auto* c : {mv, mm, at}) type_option(c);
   CLI11_PARSE(app, argc, argv);
-  const int64_t vectors = *mv ? mv_vectors : mm_vectors;
-  if (*mm) batch = 1;
   try {
     Device dev;
-    const DType dt = type == "f16" ? DType::F16 : DType::F32;
-    std::mt19937 rng(1);
-    std::uniform_real_distribution<float> ud(-1, 1);
-    std::vector<float> wf(size_t(rows * cols));
-    for (auto& v : wf) v = ud(rng);
-    std::vector<float> xf(size_t(vectors * cols));
-    for (auto& v : xf) v = ud(rng);
-    auto wh = to_f16(wf);
-    Graph g(dev);
-    std::vector<Tensor> keep;
-    Tensor x = dev.tensor(DType::F32, vectors, cols, "x"), y = dev.tensor(DType::F32, vectors, rows, "y");
-    dev.upload(x, xf.data());
-    for (int b = 0; b < batch; ++b) {
-      Tensor w = dev.tensor(dt, rows, cols, "w");
-      dev.upload(w, dt == DType::F16 ? static_cast<const void*>(wh.data()) : wf.data());
-      keep.push_back(w);
-      if (*mv)
-        ops::matvec_kernel(g, w, x, y);
-      else
-        ops::matmul_kernel(g, w, x, y);
-    }
-    g.run();  // warm-up and record
-    auto t0 = std::chrono::steady_clock::now();
-    for (int i = 0; i < iters; ++i) g.run();
-    const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count() / iters / batch;
-    const double bytes = double(rows) * cols * dtype_size(dt);
     std::printf("device: %s\n", dev.info().name.c_str());
-    if (*mv)
-      std::printf("matvec %s %lldx%lld x %lld vectors: %.3f ms, %.2f GB/s of weights, %.2f GFLOP/s\n", type.c_str(),
-                  (long long)rows, (long long)cols, (long long)vectors, s * 1e3, bytes / s * 1e-9,
-                  2.0 * rows * cols * vectors / s * 1e-9);
-    else
-      std::printf("matmul %s %lldx%lld x %lld vectors: %.3f ms, %.2f GFLOP/s\n", type.c_str(), (long long)rows,
-                  (long long)cols, (long long)vectors, s * 1e3, 2.0 * rows * cols * vectors / s * 1e-9);
+    const DType dt = type == "f16" ? DType::F16 : DType::F32;
+    if (*mv) return bench_product(dev, true, rows, cols, mv_vectors, dt, iters, batch);
+    if (*mm) return bench_product(dev, false, rows, cols, mm_vectors, dt, iters, 1);
+    if (*at) return bench_attention(dev, context, heads, kv_heads, head_dim, dt, iters);
+    if (*kv) return bench_kv(dev, entries, layers, dim, heads, ffn, iters);
   } catch (const std::exception& e) {
     std::fprintf(stderr, "vkllm-bench-kernels: %s\n", e.what());
     return 1;
   }
+  return 0;
 }
