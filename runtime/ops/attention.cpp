@@ -77,10 +77,15 @@ void attention(Graph& g, const Tensor& q, const Tensor& k, const Tensor& v, cons
   require(out.storage->chunks().size() == 1, "attention: output must lie in one buffer range");
   Device& d = g.device();
   const uint32_t local = subgroup_local_size(d);
-  const uint32_t dpl = (u32(a.head_dim) + local - 1) / local;
   const int64_t n_q = q.rows;
+  // Decode: invocations take different keys (attention_decode.comp), which needs 4-aligned rows.
+  const bool decode = n_q <= 4 && a.head_dim % 4 == 0 && a.head_dim <= 256 &&
+                      ((k.row_stride | v.row_stride | k.offset | v.offset) & 3) == 0;
   const uint32_t qb = n_q > 4 ? kPrefillQueries : 1;
-  const Pipeline& pipe = d.pipelines().get(kAttention, kv_variant(d, "attention", k.dtype), {local, dpl, qb});
+  const Pipeline& pipe =
+      decode ? d.pipelines().get(kAttention, kv_variant(d, "attention_decode", k.dtype), {local, u32(a.head_dim / 4)})
+             : d.pipelines().get(kAttention, kv_variant(d, "attention", k.dtype),
+                                 {local, (u32(a.head_dim) + local - 1) / local, qb});
 
   // Key ranges: one per buffer range of the cache (usually one), split further for decode.
   const uint32_t n_kv = n_kv_of(a, k);
@@ -92,7 +97,7 @@ void attention(Graph& g, const Tensor& q, const Tensor& k, const Tensor& v, cons
   // Without subgroup arithmetic each key costs a workgroup reduction with its barriers
   // (2 + log2(local)); keep every workgroup within half the driver's barrier budget.
   int64_t max_keys = INT64_MAX;
-  if (d.caps().max_workgroup_barriers && !d.caps().subgroup_arithmetic)
+  if (!decode && d.caps().max_workgroup_barriers && !d.caps().subgroup_arithmetic)
     max_keys = d.caps().max_workgroup_barriers / 2 / (2 + std::bit_width(local));
   for (auto r : ranges) {
     int64_t s = n_q <= 4 ? std::clamp<int64_t>(r.count / kKeysPerSplit, 1, kMaxSplits) : 1;

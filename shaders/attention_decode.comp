@@ -1,0 +1,87 @@
+#version 450
+// Attention for a few queries (decode): one query per workgroup, and its invocations take
+// different keys (t = t0 + lane, t0 + lane + L, ...), each keeping its own online softmax over
+// whole head_dim dot products (4-wide loads), merged across the workgroup once at the end.
+// No reduction per key, unlike attention.comp. Same bindings and push block as attention.comp;
+// needs head_dim, the K/V row stride and offsets to be multiples of 4.
+#include "common.glsl"
+layout(constant_id = 1) const uint HD4 = 16;  // head_dim / 4
+#define REDUCE_VEC4
+#include "reduce.glsl"
+
+#ifdef KV_F16
+#extension GL_EXT_shader_16bit_storage : require
+#extension GL_EXT_shader_explicit_arithmetic_types_float16 : require
+#define KV4 f16vec4
+#else
+#define KV4 vec4
+#endif
+layout(set = 0, binding = 0) readonly buffer Q { float q_in[]; };
+layout(set = 0, binding = 1) readonly buffer K { KV4 k4[]; };
+layout(set = 0, binding = 2) readonly buffer V { KV4 v4[]; };
+layout(set = 0, binding = 3) readonly buffer KPos { int key_pos[]; };
+layout(set = 0, binding = 4) readonly buffer QPos { int query_pos[]; };
+layout(set = 0, binding = 5) readonly buffer Mask { float mask_bias_values[]; };
+layout(set = 0, binding = 6) writeonly buffer O { float o[]; };
+layout(push_constant) uniform Push {
+  uint n_q, n_heads, group, head_dim;
+  uint q_off, q_stride, k_off, k_stride, v_off, v_stride, o_off, o_stride;
+  uint kv_base, kv_rows, n_kv, splits, partial_base, n_partials;
+  uint kpos_off, qpos_off, mask_kind, prefix, window, q_slot0, mask_off, mask_stride;
+  float scale, softcap;
+} p;
+#include "attention_mask.glsl"
+
+const uint FINAL_OUTPUT = 0xffffffffu;
+
+void main() {
+  const uint h = gl_WorkGroupID.x, qi = gl_WorkGroupID.y, split = gl_WorkGroupID.z;
+  const uint lane = gl_LocalInvocationID.x, L = gl_WorkGroupSize.x;
+  const uint kvh = h / p.group;
+  const uint end = min(p.kv_base + p.kv_rows, param(p.n_kv));
+  const uint len = end > p.kv_base ? end - p.kv_base : 0u;
+  const uint per = (len + p.splits - 1u) / p.splits;
+  const uint t0 = p.kv_base + min(split * per, len), t1 = p.kv_base + min(split * per + per, len);
+
+  vec4 qv[HD4], acc[HD4];
+  const uint qb = p.q_off + qi * p.q_stride + h * p.head_dim;
+  [[unroll]] for (uint j = 0u; j < HD4; ++j) {
+    qv[j] = vec4(q_in[qb + 4u * j], q_in[qb + 4u * j + 1u], q_in[qb + 4u * j + 2u], q_in[qb + 4u * j + 3u]) * p.scale;
+    acc[j] = vec4(0.0);
+  }
+  float m = NEG_INF, l = 0.0;
+  for (uint t = t0 + lane; t < t1; t += L) {
+    const float bias = mask_bias(qi, t);
+    if (bias == NEG_INF) continue;
+    const uint kb = (p.k_off + (t - p.kv_base) * p.k_stride + kvh * p.head_dim) / 4u;
+    const uint vb = (p.v_off + (t - p.kv_base) * p.v_stride + kvh * p.head_dim) / 4u;
+    float s = 0.0;
+    [[unroll]] for (uint j = 0u; j < HD4; ++j) s += dot(qv[j], vec4(k4[kb + j]));
+    s = soft_cap(s) + bias;
+    const float m_new = max(m, s);
+    const float corr = exp(m - m_new), e = exp(s - m_new);  // m = -inf gives corr 0
+    l = l * corr + e;
+    [[unroll]] for (uint j = 0u; j < HD4; ++j) acc[j] = acc[j] * corr + e * vec4(v4[vb + j]);
+    m = m_new;
+  }
+  // Merge the invocations' softmax states.
+  const float mx = wg_max(m);
+  const float w = m == NEG_INF ? 0.0 : exp(m - mx);
+  const float sum = wg_sum(l * w);
+  [[unroll]] for (uint j = 0u; j < HD4; ++j) acc[j] = wg_sum4(acc[j] * w);
+
+  if (p.partial_base == FINAL_OUTPUT) {
+    const float inv = sum > 0.0 ? 1.0 / sum : 0.0;  // a query that sees no key outputs zeros
+    const uint ob = p.o_off + qi * p.o_stride + h * p.head_dim;
+    for (uint j = lane; j < HD4; j += L)
+      for (uint c = 0u; c < 4u; ++c) o[ob + 4u * j + c] = acc[j][c] * inv;
+  } else {
+    const uint base = ((qi * p.n_heads + h) * p.n_partials + p.partial_base + split) * (p.head_dim + 2u);
+    if (lane == 0u) {
+      o[base] = mx;
+      o[base + 1u] = sum;
+    }
+    for (uint j = lane; j < HD4; j += L)
+      for (uint c = 0u; c < 4u; ++c) o[base + 2u + 4u * j + c] = acc[j][c];
+  }
+}
