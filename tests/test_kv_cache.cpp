@@ -270,3 +270,29 @@ TEST_CASE_FIXTURE(GpuTest, "sliding-window layers mask old entries after select 
   }
   CHECK(cache.window(1) == 16);
 }
+
+TEST_CASE_FIXTURE(GpuTest, "a recorded decode step writes each new entry at the slot its step value names") {
+  Device& d = gpu();
+  KvCache cache(d, config(DType::F16, rope(RopePairing::Interleaved)));
+  const DType stored = cache.config().dtype;
+  append_random(d, cache, range(0, 4), 40);
+  Tensor k = d.tensor(DType::F32, 1, 128), v = d.tensor(DType::F32, 1, 128);
+  Graph step(d);  // recorded once, replayed for every token
+  for (int l = 0; l < 2; ++l) cache.write_layer(step, l, k, v, Graph::step_param(0));
+  std::vector<ref::Mat> written;
+  for (int32_t pos = 4; pos < 7; ++pos) {
+    const int64_t slot = cache.reserve(std::vector<int32_t>{pos});
+    written.push_back(random_mat(1, 128, 41 + uint32_t(pos)));
+    d.upload(k, written.back().v.data());
+    d.upload(v, written.back().v.data());
+    step.set_step(0, uint32_t(slot));
+    step.run();
+  }
+  CHECK(cache.size() == 7);
+  for (int i = 0; i < 3; ++i)
+    for (int l = 0; l < 2; ++l) {
+      CHECK(cache.read_k(l, 4 + i, 1) == bytes_of(written[size_t(i)], 0, 1, stored));
+      CHECK(cache.read_v(l, 4 + i, 1) == bytes_of(written[size_t(i)], 0, 1, stored));
+    }
+  CHECK(step.dispatch_count() == 4);
+}

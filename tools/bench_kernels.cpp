@@ -80,22 +80,27 @@ int bench_attention(Device& dev, int64_t context, int heads, int kv_heads, int h
   return 0;
 }
 
+// An f16 cache for a model of `layers` x `dim` with `heads` heads and half-split RoPE.
+KvCacheConfig cache_config(int layers, int dim, int heads, int64_t capacity) {
+  KvCacheConfig kc;
+  kc.n_layers = layers;
+  kc.capacity = capacity;
+  kc.n_kv_heads = heads;
+  kc.head_dim = dim / heads;
+  kc.dtype = DType::F16;
+  RopeConfig rc;
+  rc.head_dim = kc.head_dim;
+  rc.pairing = RopePairing::HalfSplit;
+  kc.rope = rc;
+  return kc;
+}
+
 // A Llama-style block stack with random f16 weights, run over n tokens: what recomputing n
 // cache entries costs.
 double time_forward(Device& dev, int layers, int dim, int heads, int ffn, int64_t n) {
   const int hd = dim / heads;
-  KvCacheConfig kc;
-  kc.n_layers = layers;
-  kc.capacity = n;
-  kc.n_kv_heads = heads;
-  kc.head_dim = hd;
-  kc.dtype = DType::F16;
-  RopeConfig rc;
-  rc.head_dim = hd;
-  rc.pairing = RopePairing::HalfSplit;
-  kc.rope = rc;
-  KvCache cache(dev, kc);
-  RopeTable table = RopeTable::build(dev, rc, 0, n);
+  KvCache cache(dev, cache_config(layers, dim, heads, n));
+  RopeTable table = RopeTable::build(dev, *cache.config().rope, 0, n);
   std::vector<int32_t> pos(static_cast<size_t>(n));
   for (int64_t i = 0; i < n; ++i) pos[size_t(i)] = int32_t(i);
   Tensor tpos = dev.tensor(DType::I32, 1, n);
@@ -137,18 +142,8 @@ double time_forward(Device& dev, int layers, int dim, int heads, int ffn, int64_
 }
 
 int bench_kv(Device& dev, int64_t entries, int layers, int dim, int heads, int ffn, int iters) {
-  const int hd = dim / heads;
   const int64_t prefix = 64;  // a priming prefix dropped by select
-  KvCacheConfig kc;
-  kc.n_layers = layers;
-  kc.capacity = 1 + prefix + entries;
-  kc.n_kv_heads = heads;
-  kc.head_dim = hd;
-  kc.dtype = DType::F16;
-  RopeConfig rc;
-  rc.head_dim = hd;
-  rc.pairing = RopePairing::HalfSplit;
-  kc.rope = rc;
+  const KvCacheConfig kc = cache_config(layers, dim, heads, 1 + prefix + entries);
   KvCache full(dev, kc);
   std::vector<int32_t> pos(static_cast<size_t>(kc.capacity));
   for (size_t i = 0; i < pos.size(); ++i) pos[i] = int32_t(i);

@@ -23,11 +23,20 @@ void check(const Tensor& w, const Tensor& x, const Tensor& y) {
           "matmul: shapes do not fit: w " + w.describe() + ", x " + x.describe() + ", y " + y.describe());
 }
 
-// Calls fn(w rows, x/y rows) for pieces whose rows each lie in a single chunk.
-template <class Fn>
-void for_each_piece(const Tensor& w, const Tensor& x, const Tensor& y, Fn fn) {
-  for (auto wspan : split_rows(w.rows, {&w}))
-    for (auto nspan : split_rows(x.rows, {&x, &y})) fn(wspan, nspan);
+// Dispatches `pipe` once per piece whose weight rows and vectors each lie in a single chunk;
+// both kernels share the push layout. grid(weight rows, vectors) gives the workgroups.
+template <class Grid>
+void record_pieces(Graph& g, const Pipeline& pipe, const Tensor& w, const Tensor& x, const Tensor& y, Grid grid) {
+  for (auto ws : split_rows(w.rows, {&w}))
+    for (auto ns : split_rows(x.rows, {&x, &y})) {
+      Binding bw = bind_rows(w, ws.first, ws.count), bx = bind_rows(x, ns.first, ns.count);
+      Binding by = bind_rows(y.slice_cols(ws.first, ws.count), ns.first, ns.count);
+      struct {
+        uint32_t m, n, k, w_off, w_stride, x_off, x_stride, y_off, y_stride;
+      } push{u32(ws.count), u32(ns.count), u32(w.cols), bw.elem_offset, u32(w.row_stride), bx.elem_offset,
+             u32(x.row_stride), by.elem_offset, u32(y.row_stride)};
+      g.dispatch(pipe, {bw, bx, by}, push, grid(ws.count, ns.count));
+    }
 }
 }  // namespace
 
@@ -38,16 +47,10 @@ void matvec_kernel(Graph& g, const Tensor& w, const Tensor& x, const Tensor& y) 
   const uint32_t vecs = matvec_vectors(x.rows);
   const Pipeline& pipe = d.pipelines().get(kMatvec, reduce_variant(d, weight_variant(d, "matvec", w.dtype, "matmul").c_str()),
                                            {local, kMatvecRows, vecs});
-  for_each_piece(w, x, y, [&](RowSpan ws, RowSpan ns) {
-    Binding bw = bind_rows(w, ws.first, ws.count), bx = bind_rows(x, ns.first, ns.count);
-    Binding by = bind_rows(y.slice_cols(ws.first, ws.count), ns.first, ns.count);
-    struct {
-      uint32_t m, n, k, w_off, w_stride, x_off, x_stride, y_off, y_stride;
-    } push{u32(ws.count), u32(ns.count), u32(w.cols), bw.elem_offset, u32(w.row_stride), bx.elem_offset,
-           u32(x.row_stride), by.elem_offset, u32(y.row_stride)};
-    Groups groups = groups_for((uint64_t(ws.count) + kMatvecRows - 1) / kMatvecRows, 1, d.caps());
-    groups.z = u32((ns.count + vecs - 1) / vecs);
-    g.dispatch(pipe, {bw, bx, by}, push, groups);
+  record_pieces(g, pipe, w, x, y, [&](int64_t m, int64_t n) {
+    Groups groups = groups_for((uint64_t(m) + kMatvecRows - 1) / kMatvecRows, 1, d.caps());
+    groups.z = u32((n + vecs - 1) / vecs);
+    return groups;
   });
 }
 
@@ -55,15 +58,7 @@ void matmul_kernel(Graph& g, const Tensor& w, const Tensor& x, const Tensor& y) 
   check(w, x, y);
   Device& d = g.device();
   const Pipeline& pipe = d.pipelines().get(kMatmul, weight_variant(d, "matmul", w.dtype, "matmul"), {64});
-  for_each_piece(w, x, y, [&](RowSpan ws, RowSpan ns) {
-    Binding bw = bind_rows(w, ws.first, ws.count), bx = bind_rows(x, ns.first, ns.count);
-    Binding by = bind_rows(y.slice_cols(ws.first, ws.count), ns.first, ns.count);
-    struct {
-      uint32_t m, n, k, w_off, w_stride, x_off, x_stride, y_off, y_stride;
-    } push{u32(ws.count), u32(ns.count), u32(w.cols), bw.elem_offset, u32(w.row_stride), bx.elem_offset,
-           u32(x.row_stride), by.elem_offset, u32(y.row_stride)};
-    g.dispatch(pipe, {bw, bx, by}, push, Groups{u32((ws.count + 31) / 32), u32((ns.count + 31) / 32), 1});
-  });
+  record_pieces(g, pipe, w, x, y, [](int64_t m, int64_t n) { return Groups{u32((m + 31) / 32), u32((n + 31) / 32), 1}; });
 }
 
 void matmul(Graph& g, const Tensor& w, const Tensor& x, const Tensor& y) {
