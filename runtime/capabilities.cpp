@@ -115,6 +115,10 @@ DeviceInfo query_device_info(VkPhysicalDevice physical, uint32_t index) {
   vkGetPhysicalDeviceMemoryProperties(physical, &mem);
   for (uint32_t i = 0; i < mem.memoryHeapCount; ++i)
     info.heaps.push_back({mem.memoryHeaps[i].size, bool(mem.memoryHeaps[i].flags & VK_MEMORY_HEAP_DEVICE_LOCAL_BIT)});
+  const VkMemoryPropertyFlags unified = VK_MEMORY_PROPERTY_DEVICE_LOCAL_BIT | VK_MEMORY_PROPERTY_HOST_VISIBLE_BIT |
+                                        VK_MEMORY_PROPERTY_HOST_COHERENT_BIT;
+  for (uint32_t i = 0; i < mem.memoryTypeCount; ++i)
+    if ((mem.memoryTypes[i].propertyFlags & unified) == unified) info.host_visible_device_memory = true;
 
   uint32_t nq = 0;
   vkGetPhysicalDeviceQueueFamilyProperties(physical, &nq, nullptr);
@@ -237,7 +241,10 @@ Capabilities Capabilities::from(const DeviceInfo& info) {
   c.max_shared_memory = info.max_compute_shared_memory;
   c.max_workgroup_invocations = info.max_workgroup_invocations;
   c.max_workgroup_count_x = info.max_workgroup_count[0];
-  // unified_memory is settled by the allocator once it has seen the memory types.
+  // Integrated GPUs and CPU devices share memory with the host: tensors are mapped directly.
+  // (Discrete GPUs with resizable BAR also expose such memory, but reads through it are slow.)
+  c.unified_memory = info.host_visible_device_memory && !env_flag("VKLLM_FORCE_STAGING") &&
+                     (info.type == VK_PHYSICAL_DEVICE_TYPE_INTEGRATED_GPU || info.type == VK_PHYSICAL_DEVICE_TYPE_CPU);
   return c;
 }
 

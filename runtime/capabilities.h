@@ -26,6 +26,7 @@ struct DeviceInfo {
   uint32_t driver_version = 0, api_version = 0;
   uint8_t pipeline_cache_uuid[VK_UUID_SIZE] = {};
   std::vector<MemoryHeapInfo> heaps;
+  bool host_visible_device_memory = false;  // a memory type that is device-local, host-visible and coherent
   uint32_t compute_queue_family = UINT32_MAX;
 
   uint32_t subgroup_size = 1, min_subgroup_size = 0, max_subgroup_size = 0;

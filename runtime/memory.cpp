@@ -4,7 +4,6 @@
 #include <cstdio>
 
 #include "runtime/capabilities.h"
-#include "runtime/env.h"
 #include "runtime/error.h"
 
 namespace vkllm {
@@ -34,7 +33,7 @@ size_t Buffer::chunk_index(uint64_t byte) const {
   return size_t(it - chunks_.begin()) - 1;
 }
 
-Allocator::Allocator(VkDevice device, const DeviceInfo& info, Capabilities& caps)
+Allocator::Allocator(VkDevice device, const DeviceInfo& info, const Capabilities& caps)
     : device_(device), info_(info), caps_(caps) {
   // Probe a buffer's requirements to learn which memory types can back storage buffers.
   VkBufferCreateInfo bi{VK_STRUCTURE_TYPE_BUFFER_CREATE_INFO};
@@ -60,13 +59,10 @@ Allocator::Allocator(VkDevice device, const DeviceInfo& info, Capabilities& caps
   int local = find(kLocal, 0), host = find(kHost, 0), both = find(kLocal | kHost, 0);
   if (host < 0) throw Error("device '" + info.name + "' has no host-visible coherent memory type");
   if (local < 0) local = host;
-  // Integrated GPUs and CPU devices share memory with the host: map tensors directly.
-  const bool shared_memory = info.type == VK_PHYSICAL_DEVICE_TYPE_INTEGRATED_GPU ||
-                             info.type == VK_PHYSICAL_DEVICE_TYPE_CPU;
-  caps.unified_memory = shared_memory && both >= 0 && !env_flag("VKLLM_FORCE_STAGING");
-  type_index_[int(MemoryKind::Device)] = uint32_t(caps.unified_memory ? both : local);
+  const bool direct = caps.unified_memory && both >= 0;
+  type_index_[int(MemoryKind::Device)] = uint32_t(direct ? both : local);
   type_index_[int(MemoryKind::Host)] = uint32_t(host);
-  mapped_[int(MemoryKind::Device)] = caps.unified_memory;
+  mapped_[int(MemoryKind::Device)] = direct;
   mapped_[int(MemoryKind::Host)] = true;
   for (int k = 0; k < 2; ++k) {
     heap_index_[k] = mem.memoryTypes[type_index_[k]].heapIndex;

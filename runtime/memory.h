@@ -55,7 +55,7 @@ class Buffer {
 
 class Allocator {
  public:
-  Allocator(VkDevice device, const DeviceInfo& info, Capabilities& caps);  // settles caps.unified_memory
+  Allocator(VkDevice device, const DeviceInfo& info, const Capabilities& caps);
   ~Allocator();
   Allocator(const Allocator&) = delete;
   Allocator& operator=(const Allocator&) = delete;
