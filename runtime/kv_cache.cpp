@@ -1,6 +1,7 @@
 #include "runtime/kv_cache.h"
 
 #include <algorithm>
+#include <atomic>
 #include <string>
 
 #include "runtime/device.h"
@@ -11,6 +12,8 @@
 namespace vkllm {
 
 KvCache::KvCache(Device& device, KvCacheConfig config) : device_(device), config_(std::move(config)) {
+  static std::atomic<uint64_t> next_id{1};
+  id_ = next_id++;
   if (config_.n_layers <= 0 || config_.capacity <= 0 || config_.n_kv_heads <= 0 || config_.head_dim <= 0)
     throw Error("KV cache: layers, capacity, kv heads and head_dim must be positive");
   if (config_.dtype != DType::F32 && config_.dtype != DType::F16) throw Error("KV cache: storage must be f32 or f16");

@@ -46,6 +46,13 @@ enum class AppendOrder {
 class KvCache {
  public:
   KvCache(Device& device, KvCacheConfig config);
+  KvCache(const KvCache&) = delete;  // a copy would alias the storage: use fork()
+  KvCache& operator=(const KvCache&) = delete;
+
+  // Identifies this cache for its whole life (never reused), and tells whether it still lives:
+  // graphs recorded against a cache are keyed and released by these.
+  uint64_t id() const { return id_; }
+  std::weak_ptr<const void> lifetime() const { return alive_; }
 
   const KvCacheConfig& config() const { return config_; }
   int64_t size() const { return size_; }
@@ -99,6 +106,8 @@ class KvCache {
 
   Device& device_;
   KvCacheConfig config_;
+  uint64_t id_;
+  std::shared_ptr<const int> alive_ = std::make_shared<const int>(0);
   int64_t size_ = 0;
   std::vector<Tensor> k_, v_;
   std::vector<int32_t> positions_, block_positions_;

@@ -1,6 +1,7 @@
 #include "tests/test_util.h"
 
 #include <cstdlib>
+#include <filesystem>
 #include <optional>
 
 namespace vkllm::test {
@@ -88,6 +89,13 @@ float max_rel_diff(const ref::Mat& a, const ref::Mat& b) {
   float m = 0;
   for (size_t i = 0; i < a.v.size(); ++i) m = std::max(m, std::fabs(a.v[i] - b.v[i]) / (1.0f + std::fabs(b.v[i])));
   return m;
+}
+
+std::optional<std::string> shared_data(const std::string& relative) {
+  const std::string path = std::string(VKLLM_SHARED_DATA) + "/" + relative;
+  if (std::filesystem::exists(path)) return path;
+  MESSAGE("skipped: " << path << " not found (the reference data lives in ../shared/data beside the checkout)");
+  return std::nullopt;
 }
 
 const std::vector<Shape>& odd_shapes() {

@@ -53,6 +53,10 @@ float max_abs_diff(const ref::Mat& a, const ref::Mat& b);
 // max over elements of |a - b| / (1 + |b|)
 float max_rel_diff(const ref::Mat& a, const ref::Mat& b);
 
+// A file under ../shared/data (the independent reference data), or nullopt after printing why
+// the calling test is skipped when that folder is absent.
+std::optional<std::string> shared_data(const std::string& relative);
+
 // Shapes every op is tested over: single elements, odd sizes, and sizes past one workgroup.
 struct Shape {
   int64_t rows, cols;
