@@ -76,6 +76,8 @@ LlamaModel::Step& LlamaModel::step_for(KvCache& cache, int64_t n) {
     ops::matmul(g, L.wq, h, q);
     ops::matmul(g, L.wk, h, k);
     ops::matmul(g, L.wv, h, v);
+    for (auto [bias, t] : {std::pair{&L.bq, &q}, {&L.bk, &k}, {&L.bv, &v}})
+      if (bias->storage) ops::add(g, *t, *bias, *t);
     ops::rope(g, q, q, c.n_heads, rope_table_, s.positions);
     ops::rope(g, k, k, c.n_kv_heads, rope_table_, s.positions);
     cache.write_layer(g, l, k, v, Graph::step_param(kSlotFirst));

@@ -1,5 +1,6 @@
 #pragma once
-// The Llama family as a graph builder: token embedding, pre-norm attention with RoPE over the
+// The Llama family (llama, qwen2, ...) as a graph builder: token embedding, pre-norm attention
+// (optional q/k/v biases) with RoPE over the
 // KV cache, SwiGLU feed-forward, final norm and output projection. One recorded graph per
 // (cache, token count) is replayed; step values carry the write slot and the key count.
 #include <cstdint>
@@ -29,6 +30,7 @@ struct LlamaConfig {
 struct LlamaLayer {
   Tensor attn_norm, wq, wk, wv, wo;   // norms [1, dim]; projections [out, in]
   Tensor ffn_norm, w_gate, w_up, w_down;
+  Tensor bq, bk, bv;                  // optional [1, out] biases (Qwen2); absent: no storage
 };
 
 struct LlamaWeights {

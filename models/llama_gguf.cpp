@@ -1,0 +1,105 @@
+#include "models/llama_gguf.h"
+
+#include <cstring>
+#include <vector>
+
+#include "runtime/device.h"
+#include "runtime/error.h"
+
+namespace vkllm {
+
+namespace {
+
+// Uploads a GGUF tensor as [rows = product of outer dims, cols = dims[0]].
+Tensor upload(Device& device, const GgufFile& file, const GgufTensor& t) {
+  const int64_t cols = int64_t(t.dims[0]), rows = int64_t(t.elements() / t.dims[0]);
+  switch (GgmlType(t.type)) {
+    case GgmlType::F32: {
+      Tensor out = device.tensor(DType::F32, rows, cols, t.name);
+      device.upload(out, t.data);
+      return out;
+    }
+    case GgmlType::F16: {
+      Tensor out = device.tensor(DType::F16, rows, cols, t.name);
+      device.upload(out, t.data);
+      return out;
+    }
+    case GgmlType::BF16: {  // widened to f32 on load: bf16 is the top half of an f32
+      std::vector<uint32_t> wide(static_cast<size_t>(t.elements()));
+      for (size_t i = 0; i < wide.size(); ++i) {
+        uint16_t h;
+        std::memcpy(&h, t.data + 2 * i, 2);
+        wide[i] = uint32_t(h) << 16;
+      }
+      Tensor out = device.tensor(DType::F32, rows, cols, t.name);
+      device.upload(out, wide.data());
+      return out;
+    }
+    default:
+      throw Error(file.path() + ": tensor '" + t.name + "' is " + ggml_type_name(t.type) +
+                  "; quantized weights are not supported yet (F32, F16 and BF16 are)");
+  }
+}
+
+}  // namespace
+
+std::unique_ptr<LlamaModel> load_llama_gguf(Device& device, const GgufFile& file) {
+  const std::string arch = file.get_string("general.architecture");
+  if (arch != "llama" && arch != "qwen2")
+    throw Error(file.path() + ": architecture '" + arch + "' is not a Llama-family model this loader knows (llama, qwen2)");
+  auto key = [&](const std::string& k) { return arch + "." + k; };
+  LlamaConfig c;
+  c.dim = int(file.get_uint(key("embedding_length")));
+  c.hidden = int(file.get_uint(key("feed_forward_length")));
+  c.n_layers = int(file.get_uint(key("block_count")));
+  c.n_heads = int(file.get_uint(key("attention.head_count")));
+  c.n_kv_heads = int(file.get_uint(key("attention.head_count_kv"), uint64_t(c.n_heads)));
+  c.context = int(file.get_uint(key("context_length")));
+  c.norm_eps = float(file.get_float(key("attention.layer_norm_rms_epsilon"), 1e-5));
+  const GgufTensor& embd = file.tensor("token_embd.weight");
+  c.vocab = int(embd.dims.size() > 1 ? embd.dims[1] : 0);
+  if (c.n_heads <= 0 || c.dim % c.n_heads) throw Error(file.path() + ": embedding_length is not a multiple of head_count");
+  c.rope.head_dim = c.head_dim();
+  c.rope.pairing = arch == "qwen2" ? RopePairing::HalfSplit : RopePairing::Interleaved;
+  const int rot = int(file.get_uint(key("rope.dimension_count"), uint64_t(c.head_dim())));
+  c.rope.rotary_dim = rot == c.head_dim() ? 0 : rot;
+  c.rope.theta = file.get_float(key("rope.freq_base"), 10000.0);
+  if (file.has(key("rope.scaling.type"))) {
+    const std::string type = file.get_string(key("rope.scaling.type"));
+    const double factor = file.get_float(key("rope.scaling.factor"), 1.0);
+    if (type == "linear") {
+      c.rope.freq_scale = 1.0 / factor;
+    } else if (type == "yarn") {
+      c.rope.freq_scale = 1.0 / factor;
+      c.rope.yarn_ext_factor = 1.0;
+      c.rope.yarn_original_context = int(file.get_uint(key("rope.scaling.original_context_length"), uint64_t(c.context)));
+    } else if (type != "none") {
+      throw Error(file.path() + ": RoPE scaling type '" + type + "' is not supported");
+    }
+  }
+  if (file.find("rope_freqs.weight"))
+    throw Error(file.path() + ": per-frequency RoPE factors (rope_freqs.weight, Llama 3.1) are not supported yet");
+  c.validate();
+
+  LlamaWeights w;
+  w.token_embd = upload(device, file, embd);
+  w.output_norm = upload(device, file, file.tensor("output_norm.weight"));
+  const GgufTensor* output = file.find("output.weight");
+  w.output = output ? upload(device, file, *output) : w.token_embd;  // absent: tied to the embedding
+  for (int l = 0; l < c.n_layers; ++l) {
+    const std::string b = "blk." + std::to_string(l) + ".";
+    auto get = [&](const char* name) { return upload(device, file, file.tensor(b + name)); };
+    auto optional = [&](const char* name) {
+      const GgufTensor* t = file.find(b + name);
+      return t ? upload(device, file, *t) : Tensor{};
+    };
+    LlamaLayer L{get("attn_norm.weight"), get("attn_q.weight"),   get("attn_k.weight"),
+                 get("attn_v.weight"),    get("attn_output.weight"), get("ffn_norm.weight"),
+                 get("ffn_gate.weight"),  get("ffn_up.weight"),    get("ffn_down.weight"),
+                 optional("attn_q.bias"), optional("attn_k.bias"), optional("attn_v.bias")};
+    w.layers.push_back(std::move(L));
+  }
+  return std::make_unique<LlamaModel>(device, c, std::move(w));
+}
+
+}  // namespace vkllm

@@ -1,0 +1,28 @@
+#pragma once
+// Reference logits from ../shared/data/reference/*-logits.jsonl (+ .npy) and the checks the
+// model tests share.
+#include <string>
+#include <vector>
+
+#include "host/npy.h"
+#include "models/llama.h"
+
+namespace vkllm::test {
+
+struct ReferenceSequence {
+  std::string name;
+  std::vector<int32_t> tokens;
+  NpyArray logits;  // [tokens, vocab]
+};
+
+// Empty (after saying why) when the reference data is absent.
+std::vector<ReferenceSequence> reference_sequences(const std::string& jsonl, int64_t vocab);
+
+std::vector<int32_t> iota_positions(size_t n);
+
+// Max abs difference of the model's logits against the reference, feeding the sequence one
+// token at a time through a fresh cache (decode) or all at once (prefill).
+float max_error_decode(LlamaModel& model, const ReferenceSequence& s);
+float max_error_prefill(LlamaModel& model, const ReferenceSequence& s);
+
+}  // namespace vkllm::test
