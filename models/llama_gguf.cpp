@@ -1,8 +1,13 @@
 #include "models/llama_gguf.h"
 
+#include <cstdio>
+#include <set>
+
 #include <cstring>
 #include <vector>
 
+#include "host/half.h"
+#include "models/dequantize.h"
 #include "runtime/device.h"
 #include "runtime/error.h"
 
@@ -10,8 +15,9 @@ namespace vkllm {
 
 namespace {
 
-// Uploads a GGUF tensor as [rows = product of outer dims, cols = dims[0]].
-Tensor upload(Device& device, const GgufFile& file, const GgufTensor& t) {
+// Uploads a GGUF tensor as [rows = product of outer dims, cols = dims[0]]. Types without a
+// native kernel yet are dequantized to f16; `dequantized` collects their names for the log.
+Tensor upload(Device& device, const GgufFile& file, const GgufTensor& t, std::set<std::string>& dequantized) {
   const int64_t cols = int64_t(t.dims[0]), rows = int64_t(t.elements() / t.dims[0]);
   switch (GgmlType(t.type)) {
     case GgmlType::F32: {
@@ -35,9 +41,15 @@ Tensor upload(Device& device, const GgufFile& file, const GgufTensor& t) {
       device.upload(out, wide.data());
       return out;
     }
-    default:
-      throw Error(file.path() + ": tensor '" + t.name + "' is " + ggml_type_name(t.type) +
-                  "; quantized weights are not supported yet (F32, F16 and BF16 are)");
+    default: {
+      if (!can_dequantize(t.type))
+        throw Error(file.path() + ": tensor '" + t.name + "' is " + ggml_type_name(t.type) +
+                    ", which is not supported yet (F32, F16, BF16, Q8_0 and Q4_0 are)");
+      dequantized.insert(ggml_type_name(t.type));
+      Tensor out = device.tensor(DType::F16, rows, cols, t.name);
+      device.upload(out, to_f16(dequantize(t)).data());
+      return out;
+    }
   }
 }
 
@@ -82,16 +94,17 @@ std::unique_ptr<LlamaModel> load_llama_gguf(Device& device, const GgufFile& file
   c.validate();
 
   LlamaWeights w;
-  w.token_embd = upload(device, file, embd);
-  w.output_norm = upload(device, file, file.tensor("output_norm.weight"));
+  std::set<std::string> dequantized;
+  w.token_embd = upload(device, file, embd, dequantized);
+  w.output_norm = upload(device, file, file.tensor("output_norm.weight"), dequantized);
   const GgufTensor* output = file.find("output.weight");
-  w.output = output ? upload(device, file, *output) : w.token_embd;  // absent: tied to the embedding
+  w.output = output ? upload(device, file, *output, dequantized) : w.token_embd;  // absent: tied to the embedding
   for (int l = 0; l < c.n_layers; ++l) {
     const std::string b = "blk." + std::to_string(l) + ".";
-    auto get = [&](const char* name) { return upload(device, file, file.tensor(b + name)); };
+    auto get = [&](const char* name) { return upload(device, file, file.tensor(b + name), dequantized); };
     auto optional = [&](const char* name) {
       const GgufTensor* t = file.find(b + name);
-      return t ? upload(device, file, *t) : Tensor{};
+      return t ? upload(device, file, *t, dequantized) : Tensor{};
     };
     LlamaLayer L{get("attn_norm.weight"), get("attn_q.weight"),   get("attn_k.weight"),
                  get("attn_v.weight"),    get("attn_output.weight"), get("ffn_norm.weight"),
@@ -99,6 +112,9 @@ std::unique_ptr<LlamaModel> load_llama_gguf(Device& device, const GgufFile& file
                  optional("attn_q.bias"), optional("attn_k.bias"), optional("attn_v.bias")};
     w.layers.push_back(std::move(L));
   }
+  for (const auto& type : dequantized)
+    std::fprintf(stderr, "vkllm: %s: %s weights dequantized to F16 on load (no native %s kernel yet)\n",
+                 file.path().c_str(), type.c_str(), type.c_str());
   return std::make_unique<LlamaModel>(device, c, std::move(w));
 }
 

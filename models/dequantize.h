@@ -1,0 +1,15 @@
+#pragma once
+// Host dequantization of GGUF tensor data, for types that have no native kernel yet.
+#include <cstdint>
+#include <vector>
+
+#include "models/gguf.h"
+
+namespace vkllm {
+
+// True for the block types dequantize() understands (Q8_0, Q4_0).
+bool can_dequantize(uint32_t type);
+// The tensor's values as f32, in storage order.
+std::vector<float> dequantize(const GgufTensor& t);
+
+}  // namespace vkllm
