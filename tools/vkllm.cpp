@@ -4,14 +4,18 @@
 #include <cstdio>
 #include <random>
 #include <string>
+#include <vector>
 
 #include <CLI/CLI.hpp>
 
 #include "host/half.h"
+#include "host/npy.h"
+#include "models/load.h"
 #include "host/reference.h"
 #include "runtime/device.h"
 #include "runtime/error.h"
 #include "runtime/graph.h"
+#include "runtime/kv_cache.h"
 #include "runtime/ops.h"
 
 using namespace vkllm;
@@ -115,6 +119,40 @@ int cmd_demo() {
   return max_err < 1e-5 ? 0 : 1;
 }
 
+std::vector<int32_t> parse_tokens(const std::string& list) {
+  std::vector<int32_t> out;
+  size_t at = 0;
+  while (at < list.size()) {
+    const size_t comma = list.find(',', at);
+    const std::string item = list.substr(at, comma == std::string::npos ? std::string::npos : comma - at);
+    char* end = nullptr;
+    const long v = std::strtol(item.c_str(), &end, 10);
+    if (item.empty() || *end != '\0' || v < 0 || v > INT32_MAX) throw Error("--tokens: '" + item + "' is not a token id");
+    out.push_back(int32_t(v));
+    if (comma == std::string::npos) break;
+    at = comma + 1;
+  }
+  if (out.empty()) throw Error("--tokens: no token ids given");
+  return out;
+}
+
+// Logits for every position of a token sequence (positions 0..n-1, one prefill), as .npy.
+int cmd_logits(const std::string& model_path, const std::string& tokens_arg, const std::string& out_path) {
+  Device dev;
+  auto model = load_model(dev, model_path);
+  const auto tokens = parse_tokens(tokens_arg);
+  if (int64_t(tokens.size()) > model->config().context)
+    throw Error(std::to_string(tokens.size()) + " tokens exceed the model's context of " +
+                std::to_string(model->config().context));
+  std::vector<int32_t> positions(tokens.size());
+  for (size_t i = 0; i < positions.size(); ++i) positions[i] = int32_t(i);
+  KvCache cache(dev, model->cache_config(int64_t(tokens.size())));
+  const auto logits = model->forward(cache, tokens, positions);
+  write_npy_f32(out_path, {int64_t(tokens.size()), model->config().vocab}, logits);
+  std::fprintf(stderr, "wrote %s: %zu x %d logits\n", out_path.c_str(), tokens.size(), model->config().vocab);
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -124,11 +162,17 @@ int main(int argc, char** argv) {
   app.add_option("--device", device, "device index or name substring (default: VKLLM_DEVICE, else the best GPU)");
   auto* devices = app.add_subcommand("devices", "list Vulkan devices and what vkllm uses of them");
   auto* demo = app.add_subcommand("demo", "run a small feed-forward block on the GPU and check it against the host");
+  std::string model_path, tokens_arg, out_path;
+  auto* logits = app.add_subcommand("logits", "float32 logits [n_tokens, n_vocab] for every position, as .npy");
+  logits->add_option("-m,--model", model_path, "GGUF file or llama2.c checkpoint")->required();
+  logits->add_option("--tokens", tokens_arg, "comma-separated token ids, e.g. 1,2,3")->required();
+  logits->add_option("-o,--output", out_path, "output .npy file")->required();
   CLI11_PARSE(app, argc, argv);
   if (!device.empty()) setenv("VKLLM_DEVICE", device.c_str(), 1);
   try {
     if (*devices) return cmd_devices();
     if (*demo) return cmd_demo();
+    if (*logits) return cmd_logits(model_path, tokens_arg, out_path);
   } catch (const std::exception& e) {
     std::fprintf(stderr, "vkllm: %s\n", e.what());
     return 1;
