@@ -13,6 +13,7 @@
 #include "runtime/kv_cache.h"
 #include "runtime/rope.h"
 #include "runtime/tensor.h"
+#include "runtime/weight.h"
 
 namespace vkllm {
 
@@ -28,13 +29,16 @@ struct LlamaConfig {
 };
 
 struct LlamaLayer {
-  Tensor attn_norm, wq, wk, wv, wo;   // norms [1, dim]; projections [out, in]
-  Tensor ffn_norm, w_gate, w_up, w_down;
+  Tensor attn_norm;  // norms [1, dim]; projections [out, in]
+  Weight wq, wk, wv, wo;
+  Tensor ffn_norm;
+  Weight w_gate, w_up, w_down;
   Tensor bq, bk, bv;                  // optional [1, out] biases (Qwen2); absent: no storage
 };
 
 struct LlamaWeights {
-  Tensor token_embd, output_norm, output;  // output may share token_embd's storage (tied)
+  Tensor token_embd, output_norm;
+  Weight output;  // may share token_embd's storage (tied)
   std::vector<LlamaLayer> layers;
 };
 

@@ -62,14 +62,15 @@ std::unique_ptr<LlamaModel> load_llama2c(Device& device, const std::string& path
   auto w1 = read(L, f, d, "w1"), w2 = read(L, d, f, "w2"), w3 = read(L, f, d, "w3");
   w.output_norm = read(1, 1, d, "output_norm")[0];
   if (tied) {
-    w.output = w.token_embd;
+    w.output = Weight::plain(w.token_embd);
   } else {
     in.seekg(4 * freq_cis, std::ios::cur);  // the classifier follows the legacy RoPE tables
-    w.output = read(1, v, d, "output")[0];
+    w.output = Weight::plain(read(1, v, d, "output")[0]);
   }
-  for (int64_t l = 0; l < L; ++l)
-    w.layers.push_back({attn_norm[size_t(l)], wq[size_t(l)], wk[size_t(l)], wv[size_t(l)], wo[size_t(l)],
-                        ffn_norm[size_t(l)], w1[size_t(l)], w3[size_t(l)], w2[size_t(l)]});
+  for (size_t l = 0; l < size_t(L); ++l)
+    w.layers.push_back({attn_norm[l], Weight::plain(wq[l]), Weight::plain(wk[l]), Weight::plain(wv[l]),
+                        Weight::plain(wo[l]), ffn_norm[l], Weight::plain(w1[l]), Weight::plain(w3[l]),
+                        Weight::plain(w2[l]), {}, {}, {}});
   return std::make_unique<LlamaModel>(device, c, std::move(w));
 }
 

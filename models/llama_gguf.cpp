@@ -16,7 +16,7 @@ namespace vkllm {
 namespace {
 
 // Uploads a GGUF tensor as [rows = product of outer dims, cols = dims[0]]. Types without a
-// native kernel yet are dequantized to f16; `dequantized` collects their names for the log.
+// kernel for this use are dequantized to f16; `dequantized` collects their names for the log.
 Tensor upload(Device& device, const GgufFile& file, const GgufTensor& t, std::set<std::string>& dequantized) {
   const int64_t cols = int64_t(t.dims[0]), rows = int64_t(t.elements() / t.dims[0]);
   switch (GgmlType(t.type)) {
@@ -51,6 +51,13 @@ Tensor upload(Device& device, const GgufFile& file, const GgufTensor& t, std::se
       return out;
     }
   }
+}
+
+// A projection matrix: Q8_0 stays quantized for the native kernel; other types as upload().
+Weight upload_weight(Device& device, const GgufFile& file, const GgufTensor& t, std::set<std::string>& dequantized) {
+  if (GgmlType(t.type) == GgmlType::Q8_0 && t.dims.size() == 2)
+    return Weight::from_q8_0_blocks(device, int64_t(t.dims[1]), int64_t(t.dims[0]), {t.data, size_t(t.bytes)}, t.name);
+  return Weight::plain(upload(device, file, t, dequantized));
 }
 
 }  // namespace
@@ -98,23 +105,24 @@ std::unique_ptr<LlamaModel> load_llama_gguf(Device& device, const GgufFile& file
   w.token_embd = upload(device, file, embd, dequantized);
   w.output_norm = upload(device, file, file.tensor("output_norm.weight"), dequantized);
   const GgufTensor* output = file.find("output.weight");
-  w.output = output ? upload(device, file, *output, dequantized) : w.token_embd;  // absent: tied to the embedding
+  w.output = output ? upload_weight(device, file, *output, dequantized) : Weight::plain(w.token_embd);  // absent: tied
   for (int l = 0; l < c.n_layers; ++l) {
     const std::string b = "blk." + std::to_string(l) + ".";
     auto get = [&](const char* name) { return upload(device, file, file.tensor(b + name), dequantized); };
+    auto weight = [&](const char* name) { return upload_weight(device, file, file.tensor(b + name), dequantized); };
     auto optional = [&](const char* name) {
       const GgufTensor* t = file.find(b + name);
       return t ? upload(device, file, *t, dequantized) : Tensor{};
     };
-    LlamaLayer L{get("attn_norm.weight"), get("attn_q.weight"),   get("attn_k.weight"),
-                 get("attn_v.weight"),    get("attn_output.weight"), get("ffn_norm.weight"),
-                 get("ffn_gate.weight"),  get("ffn_up.weight"),    get("ffn_down.weight"),
-                 optional("attn_q.bias"), optional("attn_k.bias"), optional("attn_v.bias")};
+    LlamaLayer L{get("attn_norm.weight"),   weight("attn_q.weight"), weight("attn_k.weight"),
+                 weight("attn_v.weight"),   weight("attn_output.weight"), get("ffn_norm.weight"),
+                 weight("ffn_gate.weight"), weight("ffn_up.weight"), weight("ffn_down.weight"),
+                 optional("attn_q.bias"),   optional("attn_k.bias"),  optional("attn_v.bias")};
     w.layers.push_back(std::move(L));
   }
   for (const auto& type : dequantized)
-    std::fprintf(stderr, "vkllm: %s: %s weights dequantized to F16 on load (no native %s kernel yet)\n",
-                 file.path().c_str(), type.c_str(), type.c_str());
+    std::fprintf(stderr, "vkllm: %s: some %s tensors dequantized to F16 on load (no native kernel for them yet)\n",
+                 file.path().c_str(), type.c_str());
   return std::make_unique<LlamaModel>(device, c, std::move(w));
 }
 

@@ -7,6 +7,7 @@
 #include "runtime/graph.h"
 #include "runtime/rope.h"
 #include "runtime/tensor.h"
+#include "runtime/weight.h"
 
 namespace vkllm::ops {
 
@@ -35,6 +36,9 @@ void get_rows(Graph& g, const Tensor& table, const Tensor& ids, const Tensor& ou
 // Few vectors take the matrix-vector kernel (which reuses each weight load for up to 8
 // vectors), many the tiled matrix-matrix kernel, except on devices where barriers are expensive.
 void matmul(Graph& g, const Tensor& w, const Tensor& x, const Tensor& y);
+// The same for any Weight; Q8_0 weights take the Q8_0 matrix-vector kernel at every batch size
+// (x and y rows must start at multiples of 4 floats).
+void matmul(Graph& g, const Weight& w, const Tensor& x, const Tensor& y);
 // The same with the kernel forced, for tests and benchmarks.
 void matvec_kernel(Graph& g, const Tensor& w, const Tensor& x, const Tensor& y);
 void matmul_kernel(Graph& g, const Tensor& w, const Tensor& x, const Tensor& y);

@@ -1,5 +1,5 @@
 // Kernel benchmarks: each prints figures (never asserts on time).
-//   vkllm-bench-kernels matvec    [--rows 4096] [--cols 4096] [--type f16|f32] [--vectors 1]
+//   vkllm-bench-kernels matvec    [--rows 4096] [--cols 4096] [--type f16|f32|q8_0] [--vectors 1]
 //   vkllm-bench-kernels matmul    [--rows R] [--cols C] [--vectors 128]
 //   vkllm-bench-kernels attention [--context 1024] [--heads 12] [--kv-heads 12] [--head-dim 64]
 //   vkllm-bench-kernels kv        [--entries 1024] [--layers 12] [--dim 768] [--heads 12] [--ffn 2048]
@@ -13,6 +13,7 @@
 #include <CLI/CLI.hpp>
 
 #include "host/half.h"
+#include "host/quant.h"
 #include "runtime/device.h"
 #include "runtime/graph.h"
 #include "runtime/kv_cache.h"
@@ -43,18 +44,30 @@ double time_it(int iters, const std::function<void()>& fn) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count() / iters;
 }
 
-int bench_product(Device& dev, bool matvec, int64_t rows, int64_t cols, int64_t vectors, DType dt, int iters, int batch) {
+// type: "f32", "f16" or "q8_0" (matvec only).
+int bench_product(Device& dev, bool matvec, int64_t rows, int64_t cols, int64_t vectors, const std::string& type,
+                  int iters, int batch) {
   Graph g(dev);
-  std::vector<Tensor> weights;  // distinct matrices, so none is served from a cache
+  std::vector<Weight> weights;  // distinct matrices, so none is served from a cache
   Tensor x = random_tensor(dev, DType::F32, vectors, cols, 1, 2), y = dev.tensor(DType::F32, vectors, rows, "y");
+  double bytes_per_weight = 4;
   for (int b = 0; b < batch; ++b) {
-    weights.push_back(random_tensor(dev, dt, rows, cols, 1, 3 + uint32_t(b)));
-    matvec ? ops::matvec_kernel(g, weights.back(), x, y) : ops::matmul_kernel(g, weights.back(), x, y);
+    if (type == "q8_0") {
+      Tensor f = random_tensor(dev, DType::F32, rows, cols, 1, 3 + uint32_t(b));
+      weights.push_back(Weight::from_q8_0_blocks(dev, rows, cols, quantize_q8_0(dev.download<float>(f)), "w"));
+      bytes_per_weight = 34.0 / 32;
+      ops::matmul(g, weights.back(), x, y);
+    } else {
+      const DType dt = type == "f16" ? DType::F16 : DType::F32;
+      bytes_per_weight = dtype_size(dt);
+      weights.push_back(Weight::plain(random_tensor(dev, dt, rows, cols, 1, 3 + uint32_t(b))));
+      matvec ? ops::matvec_kernel(g, weights.back().values, x, y) : ops::matmul_kernel(g, weights.back().values, x, y);
+    }
   }
   const double s = time_it(iters, [&] { g.run(); }) / batch;
-  const double bytes = double(rows) * cols * dtype_size(dt), flops = 2.0 * rows * cols * vectors;
+  const double bytes = double(rows) * cols * bytes_per_weight, flops = 2.0 * rows * cols * vectors;
   std::printf("%s %s %lldx%lld x %lld vectors: %.3f ms, %.2f GB/s of weights, %.2f GFLOP/s\n", matvec ? "matvec" : "matmul",
-              dtype_name(dt), (long long)rows, (long long)cols, (long long)vectors, s * 1e3, bytes / s * 1e-9, flops / s * 1e-9);
+              type.c_str(), (long long)rows, (long long)cols, (long long)vectors, s * 1e3, bytes / s * 1e-9, flops / s * 1e-9);
   return 0;
 }
 
@@ -183,7 +196,9 @@ int main(int argc, char** argv) {
   int64_t rows = 4096, cols = 4096, mv_vectors = 1, mm_vectors = 128, context = 1024, entries = 1024;
   int iters = 10, batch = 8, heads = 12, kv_heads = 12, head_dim = 64, layers = 12, dim = 768, ffn = 2048;
   std::string type = "f16";
-  auto type_option = [&](CLI::App* c) { c->add_option("--type", type)->check(CLI::IsMember({"f16", "f32"})); };
+  auto type_option = [&](CLI::App* c, std::vector<std::string> types) {
+    c->add_option("--type", type)->check(CLI::IsMember(types));
+  };
   auto* mv = app.add_subcommand("matvec", "y = W x: GB/s of weights read");
   mv->add_option("--rows", rows);
   mv->add_option("--cols", cols);
@@ -205,14 +220,15 @@ int main(int argc, char** argv) {
   kv->add_option("--heads", heads);
   kv->add_option("--ffn", ffn);
   for (auto* c : {mv, mm, at, kv}) c->add_option("--iters", iters, "timed repetitions");
-  for (auto* c : {mv, mm, at}) type_option(c);
+  type_option(mv, {"f16", "f32", "q8_0"});
+  for (auto* c : {mm, at}) type_option(c, {"f16", "f32"});
   CLI11_PARSE(app, argc, argv);
   try {
     Device dev;
     std::printf("device: %s\n", dev.info().name.c_str());
     const DType dt = type == "f16" ? DType::F16 : DType::F32;
-    if (*mv) return bench_product(dev, true, rows, cols, mv_vectors, dt, iters, batch);
-    if (*mm) return bench_product(dev, false, rows, cols, mm_vectors, dt, iters, 1);
+    if (*mv) return bench_product(dev, true, rows, cols, mv_vectors, type, iters, batch);
+    if (*mm) return bench_product(dev, false, rows, cols, mm_vectors, type, iters, 1);
     if (*at) return bench_attention(dev, context, heads, kv_heads, head_dim, dt, iters);
     if (*kv) return bench_kv(dev, entries, layers, dim, heads, ffn, iters);
   } catch (const std::exception& e) {

@@ -10,6 +10,7 @@ namespace vkllm::ops {
 namespace {
 const OpDecl kMatvec{"matvec", {Access::Read, Access::Read, Access::Write}, 9 * 4};
 const OpDecl kMatmul{"matmul", {Access::Read, Access::Read, Access::Write}, 9 * 4};
+const OpDecl kMatvecQ8{"matvec_q8_0", {Access::Read, Access::Read, Access::Read, Access::Write}, 11 * 4};
 constexpr uint32_t kMatvecRows = 8;  // outputs per workgroup, sharing each load of x
 constexpr int64_t kMatvecMaxVectors = 8;  // beyond this the tiled kernel reads weights less often
 
@@ -59,6 +60,32 @@ void matmul_kernel(Graph& g, const Tensor& w, const Tensor& x, const Tensor& y) 
   Device& d = g.device();
   const Pipeline& pipe = d.pipelines().get(kMatmul, weight_variant(d, "matmul", w.dtype, "matmul"), {64});
   record_pieces(g, pipe, w, x, y, [](int64_t m, int64_t n) { return Groups{u32((m + 31) / 32), u32((n + 31) / 32), 1}; });
+}
+
+void matmul(Graph& g, const Weight& w, const Tensor& x, const Tensor& y) {
+  if (!w.q8_0()) return matmul(g, w.values, x, y);
+  require_dtype(x, DType::F32, "matmul");
+  require_dtype(y, DType::F32, "matmul");
+  require(x.cols == w.cols() && y.rows == x.rows && y.cols == w.rows(),
+          "matmul: shapes do not fit: Q8_0 w [" + std::to_string(w.rows()) + " x " + std::to_string(w.cols()) + "], x " +
+              x.describe() + ", y " + y.describe());
+  require(((x.offset | x.row_stride) & 3) == 0, "matmul: Q8_0 needs x rows starting at multiples of 4 floats");
+  Device& d = g.device();
+  const uint32_t local = subgroup_local_size(d), vecs = matvec_vectors(x.rows);
+  const Pipeline& pipe = d.pipelines().get(kMatvecQ8, reduce_variant(d, "matvec_q8_0"), {local, kMatvecRows, vecs});
+  for (auto ws : split_rows(w.rows(), {&w.values, &w.scales}))
+    for (auto ns : split_rows(x.rows, {&x, &y})) {
+      Binding bq = bind_rows(w.values, ws.first, ws.count), bs = bind_rows(w.scales, ws.first, ws.count);
+      Binding bx = bind_rows(x, ns.first, ns.count), by = bind_rows(y.slice_cols(ws.first, ws.count), ns.first, ns.count);
+      struct {
+        uint32_t m, n, k, q_off, q_stride, s_off, s_stride, x_off, x_stride, y_off, y_stride;
+      } push{u32(ws.count), u32(ns.count), u32(w.cols()), bq.elem_offset, u32(w.values.row_stride), bs.elem_offset,
+             u32(w.scales.row_stride), bx.elem_offset, u32(x.row_stride), by.elem_offset, u32(y.row_stride)};
+      require((bx.elem_offset & 3) == 0, "matmul: Q8_0 needs x rows starting at multiples of 4 floats");
+      Groups groups = groups_for((uint64_t(ws.count) + kMatvecRows - 1) / kMatvecRows, 1, d.caps());
+      groups.z = u32((ns.count + vecs - 1) / vecs);
+      g.dispatch(pipe, {bq, bs, bx, by}, push, groups);
+    }
 }
 
 void matmul(Graph& g, const Tensor& w, const Tensor& x, const Tensor& y) {
