@@ -1,0 +1,33 @@
+#pragma once
+// Writes GGUF v3 files (llama.cpp's layout): metadata, tensor directory, 32-byte aligned data.
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace vkllm {
+
+class GgufWriter {
+ public:
+  void set_string(const std::string& key, const std::string& value);
+  void set_u32(const std::string& key, uint32_t value);
+  void set_f32(const std::string& key, float value);
+  void set_strings(const std::string& key, const std::vector<std::string>& values);
+  void set_f32s(const std::string& key, const std::vector<float>& values);
+  void set_i32s(const std::string& key, const std::vector<int32_t>& values);
+  // dims innermost first (GGUF order); data holds the tensor's bytes in that type.
+  void add_tensor(const std::string& name, std::vector<uint64_t> dims, uint32_t type, std::vector<uint8_t> data);
+  void write(const std::string& path) const;  // throws an Error naming the path on failure
+
+ private:
+  struct TensorEntry {
+    std::string name;
+    std::vector<uint64_t> dims;
+    uint32_t type;
+    std::vector<uint8_t> data;
+  };
+  std::string metadata_;
+  uint64_t n_kv_ = 0;
+  std::vector<TensorEntry> tensors_;
+};
+
+}  // namespace vkllm

@@ -1,0 +1,18 @@
+#pragma once
+// Random-weight models in standard GGUF conventions (llama.cpp can read them), so benchmarks
+// need no download.
+#include <cstdint>
+#include <string>
+
+namespace vkllm {
+
+struct SyntheticModel {
+  std::string arch = "llama";
+  int dim = 768, layers = 12, heads = 12, kv_heads = 12, ffn = 2048, vocab = 32000, context = 2048;
+  std::string type = "f16";  // f16 or q8_0 for the matrices; norms are f32
+  uint32_t seed = 1;
+};
+
+void make_model(const SyntheticModel& m, const std::string& path);
+
+}  // namespace vkllm

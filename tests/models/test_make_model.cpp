@@ -1,0 +1,70 @@
+// make-model writes standard GGUF that loads and runs; `vkllm bench --json` reports the fields
+// scripts rely on.
+#include <array>
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+
+#include "models/gguf.h"
+#include "models/llama_gguf.h"
+#include "models/make_model.h"
+#include "tests/models/reference.h"
+#include "tests/test_util.h"
+
+using namespace vkllm;
+using namespace vkllm::test;
+
+namespace {
+SyntheticModel small(const char* type) {
+  SyntheticModel m;
+  m.dim = 64;
+  m.layers = 2;
+  m.heads = 4;
+  m.kv_heads = 2;
+  m.ffn = 128;
+  m.vocab = 300;
+  m.context = 64;
+  m.type = type;
+  return m;
+}
+}  // namespace
+
+TEST_CASE_FIXTURE(GpuTest, "make-model writes GGUF that reads back, loads and runs, in f16 and q8_0") {
+  for (const char* type : {"f16", "q8_0"}) {
+    CAPTURE(type);
+    const auto path = (std::filesystem::temp_directory_path() / (std::string("vkllm-synth-") + type + ".gguf")).string();
+    make_model(small(type), path);
+    GgufFile file(path);
+    CHECK(file.get_string("general.architecture") == "llama");
+    CHECK(file.get_uint("llama.attention.head_count_kv") == 2);
+    CHECK(file.get_array("tokenizer.ggml.tokens").size() == 300);
+    CHECK(file.tensor("blk.1.ffn_down.weight").type == uint32_t(std::string(type) == "f16" ? GgmlType::F16 : GgmlType::Q8_0));
+    auto model = load_llama_gguf(gpu(), file);
+    KvCache cache(gpu(), model->cache_config(8));
+    const auto logits = model->forward(cache, std::vector<int32_t>{1, 17, 299}, iota_positions(3));
+    CHECK(logits.size() == 3 * 300);
+    for (float v : logits) REQUIRE(std::isfinite(v));
+    std::filesystem::remove(path);
+  }
+  SyntheticModel bad = small("q4_k");
+  CHECK_THROWS_WITH_AS(make_model(bad, "/tmp/never.gguf"), doctest::Contains("type must be f16 or q8_0"), Error);
+}
+
+TEST_CASE("vkllm bench --json reports prompt and generation speed with their spread") {
+  const auto path = (std::filesystem::temp_directory_path() / "vkllm-bench-model.gguf").string();
+  make_model(small("q8_0"), path);
+  const std::string cmd = std::string(VKLLM_CLI) + " bench -m " + path + " -p 8 -n 4 -r 2 --json 2>/dev/null";
+  std::string out;
+  if (FILE* p = popen(cmd.c_str(), "r")) {
+    std::array<char, 512> buf{};
+    while (fgets(buf.data(), int(buf.size()), p)) out += buf.data();
+    CHECK(pclose(p) == 0);
+  }
+  for (const char* key : {"\"pp_tps\"", "\"tg_tps\"", "\"pp_tps_sd\"", "\"tg_tps_sd\"", "\"model\"", "\"device\""}) {
+    CAPTURE(key);
+    CHECK(out.find(key) != std::string::npos);
+  }
+  const std::string overflow = std::string(VKLLM_CLI) + " bench -m " + path + " -p 60 -n 8 2>/dev/null";
+  CHECK(std::system(overflow.c_str()) != 0);  // prompt + generated tokens exceed the context
+  std::filesystem::remove(path);
+}
