@@ -4,6 +4,8 @@
 #include <filesystem>
 #include <optional>
 
+#include <unistd.h>
+
 namespace vkllm::test {
 
 namespace {
@@ -89,6 +91,12 @@ float max_rel_diff(const ref::Mat& a, const ref::Mat& b) {
   float m = 0;
   for (size_t i = 0; i < a.v.size(); ++i) m = std::max(m, std::fabs(a.v[i] - b.v[i]) / (1.0f + std::fabs(b.v[i])));
   return m;
+}
+
+std::string temp_path(const std::string& name) {
+  std::string file = "vkllm-";
+  file.append(std::to_string(::getpid())).append("-").append(name);
+  return (std::filesystem::temp_directory_path() / file).string();
 }
 
 std::optional<std::string> shared_data(const std::string& relative) {

@@ -53,6 +53,9 @@ float max_abs_diff(const ref::Mat& a, const ref::Mat& b);
 // max over elements of |a - b| / (1 + |b|)
 float max_rel_diff(const ref::Mat& a, const ref::Mat& b);
 
+// A path in the temporary directory unique to this process (suites run concurrently under ctest).
+std::string temp_path(const std::string& name);
+
 // A file under ../shared/data (the independent reference data), or nullopt after printing why
 // the calling test is skipped when that folder is absent.
 std::optional<std::string> shared_data(const std::string& relative);

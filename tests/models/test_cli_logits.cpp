@@ -19,7 +19,7 @@ TEST_CASE("vkllm logits writes the reference logits as .npy, and refuses a bad t
     if (!tokens.empty()) tokens += ',';
     tokens += std::to_string(t);
   }
-  const auto out = (std::filesystem::temp_directory_path() / "vkllm-cli-logits.npy").string();
+  const auto out = temp_path("cli-logits.npy");
   const std::string cli = VKLLM_CLI;
   REQUIRE(std::system((cli + " logits -m " + *model + " --tokens " + tokens + " -o " + out + " 2>/dev/null").c_str()) == 0);
   NpyArray got = read_npy_f32(out);

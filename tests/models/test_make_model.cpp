@@ -32,7 +32,7 @@ SyntheticModel small(const char* type) {
 TEST_CASE_FIXTURE(GpuTest, "make-model writes GGUF that reads back, loads and runs, in f16 and q8_0") {
   for (const char* type : {"f16", "q8_0"}) {
     CAPTURE(type);
-    const auto path = (std::filesystem::temp_directory_path() / (std::string("vkllm-synth-") + type + ".gguf")).string();
+    const auto path = temp_path(std::string("synth-") + type + ".gguf");
     make_model(small(type), path);
     GgufFile file(path);
     CHECK(file.get_string("general.architecture") == "llama");
@@ -47,11 +47,11 @@ TEST_CASE_FIXTURE(GpuTest, "make-model writes GGUF that reads back, loads and ru
     std::filesystem::remove(path);
   }
   SyntheticModel bad = small("q4_k");
-  CHECK_THROWS_WITH_AS(make_model(bad, "/tmp/never.gguf"), doctest::Contains("type must be f16 or q8_0"), Error);
+  CHECK_THROWS_WITH_AS(make_model(bad, temp_path("never.gguf")), doctest::Contains("type must be f16 or q8_0"), Error);
 }
 
 TEST_CASE("vkllm bench --json reports prompt and generation speed with their spread") {
-  const auto path = (std::filesystem::temp_directory_path() / "vkllm-bench-model.gguf").string();
+  const auto path = temp_path("bench-model.gguf");
   make_model(small("q8_0"), path);
   const std::string cmd = std::string(VKLLM_CLI) + " bench -m " + path + " -p 8 -n 4 -r 2 --json 2>/dev/null";
   std::string out;

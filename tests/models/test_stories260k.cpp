@@ -56,7 +56,7 @@ TEST_CASE_FIXTURE(GpuTest, "bad model inputs are clear errors") {
   CHECK_THROWS_WITH_AS(model->forward(other, one, std::vector<int32_t>{3}), doctest::Contains("already cached"), Error);
 
   // A truncated checkpoint names the file and the problem.
-  const auto cut = std::filesystem::temp_directory_path() / "vkllm-truncated.bin";
+  const auto cut = std::filesystem::path(temp_path("truncated.bin"));
   std::filesystem::copy_file(*path, cut, std::filesystem::copy_options::overwrite_existing);
   std::filesystem::resize_file(cut, 100000);
   CHECK_THROWS_WITH_AS(load_llama2c(gpu(), cut.string()), doctest::Contains("truncated or not a llama2.c file"), Error);
