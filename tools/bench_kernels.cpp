@@ -14,6 +14,7 @@
 
 #include "host/half.h"
 #include "host/quant.h"
+#include "models/llama.h"
 #include "runtime/device.h"
 #include "runtime/graph.h"
 #include "runtime/kv_cache.h"
@@ -93,70 +94,47 @@ int bench_attention(Device& dev, int64_t context, int heads, int kv_heads, int h
   return 0;
 }
 
-// An f16 cache for a model of `layers` x `dim` with `heads` heads and half-split RoPE.
-KvCacheConfig cache_config(int layers, int dim, int heads, int64_t capacity) {
-  KvCacheConfig kc;
-  kc.n_layers = layers;
-  kc.capacity = capacity;
-  kc.n_kv_heads = heads;
-  kc.head_dim = dim / heads;
-  kc.dtype = DType::F16;
-  RopeConfig rc;
-  rc.head_dim = kc.head_dim;
-  rc.pairing = RopePairing::HalfSplit;
-  kc.rope = rc;
-  return kc;
+// A Llama model with random f16 weights (half-split RoPE, a small vocabulary): recomputing
+// cache entries means running it over the tokens again.
+std::unique_ptr<LlamaModel> synthetic_llama(Device& dev, int layers, int dim, int heads, int ffn, int context) {
+  LlamaConfig c;
+  c.dim = dim;
+  c.hidden = ffn;
+  c.n_layers = layers;
+  c.n_heads = c.n_kv_heads = heads;
+  c.vocab = 256;
+  c.context = context;
+  c.rope.head_dim = c.head_dim();
+  c.rope.pairing = RopePairing::HalfSplit;
+  uint32_t seed = 100;
+  auto matrix = [&](int64_t rows, int64_t cols) {
+    return Weight::plain(random_tensor(dev, DType::F16, rows, cols, 0.05f, seed++));
+  };
+  LlamaWeights w;
+  w.token_embd = random_tensor(dev, DType::F32, c.vocab, dim, 1, seed++);
+  w.output_norm = random_tensor(dev, DType::F32, 1, dim, 1, seed++);
+  w.output = Weight::plain(w.token_embd);
+  for (int l = 0; l < layers; ++l)
+    w.layers.push_back({w.output_norm, matrix(dim, dim), matrix(dim, dim), matrix(dim, dim), matrix(dim, dim),
+                        w.output_norm, matrix(ffn, dim), matrix(ffn, dim), matrix(dim, ffn), {}, {}, {}});
+  return std::make_unique<LlamaModel>(dev, c, std::move(w));
 }
 
-// A Llama-style block stack with random f16 weights, run over n tokens: what recomputing n
-// cache entries costs.
-double time_forward(Device& dev, int layers, int dim, int heads, int ffn, int64_t n) {
-  const int hd = dim / heads;
-  KvCache cache(dev, cache_config(layers, dim, heads, n));
-  RopeTable table = RopeTable::build(dev, *cache.config().rope, 0, n);
-  std::vector<int32_t> pos(static_cast<size_t>(n));
-  for (int64_t i = 0; i < n; ++i) pos[size_t(i)] = int32_t(i);
-  Tensor tpos = dev.tensor(DType::I32, 1, n);
-  dev.upload(tpos, pos.data());
-  Tensor x = random_tensor(dev, DType::F32, n, dim, 1, 1), h = dev.tensor(DType::F32, n, dim);
-  Tensor q = dev.tensor(DType::F32, n, dim), k = dev.tensor(DType::F32, n, dim), v = dev.tensor(DType::F32, n, dim);
-  Tensor att = dev.tensor(DType::F32, n, dim), gate = dev.tensor(DType::F32, n, ffn), up = dev.tensor(DType::F32, n, ffn);
-  Tensor norm = random_tensor(dev, DType::F32, 1, dim, 1, 2);
-  std::vector<Tensor> w;
-  Graph g(dev);
-  ops::AttentionParams a;
-  a.n_heads = a.n_kv_heads = heads;
-  a.head_dim = hd;
-  for (int l = 0; l < layers; ++l) {
-    auto weight = [&](int64_t rows, int64_t cols) -> const Tensor& {
-      w.push_back(random_tensor(dev, DType::F16, rows, cols, 0.05f, 100 + uint32_t(w.size())));
-      return w.back();
-    };
-    ops::rmsnorm(g, x, norm, h, 1e-5f);
-    ops::matmul(g, weight(dim, dim), h, q);
-    ops::matmul(g, weight(dim, dim), h, k);
-    ops::matmul(g, weight(dim, dim), h, v);
-    ops::rope(g, q, q, heads, table, tpos);
-    ops::rope(g, k, k, heads, table, tpos);
-    cache.write_layer(g, l, k, v, 0);
-    ops::attention(g, q, cache.k(l), cache.v(l), cache.slot_positions(), tpos, att, a);
-    ops::matmul(g, weight(dim, dim), att, h);
-    ops::add(g, x, h, x);
-    ops::rmsnorm(g, x, norm, h, 1e-5f);
-    ops::matmul(g, weight(ffn, dim), h, gate);
-    ops::matmul(g, weight(ffn, dim), h, up);
-    ops::silu(g, gate, gate);
-    ops::mul(g, gate, up, gate);
-    ops::matmul(g, weight(dim, ffn), gate, h);
-    ops::add(g, x, h, x);
-  }
-  cache.reserve(pos);
-  return time_it(1, [&] { g.run(); });
+// Seconds for one forward pass over n tokens (after a warm-up pass that records the graph).
+double time_forward(Device& dev, LlamaModel& model, int64_t n) {
+  std::vector<int32_t> tokens(static_cast<size_t>(n)), pos(static_cast<size_t>(n));
+  for (int64_t i = 0; i < n; ++i) tokens[size_t(i)] = int32_t(i % 256), pos[size_t(i)] = int32_t(i);
+  KvCache warm(dev, model.cache_config(n, DType::F16)), timed(dev, model.cache_config(n, DType::F16));
+  model.forward(warm, tokens, pos);
+  const auto t0 = std::chrono::steady_clock::now();
+  model.forward(timed, tokens, pos);
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
 }
 
 int bench_kv(Device& dev, int64_t entries, int layers, int dim, int heads, int ffn, int iters) {
   const int64_t prefix = 64;  // a priming prefix dropped by select
-  const KvCacheConfig kc = cache_config(layers, dim, heads, 1 + prefix + entries);
+  auto model = synthetic_llama(dev, layers, dim, heads, ffn, int(1 + prefix + entries));
+  const KvCacheConfig kc = model->cache_config(1 + prefix + entries, DType::F16);
   KvCache full(dev, kc);
   std::vector<int32_t> pos(static_cast<size_t>(kc.capacity));
   for (size_t i = 0; i < pos.size(); ++i) pos[i] = int32_t(i);
@@ -175,7 +153,7 @@ int bench_kv(Device& dev, int64_t entries, int layers, int dim, int heads, int f
   work->select(keep);  // the document after the prefix: positions 1 + prefix onwards
   int sign = 1;
   const double t_repo = time_it(iters, [&] { work->reposition(1, entries, (sign = -sign) * int32_t(prefix)); });
-  const double t_fwd = time_forward(dev, layers, dim, heads, ffn, entries);
+  const double t_fwd = time_forward(dev, *model, entries);
   // select reads and writes K and V twice (gather into scratch, copy back); reposition reads and writes K.
   const double sel_bytes = 4.0 * 2 * layers * double(keep.size()) * row_bytes, repo_bytes = 2.0 * layers * entries * row_bytes;
   std::printf("kv cache f16, %d layers x %d wide, %lld entries:\n", layers, dim, (long long)entries);
