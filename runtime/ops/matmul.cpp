@@ -17,6 +17,13 @@ constexpr int64_t kMatvecMaxVectors = 8;  // beyond this the tiled kernel reads 
 // Vectors per matvec workgroup: each weight load serves this many vectors.
 uint32_t matvec_vectors(int64_t n) { return n <= 1 ? 1 : n == 2 ? 2 : n <= 4 ? 4 : 8; }
 
+// Matvec grid (both weight formats): kMatvecRows outputs per workgroup in x/y, vector groups in z.
+Groups matvec_groups(int64_t m, int64_t n, uint32_t vecs, const Capabilities& caps) {
+  Groups groups = groups_for((uint64_t(m) + kMatvecRows - 1) / kMatvecRows, 1, caps);
+  groups.z = u32((n + vecs - 1) / vecs);
+  return groups;
+}
+
 void check(const Tensor& w, const Tensor& x, const Tensor& y) {
   require_dtype(x, DType::F32, "matmul");
   require_dtype(y, DType::F32, "matmul");
@@ -48,11 +55,7 @@ void matvec_kernel(Graph& g, const Tensor& w, const Tensor& x, const Tensor& y) 
   const uint32_t vecs = matvec_vectors(x.rows);
   const Pipeline& pipe = d.pipelines().get(kMatvec, reduce_variant(d, weight_variant(d, "matvec", w.dtype, "matmul").c_str()),
                                            {local, kMatvecRows, vecs});
-  record_pieces(g, pipe, w, x, y, [&](int64_t m, int64_t n) {
-    Groups groups = groups_for((uint64_t(m) + kMatvecRows - 1) / kMatvecRows, 1, d.caps());
-    groups.z = u32((n + vecs - 1) / vecs);
-    return groups;
-  });
+  record_pieces(g, pipe, w, x, y, [&](int64_t m, int64_t n) { return matvec_groups(m, n, vecs, d.caps()); });
 }
 
 void matmul_kernel(Graph& g, const Tensor& w, const Tensor& x, const Tensor& y) {
@@ -82,9 +85,7 @@ void matmul(Graph& g, const Weight& w, const Tensor& x, const Tensor& y) {
       } push{u32(ws.count), u32(ns.count), u32(w.cols()), bq.elem_offset, u32(w.values.row_stride), bs.elem_offset,
              u32(w.scales.row_stride), bx.elem_offset, u32(x.row_stride), by.elem_offset, u32(y.row_stride)};
       require((bx.elem_offset & 3) == 0, "matmul: Q8_0 needs x rows starting at multiples of 4 floats");
-      Groups groups = groups_for((uint64_t(ws.count) + kMatvecRows - 1) / kMatvecRows, 1, d.caps());
-      groups.z = u32((ns.count + vecs - 1) / vecs);
-      g.dispatch(pipe, {bq, bs, bx, by}, push, groups);
+      g.dispatch(pipe, {bq, bs, bx, by}, push, matvec_groups(ws.count, ns.count, vecs, d.caps()));
     }
 }
 
