@@ -26,25 +26,15 @@ layout(set = 0, binding = 3) readonly buffer KPos { int key_pos[]; };
 layout(set = 0, binding = 4) readonly buffer QPos { int query_pos[]; };
 layout(set = 0, binding = 5) readonly buffer Mask { float mask_bias_values[]; };
 layout(set = 0, binding = 6) writeonly buffer O { float o[]; };
-layout(push_constant) uniform Push {
-  uint n_q, n_heads, group, head_dim;
-  uint q_off, q_stride, k_off, k_stride, v_off, v_stride, o_off, o_stride;
-  uint kv_base, kv_rows, n_kv, splits, partial_base, n_partials;
-  uint kpos_off, qpos_off, mask_kind, prefix, window, q_slot0, mask_off, mask_stride;
-  float scale, softcap;
-} p;
+#include "attention_push.glsl"
 #include "attention_mask.glsl"
-
-const uint FINAL_OUTPUT = 0xffffffffu;
 
 void main() {
   const uint h = gl_WorkGroupID.x, q0 = gl_WorkGroupID.y * QB, split = gl_WorkGroupID.z;
   const uint lane = gl_LocalInvocationID.x, L = gl_WorkGroupSize.x;
   const uint kvh = h / p.group;
-  const uint end = min(p.kv_base + p.kv_rows, param(p.n_kv));
-  const uint len = end > p.kv_base ? end - p.kv_base : 0u;
-  const uint per = (len + p.splits - 1u) / p.splits;
-  const uint t0 = p.kv_base + min(split * per, len), t1 = p.kv_base + min(split * per + per, len);
+  uint t0, t1;
+  key_range(split, t0, t1);
 
   float qv[QB][DPL], acc[QB][DPL], m[QB], l[QB];
   [[unroll]] for (uint i = 0u; i < QB; ++i) {
@@ -98,7 +88,7 @@ void main() {
         if (d < p.head_dim) o[p.o_off + qi * p.o_stride + h * p.head_dim + d] = acc[i][j] * inv;
       }
     } else {
-      const uint base = ((qi * p.n_heads + h) * p.n_partials + p.partial_base + split) * (p.head_dim + 2u);
+      const uint base = partial_index(qi, h, split);
       if (lane == 0u) {
         o[base] = m[i];
         o[base + 1u] = l[i];

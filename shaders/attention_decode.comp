@@ -2,7 +2,7 @@
 // Attention for a few queries (decode): one query per workgroup, and its invocations take
 // different keys (t = t0 + lane, t0 + lane + L, ...), each keeping its own online softmax over
 // whole head_dim dot products (4-wide loads), merged across the workgroup once at the end.
-// No reduction per key, unlike attention.comp. Same bindings and push block as attention.comp;
+// No reduction per key, unlike attention.comp. Same bindings and push block (attention_push.glsl);
 // needs head_dim, the K/V row stride and offsets to be multiples of 4.
 #include "common.glsl"
 layout(constant_id = 1) const uint HD4 = 16;  // head_dim / 4
@@ -23,25 +23,15 @@ layout(set = 0, binding = 3) readonly buffer KPos { int key_pos[]; };
 layout(set = 0, binding = 4) readonly buffer QPos { int query_pos[]; };
 layout(set = 0, binding = 5) readonly buffer Mask { float mask_bias_values[]; };
 layout(set = 0, binding = 6) writeonly buffer O { float o[]; };
-layout(push_constant) uniform Push {
-  uint n_q, n_heads, group, head_dim;
-  uint q_off, q_stride, k_off, k_stride, v_off, v_stride, o_off, o_stride;
-  uint kv_base, kv_rows, n_kv, splits, partial_base, n_partials;
-  uint kpos_off, qpos_off, mask_kind, prefix, window, q_slot0, mask_off, mask_stride;
-  float scale, softcap;
-} p;
+#include "attention_push.glsl"
 #include "attention_mask.glsl"
-
-const uint FINAL_OUTPUT = 0xffffffffu;
 
 void main() {
   const uint h = gl_WorkGroupID.x, qi = gl_WorkGroupID.y, split = gl_WorkGroupID.z;
   const uint lane = gl_LocalInvocationID.x, L = gl_WorkGroupSize.x;
   const uint kvh = h / p.group;
-  const uint end = min(p.kv_base + p.kv_rows, param(p.n_kv));
-  const uint len = end > p.kv_base ? end - p.kv_base : 0u;
-  const uint per = (len + p.splits - 1u) / p.splits;
-  const uint t0 = p.kv_base + min(split * per, len), t1 = p.kv_base + min(split * per + per, len);
+  uint t0, t1;
+  key_range(split, t0, t1);
 
   vec4 qv[HD4], acc[HD4];
   const uint qb = p.q_off + qi * p.q_stride + h * p.head_dim;
@@ -76,7 +66,7 @@ void main() {
     for (uint j = lane; j < HD4; j += L)
       for (uint c = 0u; c < 4u; ++c) o[ob + 4u * j + c] = acc[j][c] * inv;
   } else {
-    const uint base = ((qi * p.n_heads + h) * p.n_partials + p.partial_base + split) * (p.head_dim + 2u);
+    const uint base = partial_index(qi, h, split);
     if (lane == 0u) {
       o[base] = mx;
       o[base + 1u] = sum;
