@@ -18,52 +18,46 @@ void put_string(std::string& out, const std::string& s) {
 }
 }  // namespace
 
-void GgufWriter::set_string(const std::string& key, const std::string& value) {
+void GgufWriter::begin(const std::string& key, uint32_t type) {
   put_string(metadata_, key);
-  put<uint32_t>(metadata_, 8);
-  put_string(metadata_, value);
+  put<uint32_t>(metadata_, type);
   ++n_kv_;
+}
+
+void GgufWriter::begin_array(const std::string& key, uint32_t item_type, uint64_t count) {
+  begin(key, 9);
+  put<uint32_t>(metadata_, item_type);
+  put<uint64_t>(metadata_, count);
+}
+
+void GgufWriter::set_string(const std::string& key, const std::string& value) {
+  begin(key, 8);
+  put_string(metadata_, value);
 }
 
 void GgufWriter::set_u32(const std::string& key, uint32_t value) {
-  put_string(metadata_, key);
-  put<uint32_t>(metadata_, 4);
+  begin(key, 4);
   put<uint32_t>(metadata_, value);
-  ++n_kv_;
 }
 
 void GgufWriter::set_f32(const std::string& key, float value) {
-  put_string(metadata_, key);
-  put<uint32_t>(metadata_, 6);
+  begin(key, 6);
   put<float>(metadata_, value);
-  ++n_kv_;
 }
 
 void GgufWriter::set_strings(const std::string& key, const std::vector<std::string>& values) {
-  put_string(metadata_, key);
-  put<uint32_t>(metadata_, 9);
-  put<uint32_t>(metadata_, 8);
-  put<uint64_t>(metadata_, values.size());
+  begin_array(key, 8, values.size());
   for (auto& v : values) put_string(metadata_, v);
-  ++n_kv_;
 }
 
 void GgufWriter::set_f32s(const std::string& key, const std::vector<float>& values) {
-  put_string(metadata_, key);
-  put<uint32_t>(metadata_, 9);
-  put<uint32_t>(metadata_, 6);
-  put<uint64_t>(metadata_, values.size());
+  begin_array(key, 6, values.size());
   for (float v : values) put<float>(metadata_, v);
-  ++n_kv_;
 }
 
 void GgufWriter::set_i32s(const std::string& key, const std::vector<int32_t>& values) {
-  put_string(metadata_, key);
-  put<uint32_t>(metadata_, 9);
-  put<uint32_t>(metadata_, 5);
-  put<uint64_t>(metadata_, values.size());
+  begin_array(key, 5, values.size());
   for (int32_t v : values) put<int32_t>(metadata_, v);
-  ++n_kv_;
 }
 
 void GgufWriter::add_tensor(const std::string& name, std::vector<uint64_t> dims, uint32_t type, std::vector<uint8_t> data) {

@@ -19,6 +19,10 @@ class GgufWriter {
   void write(const std::string& path) const;  // throws an Error naming the path on failure
 
  private:
+  // Starts a metadata entry: key and value type (and, for arrays, item type and count).
+  void begin(const std::string& key, uint32_t type);
+  void begin_array(const std::string& key, uint32_t item_type, uint64_t count);
+
   struct TensorEntry {
     std::string name;
     std::vector<uint64_t> dims;
