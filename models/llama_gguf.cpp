@@ -20,13 +20,9 @@ namespace {
 Tensor upload(Device& device, const GgufFile& file, const GgufTensor& t, std::set<std::string>& dequantized) {
   const int64_t cols = int64_t(t.dims[0]), rows = int64_t(t.elements() / t.dims[0]);
   switch (GgmlType(t.type)) {
-    case GgmlType::F32: {
-      Tensor out = device.tensor(DType::F32, rows, cols, t.name);
-      device.upload(out, t.data);
-      return out;
-    }
-    case GgmlType::F16: {
-      Tensor out = device.tensor(DType::F16, rows, cols, t.name);
+    case GgmlType::F32:
+    case GgmlType::F16: {  // as stored
+      Tensor out = device.tensor(GgmlType(t.type) == GgmlType::F32 ? DType::F32 : DType::F16, rows, cols, t.name);
       device.upload(out, t.data);
       return out;
     }
