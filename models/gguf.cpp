@@ -197,6 +197,8 @@ const T& expect(const std::map<std::string, GgufValue>& m, const std::string& pa
 std::string GgufFile::get_string(const std::string& key) const { return expect<std::string>(metadata_, path_, key, "a string"); }
 const GgufArray& GgufFile::get_array(const std::string& key) const { return expect<GgufArray>(metadata_, path_, key, "an array"); }
 
+bool GgufFile::get_bool(const std::string& key) const { return expect<bool>(metadata_, path_, key, "a boolean"); }
+
 uint64_t GgufFile::get_uint(const std::string& key) const {
   auto it = metadata_.find(key);
   if (it != metadata_.end()) {

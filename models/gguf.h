@@ -50,6 +50,8 @@ class GgufFile {
   uint64_t get_uint(const std::string& key) const;
   double get_float(const std::string& key) const;
   const GgufArray& get_array(const std::string& key) const;
+  bool get_bool(const std::string& key) const;
+  bool get_bool(const std::string& key, bool fallback) const { return has(key) ? get_bool(key) : fallback; }
   uint64_t get_uint(const std::string& key, uint64_t fallback) const { return has(key) ? get_uint(key) : fallback; }
   double get_float(const std::string& key, double fallback) const { return has(key) ? get_float(key) : fallback; }
 

@@ -11,6 +11,11 @@ struct Error : std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
+// Throws an Error with `what` unless `ok` (for preconditions on user input).
+inline void require(bool ok, const std::string& what) {
+  if (!ok) throw Error(what);
+}
+
 const char* vk_result_name(VkResult r);
 [[noreturn]] void throw_vk_error(VkResult r, const char* call, const char* file, int line);
 

@@ -8,10 +8,6 @@
 
 namespace vkllm::ops {
 
-inline void require(bool ok, const std::string& what) {
-  if (!ok) throw Error(what);
-}
-
 inline void require_dtype(const Tensor& t, DType d, const char* op) {
   require(t.dtype == d, std::string(op) + ": " + t.describe() + " must be " + dtype_name(d));
 }

@@ -9,13 +9,7 @@ using namespace vkllm::test;
 
 namespace {
 GgufTensor tensor_of(GgmlType type, uint64_t elements, const std::vector<uint8_t>& bytes) {
-  GgufTensor t;
-  t.name = "w";
-  t.dims = {elements};
-  t.type = uint32_t(type);
-  t.bytes = bytes.size();
-  t.data = bytes.data();
-  return t;
+  return GgufTensor{.name = std::string("w"), .dims = {elements}, .type = uint32_t(type), .offset = 0, .bytes = bytes.size(), .data = bytes.data()};
 }
 void put_half(std::vector<uint8_t>& b, float v) {
   const uint16_t h = f32_to_f16(v);
