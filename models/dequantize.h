@@ -7,8 +7,10 @@
 
 namespace vkllm {
 
-// True for the block types dequantize() understands (Q8_0, Q4_0).
+// True for the block types dequantize() understands (Q8_0, Q4_0, Q4_K, Q6_K).
 bool can_dequantize(uint32_t type);
+// Every tensor type the loaders accept, for error messages.
+const char* supported_types();
 // The tensor's values as f32, in storage order.
 std::vector<float> dequantize(const GgufTensor& t);
 

@@ -8,6 +8,7 @@
 
 #include "host/half.h"
 #include "models/dequantize.h"
+#include "models/load_progress.h"
 #include "runtime/device.h"
 #include "runtime/error.h"
 
@@ -15,46 +16,68 @@ namespace vkllm {
 
 namespace {
 
-// Uploads a GGUF tensor as [rows = product of outer dims, cols = dims[0]]. Types without a
-// kernel for this use are dequantized to f16; `dequantized` collects their names for the log.
-Tensor upload(Device& device, const GgufFile& file, const GgufTensor& t, std::set<std::string>& dequantized) {
-  const int64_t cols = int64_t(t.dims[0]), rows = int64_t(t.elements() / t.dims[0]);
-  switch (GgmlType(t.type)) {
-    case GgmlType::F32:
-    case GgmlType::F16: {  // as stored
-      Tensor out = device.tensor(GgmlType(t.type) == GgmlType::F32 ? DType::F32 : DType::F16, rows, cols, t.name);
-      device.upload(out, t.data);
-      return out;
-    }
-    case GgmlType::BF16: {  // widened to f32 on load: bf16 is the top half of an f32
-      std::vector<uint32_t> wide(static_cast<size_t>(t.elements()));
-      for (size_t i = 0; i < wide.size(); ++i) {
-        uint16_t h;
-        std::memcpy(&h, t.data + 2 * i, 2);
-        wide[i] = uint32_t(h) << 16;
+// Uploads GGUF tensors as [rows = product of outer dims, cols = dims[0]]. Types without a kernel
+// for their use are dequantized to f16; `dequantized` collects their type names for the log.
+struct Uploader {
+  Device& device;
+  const GgufFile& file;
+  LoadProgress progress;
+  std::set<std::string> dequantized;
+
+  Uploader(Device& d, const GgufFile& f) : device(d), file(f), progress(f.path(), total_bytes(f)) {}
+  static uint64_t total_bytes(const GgufFile& f) {
+    uint64_t n = 0;
+    for (const auto& t : f.tensors()) n += t.bytes;
+    return n;
+  }
+
+  Tensor tensor(const GgufTensor& t) {
+    Tensor out = convert(t);
+    progress.advance(t.bytes);
+    return out;
+  }
+
+  // A projection matrix: Q8_0 stays quantized for the native kernel; other types as tensor().
+  Weight weight(const GgufTensor& t) {
+    if (GgmlType(t.type) != GgmlType::Q8_0 || t.dims.size() != 2) return Weight::plain(tensor(t));
+    Weight w = Weight::from_q8_0_blocks(device, int64_t(t.dims[1]), int64_t(t.dims[0]), {t.data, size_t(t.bytes)}, t.name);
+    progress.advance(t.bytes);
+    return w;
+  }
+
+ private:
+  Tensor convert(const GgufTensor& t) {
+    const int64_t cols = int64_t(t.dims[0]), rows = int64_t(t.elements() / t.dims[0]);
+    switch (GgmlType(t.type)) {
+      case GgmlType::F32:
+      case GgmlType::F16: {  // as stored
+        Tensor out = device.tensor(GgmlType(t.type) == GgmlType::F32 ? DType::F32 : DType::F16, rows, cols, t.name);
+        device.upload(out, t.data);
+        return out;
       }
-      Tensor out = device.tensor(DType::F32, rows, cols, t.name);
-      device.upload(out, wide.data());
-      return out;
-    }
-    default: {
-      if (!can_dequantize(t.type))
-        throw Error(file.path() + ": tensor '" + t.name + "' is " + ggml_type_name(t.type) +
-                    ", which is not supported yet (F32, F16, BF16, Q8_0 and Q4_0 are)");
-      dequantized.insert(ggml_type_name(t.type));
-      Tensor out = device.tensor(DType::F16, rows, cols, t.name);
-      device.upload(out, to_f16(dequantize(t)).data());
-      return out;
+      case GgmlType::BF16: {  // widened to f32 on load: bf16 is the top half of an f32
+        std::vector<uint32_t> wide(static_cast<size_t>(t.elements()));
+        for (size_t i = 0; i < wide.size(); ++i) {
+          uint16_t h;
+          std::memcpy(&h, t.data + 2 * i, 2);
+          wide[i] = uint32_t(h) << 16;
+        }
+        Tensor out = device.tensor(DType::F32, rows, cols, t.name);
+        device.upload(out, wide.data());
+        return out;
+      }
+      default: {
+        if (!can_dequantize(t.type))
+          throw Error(file.path() + ": tensor '" + t.name + "' is " + ggml_type_name(t.type) + ", which is not supported yet (" +
+                      supported_types() + " are)");
+        dequantized.insert(ggml_type_name(t.type));
+        Tensor out = device.tensor(DType::F16, rows, cols, t.name);
+        device.upload(out, to_f16(dequantize(t)).data());
+        return out;
+      }
     }
   }
-}
-
-// A projection matrix: Q8_0 stays quantized for the native kernel; other types as upload().
-Weight upload_weight(Device& device, const GgufFile& file, const GgufTensor& t, std::set<std::string>& dequantized) {
-  if (GgmlType(t.type) == GgmlType::Q8_0 && t.dims.size() == 2)
-    return Weight::from_q8_0_blocks(device, int64_t(t.dims[1]), int64_t(t.dims[0]), {t.data, size_t(t.bytes)}, t.name);
-  return Weight::plain(upload(device, file, t, dequantized));
-}
+};
 
 }  // namespace
 
@@ -97,18 +120,18 @@ std::unique_ptr<LlamaModel> load_llama_gguf(Device& device, const GgufFile& file
   c.validate();
 
   LlamaWeights w;
-  std::set<std::string> dequantized;
-  w.token_embd = upload(device, file, embd, dequantized);
-  w.output_norm = upload(device, file, file.tensor("output_norm.weight"), dequantized);
+  Uploader up(device, file);
+  w.token_embd = up.tensor(embd);
+  w.output_norm = up.tensor(file.tensor("output_norm.weight"));
   const GgufTensor* output = file.find("output.weight");
-  w.output = output ? upload_weight(device, file, *output, dequantized) : Weight::plain(w.token_embd);  // absent: tied
+  w.output = output ? up.weight(*output) : Weight::plain(w.token_embd);  // absent: tied
   for (int l = 0; l < c.n_layers; ++l) {
     const std::string b = "blk." + std::to_string(l) + ".";
-    auto get = [&](const char* name) { return upload(device, file, file.tensor(b + name), dequantized); };
-    auto weight = [&](const char* name) { return upload_weight(device, file, file.tensor(b + name), dequantized); };
+    auto get = [&](const char* name) { return up.tensor(file.tensor(b + name)); };
+    auto weight = [&](const char* name) { return up.weight(file.tensor(b + name)); };
     auto optional = [&](const char* name) {
       const GgufTensor* t = file.find(b + name);
-      return t ? upload(device, file, *t, dequantized) : Tensor{};
+      return t ? up.tensor(*t) : Tensor{};
     };
     LlamaLayer L{get("attn_norm.weight"),   weight("attn_q.weight"), weight("attn_k.weight"),
                  weight("attn_v.weight"),   weight("attn_output.weight"), get("ffn_norm.weight"),
@@ -116,7 +139,7 @@ std::unique_ptr<LlamaModel> load_llama_gguf(Device& device, const GgufFile& file
                  optional("attn_q.bias"),   optional("attn_k.bias"),  optional("attn_v.bias")};
     w.layers.push_back(std::move(L));
   }
-  for (const auto& type : dequantized)
+  for (const auto& type : up.dequantized)
     std::fprintf(stderr, "vkllm: %s: some %s tensors dequantized to F16 on load (no native kernel for them yet)\n",
                  file.path().c_str(), type.c_str());
   return std::make_unique<LlamaModel>(device, c, std::move(w));

@@ -43,8 +43,62 @@ TEST_CASE("Q4_0 blocks dequantize low nibbles to the first half and high nibbles
   }
 }
 
+// Q4_K: value i of 32-value group j is d * scale_j * q - dmin * min_j with 6-bit scale/min
+// pairs; groups 4-7 need the high bits packed into bytes 0-7. The block is written from that
+// description so the test checks the layout, not a copy of the decoder.
+TEST_CASE("Q4_K super-blocks dequantize with 6-bit group scales and mins") {
+  int scale[8], min[8];
+  for (int j = 0; j < 8; ++j) scale[j] = 3 + 7 * j, min[j] = 60 - 5 * j;  // groups 4-7 use values >= 16
+  uint8_t packed[12] = {};
+  for (int j = 0; j < 4; ++j) {
+    packed[j] = uint8_t(scale[j] | ((scale[j + 4] >> 4) << 6));
+    packed[j + 4] = uint8_t(min[j] | ((min[j + 4] >> 4) << 6));
+    packed[j + 8] = uint8_t((scale[j + 4] & 0xF) | ((min[j + 4] & 0xF) << 4));
+  }
+  auto quant = [](int i) { return (i * 7 + 3) & 0xF; };  // value i of the super-block
+  std::vector<uint8_t> b;
+  put_half(b, 0.25f);
+  put_half(b, 0.5f);
+  b.insert(b.end(), packed, packed + 12);
+  for (int chunk = 0; chunk < 4; ++chunk)  // each byte: value 64c+l in the low nibble, 64c+32+l in the high
+    for (int l = 0; l < 32; ++l) b.push_back(uint8_t(quant(64 * chunk + l) | (quant(64 * chunk + 32 + l) << 4)));
+  REQUIRE(b.size() == 144);
+  auto v = dequantize(tensor_of(GgmlType::Q4_K, 256, b));
+  for (int i = 0; i < 256; ++i) {
+    const int j = i / 32;
+    CAPTURE(i);
+    CHECK(v[size_t(i)] == doctest::Approx(0.25f * float(scale[j] * quant(i)) - 0.5f * float(min[j])));
+  }
+}
+
+// Q6_K: value i is d * scale[i / 16] * (q - 32) with 6-bit q split into a low nibble and two
+// high bits; within each 128-value half, ql byte l holds values l (low) and l+64 (high nibble),
+// ql byte 32+l values 32+l and 96+l, and qh byte l the high bits of l, 32+l, 64+l, 96+l.
+TEST_CASE("Q6_K super-blocks dequantize with 16 int8 scales") {
+  auto quant = [](int i) { return (i * 37 + 11) & 63; };
+  std::vector<uint8_t> ql(128), qh(64);
+  for (int h = 0; h < 2; ++h)
+    for (int l = 0; l < 32; ++l) {
+      const int base = 128 * h;
+      const int q[4] = {quant(base + l), quant(base + l + 32), quant(base + l + 64), quant(base + l + 96)};
+      ql[size_t(64 * h + l)] = uint8_t((q[0] & 0xF) | ((q[2] & 0xF) << 4));
+      ql[size_t(64 * h + l + 32)] = uint8_t((q[1] & 0xF) | ((q[3] & 0xF) << 4));
+      qh[size_t(32 * h + l)] = uint8_t((q[0] >> 4) | ((q[1] >> 4) << 2) | ((q[2] >> 4) << 4) | ((q[3] >> 4) << 6));
+    }
+  std::vector<uint8_t> b(ql);
+  b.insert(b.end(), qh.begin(), qh.end());
+  for (int s = 0; s < 16; ++s) b.push_back(uint8_t(int8_t(s * 9 - 70)));
+  put_half(b, 0.125f);
+  REQUIRE(b.size() == 210);
+  auto v = dequantize(tensor_of(GgmlType::Q6_K, 256, b));
+  for (int i = 0; i < 256; ++i) {
+    CAPTURE(i);
+    CHECK(v[size_t(i)] == 0.125f * float((i / 16) * 9 - 70) * float(quant(i) - 32));
+  }
+}
+
 TEST_CASE("types without a dequantizer are refused by name") {
-  CHECK_FALSE(can_dequantize(uint32_t(GgmlType::Q4_K)));
-  std::vector<uint8_t> b(144);
-  CHECK_THROWS_WITH_AS(dequantize(tensor_of(GgmlType::Q4_K, 256, b)), doctest::Contains("type Q4_K"), Error);
+  CHECK_FALSE(can_dequantize(uint32_t(GgmlType::Q5_K)));
+  std::vector<uint8_t> b(176);
+  CHECK_THROWS_WITH_AS(dequantize(tensor_of(GgmlType::Q5_K, 256, b)), doctest::Contains("type Q5_K"), Error);
 }

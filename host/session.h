@@ -1,0 +1,47 @@
+#pragma once
+// A session owns a model's KV cache and the tokens in it: decode() appends tokens and returns
+// their logits. Without the cache, every decode recomputes the whole sequence from scratch,
+// which is slow but independent of every cache path (for equivalence checks).
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <vector>
+
+#include "models/llama.h"
+#include "runtime/kv_cache.h"
+
+namespace vkllm {
+
+struct SessionOptions {
+  int64_t context = 0;        // tokens the session may hold; 0: the model's context
+  DType kv_type = DType::F32;
+  bool use_cache = true;
+};
+
+class Session {
+ public:
+  explicit Session(LlamaModel& model, SessionOptions options = {});
+
+  // Appends tokens at the next positions; returns their logits, [n][vocab] row-major. A token
+  // id outside the vocabulary or a sequence past the context is an Error, and leaves the
+  // session as it was.
+  std::vector<float> decode(std::span<const int32_t> tokens);
+  // The last row of decode()'s result: what a sampler needs.
+  std::vector<float> decode_last(std::span<const int32_t> tokens);
+
+  const std::vector<int32_t>& tokens() const { return tokens_; }
+  int64_t context() const { return context_; }
+  int vocab() const { return model_.config().vocab; }
+  LlamaModel& model() { return model_; }
+  KvCache& cache() { return *cache_; }
+  void clear();
+
+ private:
+  LlamaModel& model_;
+  SessionOptions options_;
+  int64_t context_;
+  std::unique_ptr<KvCache> cache_;
+  std::vector<int32_t> tokens_;
+};
+
+}  // namespace vkllm
