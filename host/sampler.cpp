@@ -56,31 +56,39 @@ int32_t Sampler::sample(std::span<const float> logits) {
   if (o_.temperature <= 0.0f) return std::min_element(c.begin(), c.end(), best)->id;
 
   // Filters work on candidates sorted best first; each keeps at least one.
-  const size_t k = o_.top_k > 0 ? std::min(c.size(), size_t(o_.top_k)) : c.size();
-  std::partial_sort(c.begin(), c.begin() + std::ptrdiff_t(k), c.end(), best);
-  c.resize(k);
-  const float max_logit = c.front().logit;
-  if (o_.top_p < 1.0f) {
-    std::vector<double> p(c.size());
-    double sum = 0;
-    for (size_t i = 0; i < c.size(); ++i) sum += p[i] = std::exp(double(c[i].logit - max_logit));
-    double cumulative = 0;
-    size_t keep = c.size();
-    for (size_t i = 0; i < c.size(); ++i) {
-      cumulative += p[i] / sum;
-      if (cumulative >= o_.top_p) {
-        keep = i + 1;
-        break;
+  const bool filtering = o_.top_k > 0 || o_.top_p < 1.0f || o_.min_p > 0.0f;
+  if (filtering) {
+    const size_t k = o_.top_k > 0 ? std::min(c.size(), size_t(o_.top_k)) : c.size();
+    std::partial_sort(c.begin(), c.begin() + std::ptrdiff_t(k), c.end(), best);
+    c.resize(k);
+    const float top = c.front().logit;
+    if (o_.top_p < 1.0f) {
+      std::vector<double> p(c.size());
+      double sum = 0;
+      for (size_t i = 0; i < c.size(); ++i) sum += p[i] = std::exp(double(c[i].logit - top));
+      double cumulative = 0;
+      size_t keep = c.size();
+      for (size_t i = 0; i < c.size(); ++i) {
+        cumulative += p[i] / sum;
+        if (cumulative >= o_.top_p) {
+          keep = i + 1;
+          break;
+        }
       }
+      c.resize(keep);
     }
-    c.resize(keep);
+    if (o_.min_p > 0.0f) {  // p >= min_p * p_max  <=>  logit >= top + log(min_p)
+      const float floor = top + std::log(o_.min_p);
+      size_t keep = 1;
+      while (keep < c.size() && c[keep].logit >= floor) ++keep;
+      c.resize(keep);
+    }
+    // Draw in token order, not probability order: two nearly tied logits that swap places
+    // (rounding differences between two equivalent computations) then cannot change the draw.
+    std::sort(c.begin(), c.end(), [](const Candidate& a, const Candidate& b) { return a.id < b.id; });
   }
-  if (o_.min_p > 0.0f) {  // p >= min_p * p_max  <=>  logit >= max_logit + log(min_p)
-    const float floor = max_logit + std::log(o_.min_p);
-    size_t keep = 1;
-    while (keep < c.size() && c[keep].logit >= floor) ++keep;
-    c.resize(keep);
-  }
+  float max_logit = c.front().logit;
+  for (const Candidate& x : c) max_logit = std::max(max_logit, x.logit);
 
   const double inv_t = 1.0 / double(o_.temperature);
   if (o_.gumbel) {

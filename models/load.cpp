@@ -4,22 +4,48 @@
 #include <fstream>
 
 #include "models/gguf.h"
+#include "models/gguf_vocab.h"
 #include "models/llama2c.h"
 #include "models/llama_gguf.h"
 #include "runtime/error.h"
 
 namespace vkllm {
 
-std::unique_ptr<LlamaModel> load_model(Device& device, const std::string& path) {
+namespace {
+
+bool is_gguf(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   if (!in) throw Error("cannot open model " + path);
   char magic[4] = {};
   in.read(magic, 4);
-  if (std::memcmp(magic, "GGUF", 4) == 0) {
-    GgufFile file(path);
-    return load_llama_gguf(device, file);
+  return in.gcount() == 4 && std::memcmp(magic, "GGUF", 4) == 0;
+}
+
+}  // namespace
+
+LoadedModel load_model(Device& device, const std::string& path) {
+  LoadedModel out;
+  if (!is_gguf(path)) {
+    out.model = load_llama2c(device, path);
+    return out;
   }
-  return load_llama2c(device, path);
+  GgufFile file(path);
+  if (auto vocab = vocab_from_gguf(file)) {
+    out.tokenizer.emplace(std::move(*vocab));
+  }
+  out.model = load_llama_gguf(device, file);
+  if (out.tokenizer && out.tokenizer->size() != out.model->config().vocab)
+    throw Error(path + ": the tokenizer has " + std::to_string(out.tokenizer->size()) + " tokens but the model's embedding has " +
+                std::to_string(out.model->config().vocab) + " rows");
+  return out;
+}
+
+Tokenizer load_tokenizer(const std::string& path) {
+  if (!is_gguf(path)) throw Error(path + ": not a GGUF file; only GGUF files carry a tokenizer");
+  GgufFile file(path);
+  auto vocab = vocab_from_gguf(file);
+  if (!vocab) throw Error(path + ": the file has no tokenizer (tokenizer.ggml.model)");
+  return Tokenizer(std::move(*vocab));
 }
 
 }  // namespace vkllm

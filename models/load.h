@@ -1,12 +1,23 @@
 #pragma once
-// Opens a model file by its contents: GGUF (magic "GGUF") or a llama2.c checkpoint.
+// Opens a model by its contents: GGUF (magic "GGUF") or a llama2.c checkpoint.
 #include <memory>
+#include <optional>
 #include <string>
 
+#include "host/tokenizer.h"
 #include "models/llama.h"
 
 namespace vkllm {
 
-std::unique_ptr<LlamaModel> load_model(Device& device, const std::string& path);
+struct LoadedModel {
+  std::unique_ptr<LlamaModel> model;
+  std::optional<Tokenizer> tokenizer;  // absent where the file carries none (llama2.c checkpoints)
+};
+
+LoadedModel load_model(Device& device, const std::string& path);
+
+// Only the tokenizer (no device, no weights); a GGUF holding just a vocabulary is fine. Error
+// when the file has none.
+Tokenizer load_tokenizer(const std::string& path);
 
 }  // namespace vkllm

@@ -2,6 +2,9 @@
 
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <sys/wait.h>
 #include <optional>
 
 #include <unistd.h>
@@ -97,6 +100,25 @@ std::string temp_path(const std::string& name) {
   std::string file = "vkllm-";
   file.append(std::to_string(::getpid())).append("-").append(name);
   return (std::filesystem::temp_directory_path() / file).string();
+}
+
+namespace {
+std::string slurp(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+}  // namespace
+
+CliResult run_cli(const std::string& args) {
+  const std::string out = temp_path("cli-stdout"), err = temp_path("cli-stderr");
+  const int status = std::system(("VKLLM_VALIDATION=1 " + std::string(VKLLM_CLI) + " " + args + " >" + out + " 2>" + err).c_str());
+  CliResult r{WIFEXITED(status) ? WEXITSTATUS(status) : -1, slurp(out), slurp(err)};
+  std::filesystem::remove(out);
+  std::filesystem::remove(err);
+  CHECK_MESSAGE(r.err.find("[vulkan validation]") == std::string::npos, r.err);
+  return r;
 }
 
 std::optional<std::string> shared_data(const std::string& relative) {

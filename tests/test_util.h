@@ -56,6 +56,14 @@ float max_rel_diff(const ref::Mat& a, const ref::Mat& b);
 // A path in the temporary directory unique to this process (suites run concurrently under ctest).
 std::string temp_path(const std::string& name);
 
+// Runs the vkllm CLI with `args` (shell words) under the validation layers and captures its exit
+// status, stdout and stderr; a validation message fails the calling test.
+struct CliResult {
+  int status;
+  std::string out, err;
+};
+CliResult run_cli(const std::string& args);
+
 // A file under ../shared/data (the independent reference data), or nullopt after printing why
 // the calling test is skipped when that folder is absent.
 std::optional<std::string> shared_data(const std::string& relative);

@@ -10,6 +10,9 @@
 
 using namespace vkllm;
 
+// Host code only: runs once, not in every device configuration.
+TEST_SUITE_BEGIN("host");
+
 namespace {
 
 std::string read_all(const std::string& path) {
@@ -117,3 +120,5 @@ TEST_CASE("an unknown pre-tokenizer or tokenizer model is refused by name") {
   v.bos = 7;
   CHECK_THROWS_WITH_AS(Tokenizer{v}, doctest::Contains("BOS token id 7 is not in the vocabulary"), Error);
 }
+
+TEST_SUITE_END();

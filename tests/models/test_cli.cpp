@@ -1,0 +1,106 @@
+// The CLI end to end: `logits` writes llama2.c's logits for stories260K and repeats bit for bit;
+// `tokenize` and `run` work on real files; bad requests exit non-zero with a clear message.
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <sstream>
+
+#include "host/npy.h"
+#include "tests/models/reference.h"
+#include "tests/test_util.h"
+
+using namespace vkllm;
+using namespace vkllm::test;
+
+// Whole-model runs: once, in the default device configuration (the kernels they use are
+// tested in every configuration by the op tests).
+TEST_SUITE_BEGIN("end_to_end");
+
+TEST_CASE("vkllm logits writes the reference logits as .npy, and refuses a bad token id") {
+  auto model = shared_data("models/stories260K.bin");
+  auto sequences = reference_sequences("reference/stories260K-logits.jsonl", 512);
+  if (!model || sequences.empty()) return;
+  const auto& s = sequences[1];
+  std::string tokens;
+  for (int32_t t : s.tokens) {
+    if (!tokens.empty()) tokens += ',';
+    tokens += std::to_string(t);
+  }
+  const auto out = temp_path("cli-logits.npy");
+  const std::string cli = VKLLM_CLI;
+  REQUIRE(std::system((cli + " logits -m " + *model + " --tokens " + tokens + " -o " + out + " 2>/dev/null").c_str()) == 0);
+  NpyArray got = read_npy_f32(out);
+  CHECK(got.shape == s.logits.shape);
+  float worst = 0;
+  for (size_t i = 0; i < got.data.size(); ++i) worst = std::max(worst, std::fabs(got.data[i] - s.logits.data[i]));
+  CHECK(worst <= 1e-3f);
+  std::filesystem::remove(out);
+  CHECK(std::system((cli + " logits -m " + *model + " --tokens 1,512 -o " + out + " 2>/dev/null").c_str()) != 0);
+  CHECK_FALSE(std::filesystem::exists(out));
+}
+
+TEST_CASE("three runs of vkllm logits write bit-identical files") {
+  auto model = shared_data("models/tiny-qwen2.gguf");
+  if (!model) return;
+  std::vector<std::vector<float>> runs;
+  const auto out = temp_path("cli-repeat.npy");
+  for (int i = 0; i < 3; ++i) {
+    const auto r = run_cli("logits -m " + *model + " --tokens 50256,15496,995,11,428,318,257,1332 -o " + out);
+    REQUIRE(r.status == 0);
+    runs.push_back(read_npy_f32(out).data);
+  }
+  std::filesystem::remove(out);
+  CHECK(runs[0].size() == 8 * 50257);
+  CHECK(std::memcmp(runs[0].data(), runs[1].data(), runs[0].size() * 4) == 0);
+  CHECK(std::memcmp(runs[0].data(), runs[2].data(), runs[0].size() * 4) == 0);
+}
+
+TEST_CASE("vkllm tokenize prints the ids of a vocabulary-only GGUF") {
+  auto vocab = shared_data("tokenizers/ggml-vocab-llama-spm.gguf");
+  if (!vocab) return;
+  auto r = run_cli("tokenize -m " + *vocab + " -p 'Hello world'");
+  CHECK(r.status == 0);
+  CHECK(r.out == "1 15043 3186\n");
+  r = run_cli("tokenize -m " + *vocab + " -p 'Hello world' --no-bos");
+  CHECK(r.out == "15043 3186\n");
+}
+
+TEST_CASE("vkllm run streams text, repeats with a seed, and matches itself without the cache") {
+  auto model = shared_data("models/tiny-qwen2.gguf");
+  if (!model) return;
+  const auto greedy = run_cli("run -m " + *model + " -p 'Hello world' -n 8 --temp 0");
+  REQUIRE(greedy.status == 0);
+  CHECK(greedy.out.starts_with("Hello world"));
+  CHECK(greedy.out.size() > std::string("Hello world\n").size());
+  CHECK(greedy.err.find("generated 8 tokens") != std::string::npos);
+  CHECK(run_cli("run -m " + *model + " -p 'Hello world' -n 8 --temp 0").out == greedy.out);
+
+  const std::string sampled = "run -m " + *model + " --tokens 15496,995 -n 12 --seed 7 --temp 1 --print-ids";
+  const auto ids = run_cli(sampled);
+  REQUIRE(ids.status == 0);
+  std::istringstream words(ids.out);
+  int count = 0;
+  for (int32_t id; words >> id; ++count) CHECK((id >= 0 && id < 50257));
+  CHECK(count == 12);
+  CHECK(run_cli(sampled).out == ids.out);
+  CHECK(run_cli(sampled + " --no-cache").out == ids.out);
+}
+
+TEST_CASE("vkllm run refuses bad requests with a message naming the problem") {
+  auto model = shared_data("models/stories260K.bin");
+  if (!model) return;
+  auto r = run_cli("run -m " + *model + " --tokens 1,512 -n 2");
+  CHECK(r.status == 1);
+  CHECK(r.err.find("token id 512 is out of range (vocabulary of 512)") != std::string::npos);
+  r = run_cli("run -m " + *model + " --tokens 1,2 -n 511");
+  CHECK(r.status == 1);
+  CHECK(r.err.find("context overflow") != std::string::npos);
+  r = run_cli("run -m " + *model + " -p 'Once upon a time'");
+  CHECK(r.status == 1);
+  CHECK(r.err.find("has no tokenizer") != std::string::npos);
+  r = run_cli("run -m /nonexistent/model.gguf --tokens 1");
+  CHECK(r.status == 1);
+  CHECK(r.err.find("cannot open model /nonexistent/model.gguf") != std::string::npos);
+}
+
+TEST_SUITE_END();

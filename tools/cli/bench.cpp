@@ -1,0 +1,97 @@
+// `vkllm bench`: prompt-processing and generation tokens/s, like llama-bench.
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+#include <memory>
+#include <numeric>
+#include <random>
+
+#include "models/load.h"
+#include "runtime/device.h"
+#include "runtime/kv_cache.h"
+#include "tools/cli/commands.h"
+
+namespace vkllm::cli {
+
+namespace {
+
+struct BenchOptions {
+  std::string model;
+  int prompt = 128, generate = 32, repetitions = 3;
+  bool json = false;
+};
+
+double mean(const std::vector<double>& v) { return std::accumulate(v.begin(), v.end(), 0.0) / double(v.size()); }
+double stddev(const std::vector<double>& v) {
+  if (v.size() < 2) return 0.0;
+  const double m = mean(v);
+  double s = 0;
+  for (double x : v) s += (x - m) * (x - m);
+  return std::sqrt(s / double(v.size() - 1));
+}
+
+// Prompt processing (one prefill of -p tokens) and generation (-n single-token steps, logits read
+// back each step as a sampler would), tokens/s over repetitions after one warm-up, like llama-bench.
+void bench(const BenchOptions& o) {
+  Device dev;
+  const auto t_load = std::chrono::steady_clock::now();
+  auto model = load_model(dev, o.model).model;
+  const double load_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t_load).count();
+  const auto& c = model->config();
+  if (o.prompt < 1 || o.generate < 1 || o.repetitions < 1) throw Error("bench: -p, -n and -r must be positive");
+  if (o.prompt + o.generate > c.context)
+    throw Error("bench: prompt + generated tokens (" + std::to_string(o.prompt + o.generate) + ") exceed the model's context of " +
+                std::to_string(c.context));
+  std::mt19937 rng(1);
+  std::uniform_int_distribution<int32_t> token(0, c.vocab - 1);
+  std::vector<int32_t> prompt(size_t(o.prompt)), positions(size_t(o.prompt));
+  for (int i = 0; i < o.prompt; ++i) prompt[size_t(i)] = token(rng), positions[size_t(i)] = i;
+  std::vector<double> pp, tg;
+  for (int rep = -1; rep < o.repetitions; ++rep) {  // rep -1: warm-up (records graphs, builds pipelines)
+    KvCache cache(dev, model->cache_config(o.prompt + o.generate));
+    auto t0 = std::chrono::steady_clock::now();
+    model->forward(cache, prompt, positions);
+    auto t1 = std::chrono::steady_clock::now();
+    for (int i = 0; i < o.generate; ++i) {
+      const int32_t next = token(rng), pos = o.prompt + i;
+      model->forward(cache, {&next, 1}, {&pos, 1});
+    }
+    auto t2 = std::chrono::steady_clock::now();
+    if (rep < 0) continue;
+    pp.push_back(o.prompt / std::chrono::duration<double>(t1 - t0).count());
+    tg.push_back(o.generate / std::chrono::duration<double>(t2 - t1).count());
+  }
+  const std::string name = std::filesystem::path(o.model).filename().string();
+  if (o.json) {
+    std::printf("{\"model\": \"%s\", \"device\": \"%s\", \"n_prompt\": %d, \"n_gen\": %d, \"repetitions\": %d, "
+                "\"load_s\": %.3f, \"pp_tps\": %.3f, \"pp_tps_sd\": %.3f, \"tg_tps\": %.3f, \"tg_tps_sd\": %.3f}\n",
+                name.c_str(), dev.info().name.c_str(), o.prompt, o.generate, o.repetitions, load_s, mean(pp), stddev(pp),
+                mean(tg), stddev(tg));
+    return;
+  }
+  std::printf("| %-28s | %-32s | %8s | %18s |\n", "model", "device", "test", "t/s");
+  std::printf("| %-28s | %-32s | %8s | %18s |\n", std::string(28, '-').c_str(), std::string(32, '-').c_str(), "--------",
+              "------------------");
+  char pp_name[32], tg_name[32];
+  std::snprintf(pp_name, sizeof pp_name, "pp%d", o.prompt);
+  std::snprintf(tg_name, sizeof tg_name, "tg%d", o.generate);
+  for (auto [test, v] : {std::pair{pp_name, &pp}, std::pair{tg_name, &tg}})
+    std::printf("| %-28s | %-32.32s | %8s | %10.2f ± %5.2f |\n", name.c_str(), dev.info().name.c_str(), test, mean(*v), stddev(*v));
+  std::fprintf(stderr, "load %.2f s, %d repetitions\n", load_s, o.repetitions);
+}
+
+}  // namespace
+
+Command add_bench(CLI::App& app) {
+  auto o = std::make_shared<BenchOptions>();
+  auto* sub = app.add_subcommand("bench", "prompt-processing and generation tokens/s, like llama-bench");
+  sub->add_option("-m,--model", o->model, "GGUF file or llama2.c checkpoint")->required();
+  sub->add_option("-p,--n-prompt", o->prompt, "prompt tokens (one prefill)");
+  sub->add_option("-n,--n-gen", o->generate, "generated tokens (one per step)");
+  sub->add_option("-r,--repetitions", o->repetitions, "timed repetitions after a warm-up");
+  sub->add_flag("--json", o->json, "print one JSON object");
+  return {sub, [o] { bench(*o); }};
+}
+
+}  // namespace vkllm::cli

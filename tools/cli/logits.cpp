@@ -1,0 +1,44 @@
+// `vkllm logits`: float32 logits for every position of a token sequence, as .npy.
+#include <cstdio>
+#include <memory>
+
+#include "host/npy.h"
+#include "host/session.h"
+#include "models/load.h"
+#include "runtime/device.h"
+#include "tools/cli/commands.h"
+
+namespace vkllm::cli {
+
+namespace {
+
+struct LogitsOptions {
+  std::string model, tokens, output;
+};
+
+// Positions 0..n-1 in one prefill.
+void write_logits(const LogitsOptions& o) {
+  Device dev;
+  LoadedModel loaded = load_model(dev, o.model);
+  const auto tokens = parse_tokens(o.tokens);
+  const int context = loaded.model->config().context;
+  if (int64_t(tokens.size()) > context)
+    throw Error("context overflow: " + std::to_string(tokens.size()) + " tokens exceed the model's context of " + std::to_string(context));
+  Session session(*loaded.model, {.context = int64_t(tokens.size())});
+  const auto logits = session.decode(tokens);
+  write_npy_f32(o.output, {int64_t(tokens.size()), session.vocab()}, logits);
+  std::fprintf(stderr, "wrote %s: %zu x %d logits\n", o.output.c_str(), tokens.size(), session.vocab());
+}
+
+}  // namespace
+
+Command add_logits(CLI::App& app) {
+  auto o = std::make_shared<LogitsOptions>();
+  auto* sub = app.add_subcommand("logits", "float32 logits [n_tokens, n_vocab] for every position, as .npy");
+  sub->add_option("-m,--model", o->model, "GGUF file or llama2.c checkpoint")->required();
+  sub->add_option("--tokens", o->tokens, "comma-separated token ids, e.g. 1,2,3")->required();
+  sub->add_option("-o,--output", o->output, "output .npy file")->required();
+  return {sub, [o] { write_logits(*o); }};
+}
+
+}  // namespace vkllm::cli

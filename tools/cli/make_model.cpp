@@ -1,0 +1,31 @@
+// `vkllm make-model`: a random-weight model in standard GGUF conventions.
+#include <cstdio>
+#include <memory>
+
+#include "models/make_model.h"
+#include "tools/cli/commands.h"
+
+namespace vkllm::cli {
+
+Command add_make_model(CLI::App& app) {
+  auto m = std::make_shared<SyntheticModel>();
+  auto out = std::make_shared<std::string>();
+  auto* sub = app.add_subcommand("make-model", "write a random-weight model in standard GGUF conventions");
+  sub->add_option("--arch", m->arch, "llama or qwen2");
+  sub->add_option("--dim", m->dim);
+  sub->add_option("--layers", m->layers);
+  sub->add_option("--heads", m->heads);
+  sub->add_option("--kv-heads", m->kv_heads);
+  sub->add_option("--ffn", m->ffn);
+  sub->add_option("--vocab", m->vocab);
+  sub->add_option("--context", m->context);
+  sub->add_option("--type", m->type, "f16 or q8_0");
+  sub->add_option("--seed", m->seed);
+  sub->add_option("-o,--output", *out, "output .gguf file")->required();
+  return {sub, [m, out] {
+            make_model(*m, *out);
+            std::fprintf(stderr, "wrote %s\n", out->c_str());
+          }};
+}
+
+}  // namespace vkllm::cli

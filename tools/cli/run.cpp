@@ -1,0 +1,103 @@
+// `vkllm run`: generate from a prompt, streaming text (or ids) to stdout and speed to stderr.
+#include <chrono>
+#include <cstdio>
+#include <memory>
+#include <random>
+
+#include "host/generate.h"
+#include "models/load.h"
+#include "runtime/device.h"
+#include "tools/cli/commands.h"
+
+namespace vkllm::cli {
+
+namespace {
+
+struct RunOptions {
+  std::string model, prompt, tokens;
+  int n = 128;
+  SamplerOptions sampling;
+  std::optional<uint32_t> seed;
+  std::vector<std::string> stop;
+  bool no_cache = false, print_ids = false, no_special = false, ignore_eos = false;
+};
+
+void run(RunOptions o) {
+  if (o.prompt.empty() == o.tokens.empty()) throw Error("run: give the prompt as -p TEXT or --tokens IDS (one of them)");
+  if (o.n < 0) throw Error("run: -n must not be negative");
+  Device dev;
+  const auto t0 = std::chrono::steady_clock::now();
+  LoadedModel loaded = load_model(dev, o.model);
+  const double load_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  const Tokenizer* tokenizer = loaded.tokenizer ? &*loaded.tokenizer : nullptr;
+  if (!o.prompt.empty() && !tokenizer) throw Error(o.model + " has no tokenizer: give the prompt as --tokens and read --print-ids");
+  if (!o.stop.empty() && !tokenizer) throw Error(o.model + " has no tokenizer: --stop needs one");
+  const bool print_ids = o.print_ids || !tokenizer;
+  const auto prompt = o.tokens.empty() ? tokenizer->encode(o.prompt, true, !o.no_special) : parse_tokens(o.tokens);
+  if (prompt.empty()) throw Error("run: the prompt has no tokens");
+
+  const int context = loaded.model->config().context;
+  if (int64_t(prompt.size()) + o.n > context)
+    throw Error("context overflow: the prompt's " + std::to_string(prompt.size()) + " tokens + " + std::to_string(o.n) +
+                " to generate exceed the model's context of " + std::to_string(context));
+  Session session(*loaded.model, {.context = int64_t(prompt.size()) + o.n, .use_cache = !o.no_cache});
+
+  o.sampling.seed = o.seed ? *o.seed : std::random_device{}();
+  GenerateOptions g{.max_tokens = o.n, .sampling = o.sampling, .stop = o.stop, .stop_at_end_of_generation = !o.ignore_eos};
+  if (!print_ids) {
+    std::fputs(o.prompt.empty() ? tokenizer->decode(prompt).c_str() : o.prompt.c_str(), stdout);
+    std::fflush(stdout);
+  }
+  bool first_id = true;
+  const auto result = generate(
+      session, tokenizer, prompt, g,
+      [&](std::string_view text) {
+        if (print_ids) return;
+        std::fwrite(text.data(), 1, text.size(), stdout);
+        std::fflush(stdout);
+      },
+      [&](int32_t id) {
+        if (!print_ids) return;
+        std::printf(first_id ? "%d" : " %d", id);
+        std::fflush(stdout);
+        first_id = false;
+      });
+  std::printf("\n");
+  const char* why = result.stop == GenerateResult::Stop::EndOfGeneration ? "end of generation"
+                    : result.stop == GenerateResult::Stop::StopString    ? "stop string"
+                                                                         : "token limit";
+  const double tg_s = result.generate_seconds;
+  std::fprintf(stderr, "vkllm: load %.2f s | prompt %zu tokens, %.2f tokens/s | generated %zu tokens, %.2f tokens/s | %s | seed %u%s\n",
+               load_s, prompt.size(), double(prompt.size()) / result.prompt_seconds, result.tokens.size(),
+               tg_s > 0 ? double(result.tokens.size()) / tg_s : 0.0, why, o.sampling.seed, o.no_cache ? " | no cache" : "");
+}
+
+}  // namespace
+
+Command add_run(CLI::App& app) {
+  auto o = std::make_shared<RunOptions>();
+  auto* sub = app.add_subcommand("run", "generate text from a prompt");
+  sub->add_option("-m,--model", o->model, "GGUF file or llama2.c checkpoint")->required();
+  sub->add_option("-p,--prompt", o->prompt, "prompt text (control tokens written in it are parsed)");
+  sub->add_option("--tokens", o->tokens, "prompt as comma-separated token ids instead of text");
+  sub->add_option("-n,--n-predict", o->n, "tokens to generate")->capture_default_str();
+  SamplerOptions& s = o->sampling;
+  sub->add_option("--temp", s.temperature, "temperature; 0 = greedy")->capture_default_str();
+  sub->add_option("--top-k", s.top_k, "keep the k most likely tokens; 0 = off")->capture_default_str();
+  sub->add_option("--top-p", s.top_p, "keep the smallest set with this much probability; 1 = off")->capture_default_str();
+  sub->add_option("--min-p", s.min_p, "drop tokens below this fraction of the top probability; 0 = off")->capture_default_str();
+  sub->add_option("--repeat-penalty", s.repeat_penalty, "penalize recent tokens; 1 = off")->capture_default_str();
+  sub->add_option("--repeat-last-n", s.penalty_last_n, "tokens the penalties look back over; -1 = all")->capture_default_str();
+  sub->add_option("--frequency-penalty", s.frequency_penalty, "subtract per occurrence")->capture_default_str();
+  sub->add_option("--presence-penalty", s.presence_penalty, "subtract once per present token")->capture_default_str();
+  sub->add_flag("--gumbel", s.gumbel, "draw by Gumbel-max instead of the cumulative distribution");
+  sub->add_option("--seed", o->seed, "random seed (default: random, printed to stderr)");
+  sub->add_option("--stop", o->stop, "stop before this text (repeatable)");
+  sub->add_flag("--ignore-eos", o->ignore_eos, "keep generating past end-of-generation tokens");
+  sub->add_flag("--no-special", o->no_special, "treat control tokens written in the prompt as plain text");
+  sub->add_flag("--print-ids", o->print_ids, "print generated token ids instead of text");
+  sub->add_flag("--no-cache", o->no_cache, "recompute the whole sequence at every step (slow; for checking the cache)");
+  return {sub, [o] { run(*o); }};
+}
+
+}  // namespace vkllm::cli
