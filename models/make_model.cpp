@@ -1,47 +1,40 @@
 #include "models/make_model.h"
 
+#include <cstdio>
 #include <cstring>
 #include <random>
 #include <vector>
 
 #include "host/half.h"
 #include "host/quant.h"
+#include "host/tokenizer/byte_alphabet.h"
 #include "models/gguf.h"
 #include "models/gguf_writer.h"
 #include "runtime/error.h"
 
 namespace vkllm {
 
-void make_model(const SyntheticModel& m, const std::string& path) {
-  if (m.arch != "llama") throw Error("make-model: architecture '" + m.arch + "' is not supported yet (llama is)");
-  if (m.type != "f16" && m.type != "q8_0") throw Error("make-model: type must be f16 or q8_0");
-  if (m.dim % m.heads || m.heads % m.kv_heads || m.dim % 32 || m.ffn % 32)
-    throw Error("make-model: dim must split into heads (a multiple of kv heads), and dim and ffn be multiples of 32");
-  const int head_dim = m.dim / m.heads;
-  GgufWriter w;
-  w.set_string("general.architecture", "llama");
-  w.set_string("general.name", "vkllm synthetic llama");
-  w.set_u32("general.file_type", m.type == "f16" ? 1 : 7);
-  w.set_u32("llama.context_length", uint32_t(m.context));
-  w.set_u32("llama.embedding_length", uint32_t(m.dim));
-  w.set_u32("llama.block_count", uint32_t(m.layers));
-  w.set_u32("llama.feed_forward_length", uint32_t(m.ffn));
-  w.set_u32("llama.attention.head_count", uint32_t(m.heads));
-  w.set_u32("llama.attention.head_count_kv", uint32_t(m.kv_heads));
-  w.set_f32("llama.attention.layer_norm_rms_epsilon", 1e-5f);
-  w.set_f32("llama.rope.freq_base", 10000.0f);
-  w.set_u32("llama.rope.dimension_count", uint32_t(head_dim));
-  w.set_u32("llama.vocab_size", uint32_t(m.vocab));
-  // A placeholder SentencePiece vocabulary: specials, the 256 byte tokens, then filler pieces.
+namespace {
+
+// Placeholder vocabularies (random weights need no real one, but tools and llama.cpp expect
+// a complete tokenizer): SentencePiece for llama, byte-level BPE for qwen2.
+void write_spm_vocab(GgufWriter& w, int vocab) {
+  // Specials, the 256 byte tokens, "▁" and the letters, then filler pieces.
   std::vector<std::string> tokens{"<unk>", "<s>", "</s>"};
   std::vector<int32_t> types{2, 3, 3};
-  for (int b = 0; b < 256 && int(tokens.size()) < m.vocab; ++b) {
+  for (int b = 0; b < 256; ++b) {
     char buf[8];
     std::snprintf(buf, sizeof buf, "<0x%02X>", b);
     tokens.push_back(buf);
     types.push_back(6);
   }
-  while (int(tokens.size()) < m.vocab) {
+  tokens.push_back("\xe2\x96\x81");
+  types.push_back(1);
+  for (char c = 'a'; c <= 'z' && int(tokens.size()) < vocab; ++c) {
+    tokens.push_back(std::string(1, c));
+    types.push_back(1);
+  }
+  while (int(tokens.size()) < vocab) {
     tokens.push_back("\xe2\x96\x81t" + std::to_string(tokens.size()));
     types.push_back(1);
   }
@@ -51,6 +44,60 @@ void make_model(const SyntheticModel& m, const std::string& path) {
   w.set_i32s("tokenizer.ggml.token_type", types);
   w.set_u32("tokenizer.ggml.bos_token_id", 1);
   w.set_u32("tokenizer.ggml.eos_token_id", 2);
+}
+
+// The 256 byte characters, pairs of letters with their merges, control fillers, and
+// <|endoftext|> last.
+void write_byte_level_vocab(GgufWriter& w, int vocab) {
+  const ByteAlphabet& bytes = byte_alphabet();
+  std::vector<std::string> tokens, merges;
+  for (int b = 0; b < 256; ++b) tokens.push_back(bytes.of_byte[b]);
+  for (char a = 'a'; a <= 'z' && int(tokens.size()) < vocab - 1; ++a)
+    for (char b = 'a'; b <= 'z' && int(tokens.size()) < vocab - 1; ++b) {
+      tokens.push_back(std::string{a, b});
+      merges.push_back(std::string{a, ' ', b});
+    }
+  while (int(tokens.size()) < vocab - 1) tokens.push_back("<|filler_" + std::to_string(tokens.size()) + "|>");
+  tokens.push_back("<|endoftext|>");
+  std::vector<int32_t> types(tokens.size(), 1);
+  for (size_t i = 256 + merges.size(); i < tokens.size(); ++i) types[i] = 3;
+  w.set_string("tokenizer.ggml.model", "gpt2");
+  w.set_string("tokenizer.ggml.pre", "qwen2");
+  w.set_strings("tokenizer.ggml.tokens", tokens);
+  w.set_i32s("tokenizer.ggml.token_type", types);
+  w.set_strings("tokenizer.ggml.merges", merges);
+  w.set_u32("tokenizer.ggml.bos_token_id", uint32_t(vocab - 1));
+  w.set_u32("tokenizer.ggml.eos_token_id", uint32_t(vocab - 1));
+}
+
+}  // namespace
+
+void make_model(const SyntheticModel& m, const std::string& path) {
+  const bool qwen2 = m.arch == "qwen2";
+  if (m.arch != "llama" && !qwen2) throw Error("make-model: architecture '" + m.arch + "' is not supported (llama and qwen2 are)");
+  if (m.type != "f16" && m.type != "q8_0") throw Error("make-model: type must be f16 or q8_0");
+  if (m.dim % m.heads || m.heads % m.kv_heads || m.dim % 32 || m.ffn % 32)
+    throw Error("make-model: dim must split into heads (a multiple of kv heads), and dim and ffn be multiples of 32");
+  if (m.vocab < 260) throw Error("make-model: the vocabulary needs at least 260 tokens (bytes and specials)");
+  const int head_dim = m.dim / m.heads;
+  const std::string a = m.arch + ".";
+  GgufWriter w;
+  w.set_string("general.architecture", m.arch);
+  w.set_string("general.name", "vkllm synthetic " + m.arch);
+  w.set_u32("general.file_type", m.type == "f16" ? 1 : 7);
+  w.set_u32(a + "context_length", uint32_t(m.context));
+  w.set_u32(a + "embedding_length", uint32_t(m.dim));
+  w.set_u32(a + "block_count", uint32_t(m.layers));
+  w.set_u32(a + "feed_forward_length", uint32_t(m.ffn));
+  w.set_u32(a + "attention.head_count", uint32_t(m.heads));
+  w.set_u32(a + "attention.head_count_kv", uint32_t(m.kv_heads));
+  w.set_f32(a + "attention.layer_norm_rms_epsilon", qwen2 ? 1e-6f : 1e-5f);
+  w.set_f32(a + "rope.freq_base", qwen2 ? 1000000.0f : 10000.0f);
+  w.set_u32(a + "rope.dimension_count", uint32_t(head_dim));
+  if (qwen2)
+    write_byte_level_vocab(w, m.vocab);
+  else
+    write_spm_vocab(w, m.vocab);
 
   std::mt19937 rng(m.seed);
   std::normal_distribution<float> normal(0.0f, 0.02f);
@@ -68,11 +115,16 @@ void make_model(const SyntheticModel& m, const std::string& path) {
     w.add_tensor(name, {uint64_t(cols), uint64_t(rows)}, uint32_t(m.type == "q8_0" ? GgmlType::Q8_0 : GgmlType::F16),
                  std::move(bytes));
   };
-  auto norm = [&](const std::string& name) {
-    std::vector<float> ones(size_t(m.dim), 1.0f);
-    std::vector<uint8_t> bytes(ones.size() * 4);
-    std::memcpy(bytes.data(), ones.data(), bytes.size());
-    w.add_tensor(name, {uint64_t(m.dim)}, uint32_t(GgmlType::F32), std::move(bytes));
+  auto f32_vector = [&](const std::string& name, std::vector<float> v) {
+    std::vector<uint8_t> bytes(v.size() * 4);
+    std::memcpy(bytes.data(), v.data(), bytes.size());
+    w.add_tensor(name, {uint64_t(v.size())}, uint32_t(GgmlType::F32), std::move(bytes));
+  };
+  auto norm = [&](const std::string& name) { f32_vector(name, std::vector<float>(size_t(m.dim), 1.0f)); };
+  auto bias = [&](const std::string& name, int64_t n) {
+    std::vector<float> v(static_cast<size_t>(n));
+    for (auto& x : v) x = normal(rng);
+    f32_vector(name, std::move(v));
   };
   const int64_t kv = int64_t(m.kv_heads) * head_dim;
   matrix("token_embd.weight", m.vocab, m.dim);
@@ -82,6 +134,11 @@ void make_model(const SyntheticModel& m, const std::string& path) {
     matrix(b + "attn_q.weight", m.dim, m.dim);
     matrix(b + "attn_k.weight", kv, m.dim);
     matrix(b + "attn_v.weight", kv, m.dim);
+    if (qwen2) {
+      bias(b + "attn_q.bias", m.dim);
+      bias(b + "attn_k.bias", kv);
+      bias(b + "attn_v.bias", kv);
+    }
     matrix(b + "attn_output.weight", m.dim, m.dim);
     norm(b + "ffn_norm.weight");
     matrix(b + "ffn_gate.weight", m.ffn, m.dim);

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstdio>
 
+#include "host/tokenizer/byte_alphabet.h"
 #include "host/tokenizer/merge.h"
 #include "host/tokenizer/utf8.h"
 #include "runtime/error.h"
@@ -17,26 +18,6 @@ std::string merge_key(std::string_view left, std::string_view right) {
   std::string key = std::to_string(left.size());
   key.append(":").append(left).append(right);
   return key;
-}
-
-// GPT-2's byte-level alphabet: printable bytes stand for themselves, the others for the
-// codepoints from 256 on, so every byte sequence is a string of visible characters.
-struct ByteAlphabet {
-  std::string of_byte[256];
-  std::unordered_map<uint32_t, uint8_t> byte_of;
-  ByteAlphabet() {
-    uint32_t next = 256;
-    for (uint32_t b = 0; b < 256; ++b) {
-      const bool printable = (b >= 33 && b <= 126) || (b >= 161 && b <= 172) || (b >= 174 && b <= 255);
-      const uint32_t cp = printable ? b : next++;
-      of_byte[b] = utf8::encode(cp);
-      byte_of[cp] = uint8_t(b);
-    }
-  }
-};
-const ByteAlphabet& byte_alphabet() {
-  static const ByteAlphabet a;
-  return a;
 }
 
 uint32_t decode_codepoint(std::string_view s, size_t& i) {
