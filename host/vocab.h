@@ -24,7 +24,8 @@ struct Vocab {
   // vocabulary given as a merge list (tokenizer.json) uses the list.
   std::vector<float> scores;
   std::vector<std::pair<std::string, std::string>> merges;
-  std::string pre = "default";  // pre-tokenizer name, as GGUF's tokenizer.ggml.pre
+  std::string pre = "default";         // pre-tokenizer name, as GGUF's tokenizer.ggml.pre
+  std::vector<std::string> pre_patterns;  // or its regular expressions (tokenizer.json); these win
   int32_t bos = -1, eos = -1, unk = -1;
   std::vector<int32_t> end_of_generation;  // ids that end generation besides eos (e.g. <|eot_id|>)
   bool add_bos = true, add_eos = false;

@@ -1,11 +1,9 @@
 #include "models/gguf.h"
 
+#include "models/mapped_file.h"
+
 #include <cstring>
 
-#include <fcntl.h>
-#include <sys/mman.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include "runtime/error.h"
 
@@ -121,20 +119,9 @@ uint64_t GgufTensor::elements() const {
   return n;
 }
 
-GgufFile::GgufFile(const std::string& path) : path_(path) {
-  const int fd = ::open(path.c_str(), O_RDONLY);
-  if (fd < 0) throw Error("cannot open " + path + ": " + std::strerror(errno));
-  struct stat st;
-  if (::fstat(fd, &st) != 0 || st.st_size < 24) {
-    ::close(fd);
-    throw Error(path + ": too small to be a GGUF file");
-  }
-  size_ = size_t(st.st_size);
-  void* m = ::mmap(nullptr, size_, PROT_READ, MAP_PRIVATE, fd, 0);
-  ::close(fd);
-  if (m == MAP_FAILED) throw Error("cannot map " + path + ": " + std::strerror(errno));
-  map_ = static_cast<const uint8_t*>(m);
-  try {
+GgufFile::GgufFile(const std::string& path)
+    : path_(path), file_(std::make_unique<MappedFile>(path, 24, "a GGUF file")), map_(file_->data()), size_(file_->size()) {
+  {
     Reader r(map_, size_, path_);
     if (std::memcmp(r.bytes(4, "magic"), "GGUF", 4) != 0) r.fail("wrong magic: not a GGUF file");
     version_ = r.get<uint32_t>("version");
@@ -174,15 +161,10 @@ GgufFile::GgufFile(const std::string& path) : path_(path) {
                ") lies past the end of the file");
       t.data = map_ + data_start + t.offset;
     }
-  } catch (...) {
-    ::munmap(const_cast<uint8_t*>(map_), size_);
-    throw;
   }
 }
 
-GgufFile::~GgufFile() {
-  if (map_) ::munmap(const_cast<uint8_t*>(map_), size_);
-}
+GgufFile::~GgufFile() = default;
 
 namespace {
 template <class T>

@@ -4,12 +4,15 @@
 // truncated or corrupt file gives an Error naming the file and the field.
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <span>
 #include <string>
 #include <variant>
 #include <vector>
 
 namespace vkllm {
+
+class MappedFile;
 
 // ggml tensor types as GGUF stores them (values fixed by the format).
 enum class GgmlType : uint32_t { F32 = 0, F16 = 1, Q4_0 = 2, Q4_1 = 3, Q5_0 = 6, Q5_1 = 7, Q8_0 = 8, Q8_1 = 9,
@@ -60,6 +63,7 @@ class GgufFile {
 
  private:
   std::string path_;
+  std::unique_ptr<MappedFile> file_;
   uint32_t version_ = 0;
   const uint8_t* map_ = nullptr;
   size_t size_ = 0;

@@ -9,6 +9,7 @@
 #include "host/half.h"
 #include "models/dequantize.h"
 #include "models/load_progress.h"
+#include "models/upload.h"
 #include "runtime/device.h"
 #include "runtime/error.h"
 
@@ -50,22 +51,11 @@ struct Uploader {
     const int64_t cols = int64_t(t.dims[0]), rows = int64_t(t.elements() / t.dims[0]);
     switch (GgmlType(t.type)) {
       case GgmlType::F32:
-      case GgmlType::F16: {  // as stored
-        Tensor out = device.tensor(GgmlType(t.type) == GgmlType::F32 ? DType::F32 : DType::F16, rows, cols, t.name);
-        device.upload(out, t.data);
-        return out;
-      }
-      case GgmlType::BF16: {  // widened to f32 on load: bf16 is the top half of an f32
-        std::vector<uint32_t> wide(static_cast<size_t>(t.elements()));
-        for (size_t i = 0; i < wide.size(); ++i) {
-          uint16_t h;
-          std::memcpy(&h, t.data + 2 * i, 2);
-          wide[i] = uint32_t(h) << 16;
-        }
-        Tensor out = device.tensor(DType::F32, rows, cols, t.name);
-        device.upload(out, wide.data());
-        return out;
-      }
+        return upload_dense(device, StoredType::F32, rows, cols, t.data, t.name);
+      case GgmlType::F16:
+        return upload_dense(device, StoredType::F16, rows, cols, t.data, t.name);
+      case GgmlType::BF16:
+        return upload_dense(device, StoredType::BF16, rows, cols, t.data, t.name);
       default: {
         if (!can_dequantize(t.type))
           throw Error(file.path() + ": tensor '" + t.name + "' is " + ggml_type_name(t.type) + ", which is not supported yet (" +

@@ -1,10 +1,13 @@
 #include "models/load.h"
 
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 
+#include "host/tokenizer/tokenizer_json.h"
 #include "models/gguf.h"
 #include "models/gguf_vocab.h"
+#include "models/hf_llama.h"
 #include "models/llama2c.h"
 #include "models/llama_gguf.h"
 #include "runtime/error.h"
@@ -25,6 +28,23 @@ bool is_gguf(const std::string& path) {
 
 LoadedModel load_model(Device& device, const std::string& path) {
   LoadedModel out;
+  if (is_hf_directory(path)) {
+    out.model = load_hf_llama(device, path);
+    if (std::filesystem::exists(std::filesystem::path(path) / "tokenizer.json")) {
+      // Embedding tables are often padded past the tokenizer: the extra rows are unused ids.
+      Vocab v = vocab_from_tokenizer_json(path);
+      const int32_t rows = out.model->config().vocab;
+      if (v.size() > rows)
+        throw Error(path + ": the tokenizer has " + std::to_string(v.size()) + " tokens but the embedding only " + std::to_string(rows) + " rows");
+      while (v.size() < rows) {
+        v.tokens.push_back("<unused" + std::to_string(v.size()) + ">");
+        v.types.push_back(TokenType::Unused);
+        if (!v.scores.empty()) v.scores.push_back(0.0f);
+      }
+      out.tokenizer.emplace(std::move(v));
+    }
+    return out;
+  }
   if (!is_gguf(path)) {
     out.model = load_llama2c(device, path);
     return out;
@@ -41,6 +61,7 @@ LoadedModel load_model(Device& device, const std::string& path) {
 }
 
 Tokenizer load_tokenizer(const std::string& path) {
+  if (is_hf_directory(path)) return Tokenizer(vocab_from_tokenizer_json(path));
   if (!is_gguf(path)) throw Error(path + ": not a GGUF file; only GGUF files carry a tokenizer");
   GgufFile file(path);
   auto vocab = vocab_from_gguf(file);

@@ -1,5 +1,6 @@
 #pragma once
-// Opens a model by its contents: GGUF (magic "GGUF") or a llama2.c checkpoint.
+// Opens a model by its contents: a Hugging Face directory (config.json), a GGUF file (magic
+// "GGUF") or a llama2.c checkpoint.
 #include <memory>
 #include <optional>
 #include <string>

@@ -50,18 +50,24 @@ PreTokenizer::PreTokenizer(const std::string& name) {
     for (const auto& n : known_names()) known.append(known.empty() ? "" : ", ").append(n);
     throw Error("unknown pre-tokenizer '" + name + "' (tokenizer.ggml.pre); known: " + known);
   }
-  for (const char* source : it->second) {
-    int code = 0;
-    PCRE2_SIZE offset = 0;
-    auto p = std::make_unique<Pattern>();
-    // UCP: \s, \p{L} and friends use Unicode properties; invalid UTF-8 in the input is allowed
-    // (it is split around, never rejected).
-    p->code = pcre2_compile(reinterpret_cast<PCRE2_SPTR>(source), PCRE2_ZERO_TERMINATED,
-                            PCRE2_UTF | PCRE2_UCP | PCRE2_MATCH_INVALID_UTF, &code, &offset, nullptr);
-    require(p->code, "pre-tokenizer pattern for '" + name + "' failed to compile at offset " + std::to_string(offset));
-    p->match = pcre2_match_data_create_from_pattern(p->code, nullptr);
-    patterns_.push_back(std::move(p));
-  }
+  for (const char* source : it->second) compile(source, "pre-tokenizer '" + name + "'");
+}
+
+PreTokenizer::PreTokenizer(const std::vector<std::string>& patterns, const std::string& source) {
+  for (const auto& p : patterns) compile(p, source);
+}
+
+void PreTokenizer::compile(const std::string& source, const std::string& what) {
+  int code = 0;
+  PCRE2_SIZE offset = 0;
+  auto p = std::make_unique<Pattern>();
+  // UCP: \s, \p{L} and friends use Unicode properties; invalid UTF-8 in the input is allowed
+  // (it is split around, never rejected).
+  p->code = pcre2_compile(reinterpret_cast<PCRE2_SPTR>(source.c_str()), source.size(),
+                          PCRE2_UTF | PCRE2_UCP | PCRE2_MATCH_INVALID_UTF, &code, &offset, nullptr);
+  require(p->code != nullptr, what + ": the pattern '" + source + "' does not compile (at offset " + std::to_string(offset) + ")");
+  p->match = pcre2_match_data_create_from_pattern(p->code, nullptr);
+  patterns_.push_back(std::move(p));
 }
 
 PreTokenizer::~PreTokenizer() = default;

@@ -13,6 +13,8 @@ class PreTokenizer {
  public:
   // Error for a name this runtime does not know (the wrong split would give wrong tokens).
   explicit PreTokenizer(const std::string& name);
+  // Given patterns (as a tokenizer.json Split holds them); `source` names them in errors.
+  PreTokenizer(const std::vector<std::string>& patterns, const std::string& source);
   ~PreTokenizer();
   PreTokenizer(PreTokenizer&&) noexcept;
   PreTokenizer& operator=(PreTokenizer&&) noexcept;
@@ -22,6 +24,7 @@ class PreTokenizer {
 
  private:
   struct Pattern;
+  void compile(const std::string& source, const std::string& what);
   std::vector<std::unique_ptr<Pattern>> patterns_;
 };
 

@@ -62,7 +62,9 @@ Tokenizer::Tokenizer(Vocab vocab) : vocab_(std::move(vocab)) {
                    [&](int32_t a, int32_t b) { return vocab_.tokens[a].size() > vocab_.tokens[b].size(); });
   for (size_t r = 0; r < vocab_.merges.size(); ++r)
     merge_ranks_.emplace(merge_key(vocab_.merges[r].first, vocab_.merges[r].second), int32_t(r));
-  if (vocab_.kind == TokenizerKind::BytePairs) pre_ = std::make_unique<PreTokenizer>(vocab_.pre);
+  if (vocab_.kind == TokenizerKind::BytePairs)
+    pre_ = vocab_.pre_patterns.empty() ? std::make_unique<PreTokenizer>(vocab_.pre)
+                                       : std::make_unique<PreTokenizer>(vocab_.pre_patterns, "tokenizer pre-tokenizer");
 }
 
 int32_t Tokenizer::find(std::string_view text) const {

@@ -1,0 +1,27 @@
+#include "models/upload.h"
+
+#include <cstring>
+#include <vector>
+
+#include "runtime/device.h"
+
+namespace vkllm {
+
+Tensor upload_dense(Device& device, StoredType type, int64_t rows, int64_t cols, const uint8_t* data, const std::string& name) {
+  if (type == StoredType::BF16) {
+    std::vector<uint32_t> wide(static_cast<size_t>(rows * cols));
+    for (size_t i = 0; i < wide.size(); ++i) {
+      uint16_t h;
+      std::memcpy(&h, data + 2 * i, 2);
+      wide[i] = uint32_t(h) << 16;
+    }
+    Tensor out = device.tensor(DType::F32, rows, cols, name);
+    device.upload(out, wide.data());
+    return out;
+  }
+  Tensor out = device.tensor(type == StoredType::F32 ? DType::F32 : DType::F16, rows, cols, name);
+  device.upload(out, data);
+  return out;
+}
+
+}  // namespace vkllm

@@ -1,0 +1,209 @@
+// Hugging Face directories: stories260K rewritten as a Hugging Face Llama (safetensors shards,
+// q/k in rotate_half order, config.json) reproduces llama2.c's logits; tokenizer.json built
+// from the GPT-2 vocabulary reproduces llama.cpp's tokenizer test; corrupt files are named.
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include <nlohmann/json.hpp>
+
+#include "host/tokenizer/tokenizer_json.h"
+#include "models/gguf.h"
+#include "models/gguf_vocab.h"
+#include "models/load.h"
+#include "models/safetensors.h"
+#include "tests/models/reference.h"
+#include "tests/test_util.h"
+
+using namespace vkllm;
+using namespace vkllm::test;
+using nlohmann::json;
+namespace fs = std::filesystem;
+
+TEST_SUITE_BEGIN("end_to_end");
+
+namespace {
+
+struct Entry {
+  std::string name, dtype;
+  std::vector<int64_t> shape;
+  std::string bytes;
+};
+
+void write_safetensors(const fs::path& path, const std::vector<Entry>& entries) {
+  json header = json::object();
+  uint64_t offset = 0;
+  for (const auto& e : entries) {
+    header[e.name] = {{"dtype", e.dtype}, {"shape", e.shape}, {"data_offsets", {offset, offset + e.bytes.size()}}};
+    offset += e.bytes.size();
+  }
+  const std::string text = header.dump();
+  const uint64_t n = text.size();
+  std::ofstream out(path, std::ios::binary);
+  out.write(reinterpret_cast<const char*>(&n), 8);
+  out << text;
+  for (const auto& e : entries) out << e.bytes;
+}
+
+std::string f32_bytes(const float* v, size_t n) { return std::string(reinterpret_cast<const char*>(v), n * 4); }
+
+// llama2.c rotates adjacent pairs; Hugging Face rotates (i, i + head_dim/2): its q/k rows are
+// the llama2.c rows reordered so pair i's two rows land half a head apart.
+std::vector<float> to_rotate_half(const float* w, int heads, int head_dim, int cols) {
+  std::vector<float> out(size_t(heads) * size_t(head_dim) * size_t(cols));
+  for (int h = 0; h < heads; ++h)
+    for (int i = 0; i < head_dim / 2; ++i)
+      for (int half = 0; half < 2; ++half) {
+        const size_t from = size_t(h * head_dim + 2 * i + half), to = size_t(h * head_dim + half * head_dim / 2 + i);
+        std::copy_n(w + from * size_t(cols), cols, out.begin() + std::ptrdiff_t(to * size_t(cols)));
+      }
+  return out;
+}
+
+// stories260K as a Hugging Face directory: layers 0-2 in one shard, the rest and the
+// embeddings in another, all F32, tied output. Returns the directory.
+fs::path write_hf_stories(const std::string& bin) {
+  std::ifstream in(bin, std::ios::binary);
+  int32_t h[7];
+  in.read(reinterpret_cast<char*>(h), sizeof h);
+  const int dim = h[0], hidden = h[1], layers = h[2], heads = h[3], kv_heads = h[4], vocab = h[5], ctx = h[6];
+  const int head_dim = dim / heads, kv = kv_heads * head_dim;
+  std::vector<float> all((fs::file_size(bin) - sizeof h) / 4);
+  in.read(reinterpret_cast<char*>(all.data()), std::streamsize(all.size() * 4));
+  const float* p = all.data();
+  auto take = [&](size_t n) {
+    const float* at = p;
+    p += n;
+    return at;
+  };
+  const float* embed = take(size_t(vocab) * dim);
+  const float* rms_att = take(size_t(layers) * dim);
+  const float* wq = take(size_t(layers) * dim * dim);
+  const float* wk = take(size_t(layers) * kv * dim);
+  const float* wv = take(size_t(layers) * kv * dim);
+  const float* wo = take(size_t(layers) * dim * dim);
+  const float* rms_ffn = take(size_t(layers) * dim);
+  const float* w1 = take(size_t(layers) * hidden * dim);
+  const float* w2 = take(size_t(layers) * dim * hidden);
+  const float* w3 = take(size_t(layers) * hidden * dim);
+  const float* rms_final = take(size_t(dim));
+
+  const fs::path dir = temp_path("hf-stories");
+  fs::create_directories(dir);
+  std::vector<Entry> shard[2];
+  json weight_map = json::object();
+  auto add = [&](int s, const std::string& name, std::vector<int64_t> shape, const float* v) {
+    size_t n = 1;
+    for (int64_t d : shape) n *= size_t(d);
+    shard[s].push_back({name, "F32", shape, f32_bytes(v, n)});
+    weight_map[name] = "model-0000" + std::to_string(s + 1) + "-of-00002.safetensors";
+  };
+  add(1, "model.embed_tokens.weight", {vocab, dim}, embed);
+  add(1, "model.norm.weight", {dim}, rms_final);
+  for (int l = 0; l < layers; ++l) {
+    const int s = l < 3 ? 0 : 1;
+    const std::string b = "model.layers." + std::to_string(l) + ".";
+    const auto q = to_rotate_half(wq + size_t(l) * dim * dim, heads, head_dim, dim);
+    const auto k = to_rotate_half(wk + size_t(l) * kv * dim, kv_heads, head_dim, dim);
+    add(s, b + "input_layernorm.weight", {dim}, rms_att + size_t(l) * dim);
+    add(s, b + "self_attn.q_proj.weight", {dim, dim}, q.data());
+    add(s, b + "self_attn.k_proj.weight", {kv, dim}, k.data());
+    add(s, b + "self_attn.v_proj.weight", {kv, dim}, wv + size_t(l) * kv * dim);
+    add(s, b + "self_attn.o_proj.weight", {dim, dim}, wo + size_t(l) * dim * dim);
+    add(s, b + "post_attention_layernorm.weight", {dim}, rms_ffn + size_t(l) * dim);
+    add(s, b + "mlp.gate_proj.weight", {hidden, dim}, w1 + size_t(l) * hidden * dim);
+    add(s, b + "mlp.down_proj.weight", {dim, hidden}, w2 + size_t(l) * dim * hidden);
+    add(s, b + "mlp.up_proj.weight", {hidden, dim}, w3 + size_t(l) * hidden * dim);
+  }
+  for (int s = 0; s < 2; ++s) write_safetensors(dir / ("model-0000" + std::to_string(s + 1) + "-of-00002.safetensors"), shard[s]);
+  std::ofstream(dir / "model.safetensors.index.json") << json{{"weight_map", weight_map}}.dump();
+  std::ofstream(dir / "config.json") << json{{"architectures", {"LlamaForCausalLM"}}, {"hidden_size", dim},
+                                             {"intermediate_size", hidden}, {"num_hidden_layers", layers},
+                                             {"num_attention_heads", heads}, {"num_key_value_heads", kv_heads},
+                                             {"vocab_size", vocab}, {"max_position_embeddings", ctx},
+                                             {"rms_norm_eps", 1e-5}, {"rope_theta", 10000.0}, {"tie_word_embeddings", true}}
+                                            .dump();
+  return dir;
+}
+
+}  // namespace
+
+TEST_CASE_FIXTURE(GpuTest, "a Hugging Face Llama directory (sharded safetensors, rotate_half q/k) matches llama2.c") {
+  auto bin = shared_data("models/stories260K.bin");
+  auto sequences = reference_sequences("reference/stories260K-logits.jsonl", 512);
+  if (!bin || sequences.empty()) return;
+  const fs::path dir = write_hf_stories(*bin);
+  LoadedModel loaded = load_model(gpu(), dir.string());
+  CHECK(loaded.model->config().rope.pairing == RopePairing::HalfSplit);
+  CHECK_FALSE(loaded.tokenizer);
+  for (const auto& s : sequences) {
+    CAPTURE(s.name);
+    CHECK(max_error_prefill(*loaded.model, s) <= 1e-3f);  // the wrong pairing gives errors of order 1
+    CHECK(max_error_decode(*loaded.model, s) <= 1e-3f);
+  }
+
+  // A shard cut short and a config of another architecture are refused by name.
+  const fs::path shard = dir / "model-00002-of-00002.safetensors";
+  fs::resize_file(shard, fs::file_size(shard) - 100);
+  CHECK_THROWS_WITH_AS(load_model(gpu(), dir.string()), doctest::Contains("data lies past the end of the file"), Error);
+  std::ofstream(dir / "config.json") << R"({"architectures": ["GPT2LMHeadModel"]})";
+  CHECK_THROWS_WITH_AS(load_model(gpu(), dir.string()), doctest::Contains("architecture 'GPT2LMHeadModel'"), Error);
+  fs::remove_all(dir);
+}
+
+TEST_CASE("tokenizer.json with a byte-level BPE reproduces llama.cpp's GPT-2 tokenizer test") {
+  auto gguf = shared_data("tokenizers/ggml-vocab-gpt-2.gguf");
+  if (!gguf) return;
+  GgufFile file(*gguf);
+  const Vocab source = *vocab_from_gguf(file);
+  json vocab = json::object();
+  for (int32_t i = 0; i < source.size(); ++i)
+    if (source.types[size_t(i)] == TokenType::Normal) vocab[source.tokens[size_t(i)]] = i;
+  json merges = json::array(), added = json::array();
+  for (const auto& [a, b] : source.merges) merges.push_back(a + " " + b);
+  added.push_back({{"id", 50256}, {"content", "<|endoftext|>"}, {"special", true}});
+  const fs::path dir = temp_path("hf-tokenizer");
+  fs::create_directories(dir);
+  std::ofstream(dir / "tokenizer.json") << json{{"model", {{"type", "BPE"}, {"vocab", vocab}, {"merges", merges}}},
+                                                {"pre_tokenizer", {{"type", "ByteLevel"}, {"add_prefix_space", false}, {"use_regex", true}}},
+                                                {"added_tokens", added}}
+                                               .dump();
+  std::ofstream(dir / "tokenizer_config.json") << R"({"bos_token": "<|endoftext|>", "eos_token": "<|endoftext|>", "add_bos_token": false})";
+  const Tokenizer tok(vocab_from_tokenizer_json(dir.string()));
+  CHECK(tok.vocab().eos == 50256);
+  CHECK(tok.encode("a<|endoftext|>", true, true).back() == 50256);
+
+  std::ifstream inp(*gguf + ".inp"), out(*gguf + ".out");
+  std::stringstream text;
+  text << inp.rdbuf();
+  const std::string all = text.str(), sep = "\n__ggml_vocab_test__\n";
+  int checked = 0;
+  for (size_t at = 0, next; (next = all.find(sep, at)) != std::string::npos; at = next + sep.size(), ++checked) {
+    std::string line;
+    REQUIRE(std::getline(out, line));
+    std::vector<int32_t> expected;
+    std::istringstream ids(line);
+    for (int32_t id; ids >> id;) expected.push_back(id);
+    const std::string input = all.substr(at, next - at);
+    CAPTURE(input);
+    CHECK(tok.encode(input, false) == expected);
+  }
+  CHECK(checked == 46);
+  fs::remove_all(dir);
+}
+
+TEST_CASE("a corrupt safetensors header is refused by name") {
+  const fs::path path = temp_path("bad.safetensors");
+  {
+    std::ofstream out(path, std::ios::binary);
+    const uint64_t n = 1000;
+    out.write(reinterpret_cast<const char*>(&n), 8);
+    out << "{}";
+  }
+  CHECK_THROWS_WITH_AS(SafetensorsFile{path.string()}, doctest::Contains("header (1000 bytes) runs past the end"), Error);
+  write_safetensors(path, {{"w", "F32", {2, 3}, std::string(20, '\0')}});
+  CHECK_THROWS_WITH_AS(SafetensorsFile{path.string()}, doctest::Contains("20 bytes of data for 6 F32 elements"), Error);
+  fs::remove(path);
+}
+
+TEST_SUITE_END();
