@@ -1,11 +1,14 @@
 #include "tests/models/reference.h"
 
 #include <cmath>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 
 #include <nlohmann/json.hpp>
 
+#include "host/half.h"
+#include "host/reference.h"
 #include "runtime/kv_cache.h"
 #include "tests/test_util.h"
 
@@ -53,6 +56,52 @@ float max_error_decode(LlamaModel& model, const ReferenceSequence& s) {
 float max_error_prefill(LlamaModel& model, const ReferenceSequence& s) {
   KvCache cache(model.device(), model.cache_config(int64_t(s.tokens.size())));
   return max_abs(model.forward(cache, s.tokens, iota_positions(s.tokens.size())), s.logits.data.data());
+}
+
+namespace {
+ref::Mat gguf_mat(const GgufFile& f, const std::string& name) {
+  const GgufTensor& t = f.tensor(name);
+  const int64_t cols = int64_t(t.dims[0]), rows = int64_t(t.elements()) / cols;
+  ref::Mat m(rows, cols);
+  REQUIRE((t.type == uint32_t(GgmlType::F32) || t.type == uint32_t(GgmlType::F16)));
+  for (size_t i = 0; i < m.v.size(); ++i) {
+    if (t.type == uint32_t(GgmlType::F32)) {
+      std::memcpy(&m.v[i], t.data + 4 * i, 4);
+    } else {
+      uint16_t h;
+      std::memcpy(&h, t.data + 2 * i, 2);
+      m.v[i] = f16_to_f32(h);
+    }
+  }
+  return m;
+}
+}  // namespace
+
+std::vector<float> host_llama_logits(const GgufFile& f, const LlamaConfig& c, const std::vector<int32_t>& tokens,
+                                     bool round_output_input) {
+  const std::vector<int32_t> pos = iota_positions(tokens.size());
+  auto linear = [&](const std::string& w, const std::string& bias, const ref::Mat& x) {
+    ref::Mat y = ref::matmul(gguf_mat(f, w), x);
+    return f.find(bias) ? ref::add(y, gguf_mat(f, bias)) : y;
+  };
+  ref::Mat x = ref::get_rows(gguf_mat(f, "token_embd.weight"), tokens);
+  for (int l = 0; l < c.n_layers; ++l) {
+    const std::string b = "blk." + std::to_string(l) + ".";
+    ref::Mat h = ref::rmsnorm(x, gguf_mat(f, b + "attn_norm.weight").v, c.norm_eps);
+    ref::Mat q = ref::rope(linear(b + "attn_q.weight", b + "attn_q.bias", h), c.n_heads, c.rope, {pos});
+    ref::Mat k = ref::rope(linear(b + "attn_k.weight", b + "attn_k.bias", h), c.n_kv_heads, c.rope, {pos});
+    ref::Mat v = linear(b + "attn_v.weight", b + "attn_v.bias", h);
+    ref::AttentionSpec spec{c.n_heads, c.n_kv_heads, c.head_dim()};
+    spec.scale = 1.0f / std::sqrt(float(c.head_dim()));
+    x = ref::add(x, ref::matmul(gguf_mat(f, b + "attn_output.weight"), ref::attention(q, k, v, pos, pos, spec)));
+    h = ref::rmsnorm(x, gguf_mat(f, b + "ffn_norm.weight").v, c.norm_eps);
+    const ref::Mat gate = ref::silu(ref::matmul(gguf_mat(f, b + "ffn_gate.weight"), h));
+    x = ref::add(x, ref::matmul(gguf_mat(f, b + "ffn_down.weight"), ref::mul(gate, ref::matmul(gguf_mat(f, b + "ffn_up.weight"), h))));
+  }
+  ref::Mat h = ref::rmsnorm(x, gguf_mat(f, "output_norm.weight").v, c.norm_eps);
+  if (round_output_input)
+    for (float& e : h.v) e = f16_to_f32(f32_to_f16(e));
+  return ref::matmul(gguf_mat(f, f.find("output.weight") ? "output.weight" : "token_embd.weight"), h).v;
 }
 
 }  // namespace vkllm::test
