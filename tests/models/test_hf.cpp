@@ -192,6 +192,31 @@ TEST_CASE("tokenizer.json with a byte-level BPE reproduces llama.cpp's GPT-2 tok
   fs::remove_all(dir);
 }
 
+TEST_CASE("tokenizer.json with a SentencePiece-style BPE: space prefix, merges by rank, byte fallback") {
+  const fs::path dir = temp_path("hf-spm-tokenizer");
+  fs::create_directories(dir);
+  json vocab = {{"<unk>", 0}, {"<s>", 1}, {"</s>", 2}, {"<0x63>", 3}, {"\u2581", 4}, {"a", 5}, {"b", 6},
+                {"\u2581a", 7}, {"ab", 8}, {"\u2581ab", 9}};
+  json added = json::array();
+  for (const char* special : {"<unk>", "<s>", "</s>"}) added.push_back({{"id", vocab[special]}, {"content", special}, {"special", true}});
+  std::ofstream(dir / "tokenizer.json")
+      << json{{"model", {{"type", "BPE"}, {"vocab", vocab}, {"merges", {"a b", "\u2581 a", "\u2581a b"}}, {"byte_fallback", true}, {"unk_token", "<unk>"}}},
+              {"normalizer", {{"type", "Sequence"}, {"normalizers", {{{"type", "Prepend"}, {"prepend", "\u2581"}}, {{"type", "Replace"}, {"pattern", {{"String", " "}}}, {"content", "\u2581"}}}}}},
+              {"pre_tokenizer", nullptr},
+              {"added_tokens", added}}
+             .dump();
+  std::ofstream(dir / "tokenizer_config.json") << R"({"bos_token": "<s>", "eos_token": "</s>", "add_bos_token": true})";
+  const Tokenizer tok(vocab_from_tokenizer_json(dir.string()));
+  CHECK(tok.vocab().kind == TokenizerKind::Spm);
+  // "a b" merges first (rank 0), so " ab" is ▁ + ab, then ▁a can no longer form: ▁ + ab -> no
+  // merge for (▁, ab) exists, leaving [▁, ab]; "c" has no piece and falls back to its byte.
+  CHECK(tok.encode("ab", true) == std::vector<int32_t>{1, 4, 8});
+  CHECK(tok.encode("a", false) == std::vector<int32_t>{7});
+  CHECK(tok.encode("ac", false) == std::vector<int32_t>{7, 3});
+  CHECK(tok.decode(tok.encode("ab ac", false)) == " ab ac");
+  fs::remove_all(dir);
+}
+
 TEST_CASE("a corrupt safetensors header is refused by name") {
   const fs::path path = temp_path("bad.safetensors");
   {
