@@ -1,11 +1,12 @@
 #include "models/hf_llama.h"
 
 #include <filesystem>
-#include <fstream>
 #include <map>
 #include <set>
 
 #include <nlohmann/json.hpp>
+
+#include "host/json_file.h"
 
 #include "models/load_progress.h"
 #include "models/safetensors.h"
@@ -19,15 +20,6 @@ using nlohmann::json;
 
 namespace {
 
-json read_json(const fs::path& path) {
-  std::ifstream in(path);
-  if (!in) throw Error("cannot open " + path.string());
-  try {
-    return json::parse(in);
-  } catch (const json::exception& e) {
-    throw Error(path.string() + ": not valid JSON (" + e.what() + ")");
-  }
-}
 
 // The shards in load order, with the tensors each holds.
 class Shards {
@@ -36,7 +28,7 @@ class Shards {
     const fs::path single = dir / "model.safetensors", index = dir / "model.safetensors.index.json";
     std::set<std::string> files;
     if (fs::exists(index)) {
-      const json map = read_json(index).value("weight_map", json::object());
+      const json map = read_json_file(index.string()).value("weight_map", json::object());
       for (const auto& [name, file] : map.items()) files.insert(file.get<std::string>());
     } else if (fs::exists(single)) {
       files.insert("model.safetensors");
@@ -118,7 +110,7 @@ LlamaConfig config_from(const json& c, const std::string& where) {
 bool is_hf_directory(const std::string& path) { return fs::is_directory(path) && fs::exists(fs::path(path) / "config.json"); }
 
 std::unique_ptr<LlamaModel> load_hf_llama(Device& device, const std::string& dir) {
-  const json c = read_json(fs::path(dir) / "config.json");
+  const json c = read_json_file((fs::path(dir) / "config.json").string());
   const LlamaConfig cfg = config_from(c, dir);
   const Shards shards{fs::path(dir)};
   LoadProgress progress(dir, shards.total_bytes());

@@ -1,9 +1,10 @@
 #include "host/tokenizer/tokenizer_json.h"
 
 #include <filesystem>
-#include <fstream>
 
 #include <nlohmann/json.hpp>
+
+#include "host/json_file.h"
 
 #include "runtime/error.h"
 
@@ -14,15 +15,6 @@ using nlohmann::json;
 
 namespace {
 
-json read_json(const fs::path& path) {
-  std::ifstream in(path);
-  if (!in) throw Error("cannot open " + path.string());
-  try {
-    return json::parse(in);
-  } catch (const json::exception& e) {
-    throw Error(path.string() + ": not valid JSON (" + e.what() + ")");
-  }
-}
 
 // Components of a normalizer or pre-tokenizer, flattening "Sequence".
 std::vector<json> components(const json& j, const char* list_key) {
@@ -50,7 +42,7 @@ std::string token_text(const json& j) {
 Vocab vocab_from_tokenizer_json(const std::string& dir) {
   const fs::path path = fs::path(dir) / "tokenizer.json";
   const std::string where = path.string();
-  const json t = read_json(path);
+  const json t = read_json_file(path.string());
   const json& model = t.at("model");
   if (model.value("type", "") != "BPE") throw Error(where + ": model type '" + model.value("type", "") + "' is not supported (BPE is)");
 
@@ -128,7 +120,7 @@ Vocab vocab_from_tokenizer_json(const std::string& dir) {
   // token first means BOS.
   v.add_bos = false;
   const fs::path config_path = fs::path(dir) / "tokenizer_config.json";
-  const json config = fs::exists(config_path) ? read_json(config_path) : json::object();
+  const json config = fs::exists(config_path) ? read_json_file(config_path.string()) : json::object();
   if (config.contains("bos_token")) v.bos = id_of(token_text(config["bos_token"]));
   if (config.contains("eos_token")) v.eos = id_of(token_text(config["eos_token"]));
   const json post = t.value("post_processor", json());
@@ -148,7 +140,7 @@ Vocab vocab_from_tokenizer_json(const std::string& dir) {
   v.add_eos = config.value("add_eos_token", false) == true;
   const fs::path generation = fs::path(dir) / "generation_config.json";
   if (fs::exists(generation)) {
-    const json g = read_json(generation);
+    const json g = read_json_file(generation.string());
     if (g.contains("eos_token_id")) {
       const json& e = g["eos_token_id"];
       for (const auto& id : e.is_array() ? e : json::array({e}))

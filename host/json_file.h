@@ -1,0 +1,12 @@
+#pragma once
+// Reads a JSON file (Hugging Face config.json, tokenizer.json, ...); Error naming the file when
+// it is missing or malformed.
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+namespace vkllm {
+
+nlohmann::json read_json_file(const std::string& path);
+
+}  // namespace vkllm
