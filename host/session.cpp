@@ -6,10 +6,10 @@
 
 namespace vkllm {
 
-Session::Session(LlamaModel& model, SessionOptions options)
-    : model_(model), options_(options), context_(options.context > 0 ? options.context : model.config().context) {
-  require(context_ <= model.config().context, "session context " + std::to_string(context_) + " exceeds the model's context of " +
-                                                  std::to_string(model.config().context));
+Session::Session(Model& model, SessionOptions options)
+    : model_(model), options_(options), context_(options.context > 0 ? options.context : model.context()) {
+  require(context_ <= model.context(),
+          "session context " + std::to_string(context_) + " exceeds the model's context of " + std::to_string(model.context()));
   cache_ = std::make_unique<KvCache>(model.device(), model.cache_config(context_, options.kv_type));
 }
 

@@ -7,7 +7,7 @@
 #include <span>
 #include <vector>
 
-#include "models/llama.h"
+#include "models/model.h"
 #include "runtime/kv_cache.h"
 
 namespace vkllm {
@@ -20,7 +20,7 @@ struct SessionOptions {
 
 class Session {
  public:
-  explicit Session(LlamaModel& model, SessionOptions options = {});
+  explicit Session(Model& model, SessionOptions options = {});
 
   // Appends tokens at the next positions; returns their logits, [n][vocab] row-major. A token
   // id outside the vocabulary or a sequence past the context is an Error, and leaves the
@@ -31,13 +31,13 @@ class Session {
 
   const std::vector<int32_t>& tokens() const { return tokens_; }
   int64_t context() const { return context_; }
-  int vocab() const { return model_.config().vocab; }
-  LlamaModel& model() { return model_; }
+  int vocab() const { return model_.vocab(); }
+  Model& model() { return model_; }
   KvCache& cache() { return *cache_; }
   void clear();
 
  private:
-  LlamaModel& model_;
+  Model& model_;
   SessionOptions options_;
   int64_t context_;
   std::unique_ptr<KvCache> cache_;

@@ -1,14 +1,14 @@
 #pragma once
 // The Llama family (llama, qwen2, ...) as a graph builder: token embedding, pre-norm attention
-// (optional q/k/v biases) with RoPE over the
-// KV cache, SwiGLU feed-forward, final norm and output projection. One recorded graph per
-// (cache, token count) is replayed; step values carry the write slot and the key count.
+// (optional q/k/v biases) with RoPE over the KV cache, SwiGLU feed-forward, final norm and
+// output projection.
 #include <cstdint>
 #include <map>
 #include <memory>
 #include <span>
 #include <vector>
 
+#include "models/model.h"
 #include "runtime/graph.h"
 #include "runtime/kv_cache.h"
 #include "runtime/rope.h"
@@ -42,33 +42,18 @@ struct LlamaWeights {
   std::vector<LlamaLayer> layers;
 };
 
-class LlamaModel {
+class LlamaModel : public Model {
  public:
   LlamaModel(Device& device, LlamaConfig config, LlamaWeights weights);
   const LlamaConfig& config() const { return config_; }
-  Device& device() { return device_; }
-
-  // A cache shaped for this model.
-  KvCacheConfig cache_config(int64_t capacity, DType dtype = DType::F32) const;
-
-  // Appends the tokens at `positions` to the cache and returns their logits, [n][vocab] row-major.
-  // Token ids must be < vocab and positions < context; the cache enforces its own invariants.
-  std::vector<float> forward(KvCache& cache, std::span<const int32_t> tokens, std::span<const int32_t> positions);
+  KvCacheConfig cache_config(int64_t capacity, DType dtype = DType::F32) const override;
 
  private:
-  struct Step {
-    std::weak_ptr<const void> cache_alive;
-    std::unique_ptr<Graph> graph;
-    Tensor tokens, positions, logits;
-    std::vector<Tensor> scratch;
-  };
-  Step& step_for(KvCache& cache, int64_t n);
+  void record(Step& s, KvCache& cache, int64_t n) override;
 
-  Device& device_;
   LlamaConfig config_;
   LlamaWeights w_;
   RopeTable rope_table_;
-  std::map<std::pair<uint64_t, int64_t>, Step> steps_;  // by (cache id, token count)
 };
 
 }  // namespace vkllm

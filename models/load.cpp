@@ -33,7 +33,7 @@ LoadedModel load_model(Device& device, const std::string& path) {
     if (std::filesystem::exists(std::filesystem::path(path) / "tokenizer.json")) {
       // Embedding tables are often padded past the tokenizer: the extra rows are unused ids.
       Vocab v = vocab_from_tokenizer_json(path);
-      const int32_t rows = out.model->config().vocab;
+      const int32_t rows = out.model->vocab();
       if (v.size() > rows)
         throw Error(path + ": the tokenizer has " + std::to_string(v.size()) + " tokens but the embedding only " + std::to_string(rows) + " rows");
       while (v.size() < rows) {
@@ -54,9 +54,9 @@ LoadedModel load_model(Device& device, const std::string& path) {
     out.tokenizer.emplace(std::move(*vocab));
   }
   out.model = load_llama_gguf(device, file);
-  if (out.tokenizer && out.tokenizer->size() != out.model->config().vocab)
+  if (out.tokenizer && out.tokenizer->size() != out.model->vocab())
     throw Error(path + ": the tokenizer has " + std::to_string(out.tokenizer->size()) + " tokens but the model's embedding has " +
-                std::to_string(out.model->config().vocab) + " rows");
+                std::to_string(out.model->vocab()) + " rows");
   return out;
 }
 

@@ -6,12 +6,12 @@
 #include <string>
 
 #include "host/tokenizer.h"
-#include "models/llama.h"
+#include "models/model.h"
 
 namespace vkllm {
 
 struct LoadedModel {
-  std::unique_ptr<LlamaModel> model;
+  std::unique_ptr<Model> model;
   std::optional<Tokenizer> tokenizer;  // absent where the file carries none (llama2.c checkpoints)
 };
 

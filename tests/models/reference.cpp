@@ -43,8 +43,8 @@ float max_abs(const std::vector<float>& a, const float* b) {
 }
 }  // namespace
 
-float max_error_decode(LlamaModel& model, const ReferenceSequence& s) {
-  const size_t vocab = size_t(model.config().vocab);
+float max_error_decode(Model& model, const ReferenceSequence& s) {
+  const size_t vocab = size_t(model.vocab());
   KvCache cache(model.device(), model.cache_config(int64_t(s.tokens.size())));
   float worst = 0;
   for (size_t i = 0; i < s.tokens.size(); ++i)
@@ -53,7 +53,7 @@ float max_error_decode(LlamaModel& model, const ReferenceSequence& s) {
   return worst;
 }
 
-float max_error_prefill(LlamaModel& model, const ReferenceSequence& s) {
+float max_error_prefill(Model& model, const ReferenceSequence& s) {
   KvCache cache(model.device(), model.cache_config(int64_t(s.tokens.size())));
   return max_abs(model.forward(cache, s.tokens, iota_positions(s.tokens.size())), s.logits.data.data());
 }

@@ -23,8 +23,8 @@ std::vector<int32_t> iota_positions(size_t n);
 
 // Max abs difference of the model's logits against the reference, feeding the sequence one
 // token at a time through a fresh cache (decode) or all at once (prefill).
-float max_error_decode(LlamaModel& model, const ReferenceSequence& s);
-float max_error_prefill(LlamaModel& model, const ReferenceSequence& s);
+float max_error_decode(Model& model, const ReferenceSequence& s);
+float max_error_prefill(Model& model, const ReferenceSequence& s);
 
 // The Llama-family forward pass on the host with the op references (double accumulation),
 // straight from a GGUF file with F32/F16 tensors: an independent check of the graph builder.

@@ -134,7 +134,8 @@ TEST_CASE_FIXTURE(GpuTest, "a Hugging Face Llama directory (sharded safetensors,
   if (!bin || sequences.empty()) return;
   const fs::path dir = write_hf_stories(*bin);
   LoadedModel loaded = load_model(gpu(), dir.string());
-  CHECK(loaded.model->config().rope.pairing == RopePairing::HalfSplit);
+  REQUIRE(loaded.model->cache_config(1).rope);
+  CHECK(loaded.model->cache_config(1).rope->pairing == RopePairing::HalfSplit);
   CHECK_FALSE(loaded.tokenizer);
   for (const auto& s : sequences) {
     CAPTURE(s.name);

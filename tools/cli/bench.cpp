@@ -38,13 +38,12 @@ void bench(const BenchOptions& o) {
   const auto t_load = std::chrono::steady_clock::now();
   auto model = load_model(dev, o.model).model;
   const double load_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t_load).count();
-  const auto& c = model->config();
   if (o.prompt < 1 || o.generate < 1 || o.repetitions < 1) throw Error("bench: -p, -n and -r must be positive");
-  if (o.prompt + o.generate > c.context)
+  if (o.prompt + o.generate > model->context())
     throw Error("bench: prompt + generated tokens (" + std::to_string(o.prompt + o.generate) + ") exceed the model's context of " +
-                std::to_string(c.context));
+                std::to_string(model->context()));
   std::mt19937 rng(1);
-  std::uniform_int_distribution<int32_t> token(0, c.vocab - 1);
+  std::uniform_int_distribution<int32_t> token(0, model->vocab() - 1);
   std::vector<int32_t> prompt(size_t(o.prompt)), positions(size_t(o.prompt));
   for (int i = 0; i < o.prompt; ++i) prompt[size_t(i)] = token(rng), positions[size_t(i)] = i;
   std::vector<double> pp, tg;

@@ -21,7 +21,7 @@ void write_logits(const LogitsOptions& o) {
   Device dev;
   LoadedModel loaded = load_model(dev, o.model);
   const auto tokens = parse_tokens(o.tokens);
-  const int context = loaded.model->config().context;
+  const int context = loaded.model->context();
   if (int64_t(tokens.size()) > context)
     throw Error("context overflow: " + std::to_string(tokens.size()) + " tokens exceed the model's context of " + std::to_string(context));
   Session session(*loaded.model, {.context = int64_t(tokens.size())});

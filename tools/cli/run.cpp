@@ -36,7 +36,7 @@ void run(RunOptions o) {
   const auto prompt = o.tokens.empty() ? tokenizer->encode(o.prompt, true, !o.no_special) : parse_tokens(o.tokens);
   if (prompt.empty()) throw Error("run: the prompt has no tokens");
 
-  const int context = loaded.model->config().context;
+  const int context = loaded.model->context();
   if (int64_t(prompt.size()) + o.n > context)
     throw Error("context overflow: the prompt's " + std::to_string(prompt.size()) + " tokens + " + std::to_string(o.n) +
                 " to generate exceed the model's context of " + std::to_string(context));

@@ -1,0 +1,58 @@
+#include "models/model.h"
+
+#include "runtime/device.h"
+#include "runtime/error.h"
+
+namespace vkllm {
+
+Model::Model(Device& device, std::string arch, int vocab, int context)
+    : device_(device), arch_(std::move(arch)), vocab_(vocab), context_(context) {}
+
+Model::~Model() = default;
+
+Tensor& Model::Step::add_scratch(Device& device, int64_t rows, int64_t cols, const char* name) {
+  scratch.push_back(device.tensor(DType::F32, rows, cols, name));
+  return scratch.back();
+}
+
+Model::Step& Model::step_for(KvCache& cache, int64_t n) {
+  // Graphs recorded against caches that no longer exist hold their memory: release them.
+  std::erase_if(steps_, [](const auto& entry) { return entry.second.cache_alive.expired(); });
+  auto key = std::make_pair(cache.id(), n);
+  if (auto it = steps_.find(key); it != steps_.end()) return it->second;
+  Step s;
+  s.cache_alive = cache.lifetime();
+  s.graph = std::make_unique<Graph>(device_);
+  s.tokens = device_.tensor(DType::I32, 1, n, "tokens");
+  s.positions = device_.tensor(DType::I32, 1, n, "positions");
+  s.logits = device_.tensor(DType::F32, n, vocab_, "logits");
+  record(s, cache, n);
+  return steps_.emplace(key, std::move(s)).first->second;
+}
+
+std::vector<float> Model::forward(KvCache& cache, std::span<const int32_t> tokens, std::span<const int32_t> positions) {
+  if (tokens.size() != positions.size()) throw Error(arch_ + ": one position per token");
+  if (tokens.empty()) return {};
+  for (int32_t t : tokens)
+    if (t < 0 || t >= vocab_)
+      throw Error("token id " + std::to_string(t) + " is out of range (vocabulary of " + std::to_string(vocab_) + ")");
+  for (int32_t p : positions)
+    if (p < 0 || p >= context_)
+      throw Error("position " + std::to_string(p) + " is outside the model's context of " + std::to_string(context_));
+  const int64_t n = int64_t(tokens.size());
+  Step& s = step_for(cache, n);
+  const int64_t first = cache.reserve(positions);
+  device_.upload(s.tokens, tokens.data());
+  device_.upload(s.positions, positions.data());
+  s.graph->set_step(kSlotFirst, uint32_t(first));
+  s.graph->set_step(kSlotNKv, uint32_t(cache.size()));
+  try {
+    s.graph->run();
+  } catch (...) {
+    cache.truncate(first);
+    throw;
+  }
+  return device_.download<float>(s.logits);
+}
+
+}  // namespace vkllm

@@ -1,0 +1,65 @@
+#pragma once
+// What every architecture shares: a forward pass that appends tokens at positions to a KV
+// cache and returns their logits, recorded once per (cache, token count) as a graph and
+// replayed with step values for the write slot and the key count. Architectures implement
+// record() and cache_config().
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "runtime/graph.h"
+#include "runtime/kv_cache.h"
+#include "runtime/tensor.h"
+
+namespace vkllm {
+
+class Device;
+
+class Model {
+ public:
+  Model(Device& device, std::string arch, int vocab, int context);
+  virtual ~Model();
+  Model(const Model&) = delete;
+  Model& operator=(const Model&) = delete;
+
+  Device& device() { return device_; }
+  const std::string& arch() const { return arch_; }
+  int vocab() const { return vocab_; }
+  int context() const { return context_; }  // positions the model supports
+
+  // A cache shaped for this model (its RoPE, if any, is what reposition re-applies).
+  virtual KvCacheConfig cache_config(int64_t capacity, DType dtype = DType::F32) const = 0;
+
+  // Appends the tokens at `positions` to the cache and returns their logits, [n][vocab]
+  // row-major. Token ids must be < vocab and positions < context; the cache enforces its own
+  // invariants. On error the cache is left as it was.
+  std::vector<float> forward(KvCache& cache, std::span<const int32_t> tokens, std::span<const int32_t> positions);
+
+ protected:
+  static constexpr uint32_t kSlotFirst = 0;  // step value: the cache slot of the first new token
+  static constexpr uint32_t kSlotNKv = 1;    // step value: keys in the cache after the append
+
+  struct Step {
+    std::weak_ptr<const void> cache_alive;
+    std::unique_ptr<Graph> graph;
+    Tensor tokens, positions, logits;  // inputs [1, n] (I32) and the output [n, vocab]
+    std::vector<Tensor> scratch;
+    Tensor& add_scratch(Device& device, int64_t rows, int64_t cols, const char* name);
+  };
+  // Records the pass for n tokens into s.graph: reads s.tokens and s.positions, writes
+  // s.logits; kSlotFirst and kSlotNKv are the cache's step values.
+  virtual void record(Step& s, KvCache& cache, int64_t n) = 0;
+
+ private:
+  Step& step_for(KvCache& cache, int64_t n);
+
+  Device& device_;
+  std::string arch_;
+  int vocab_, context_;
+  std::map<std::pair<uint64_t, int64_t>, Step> steps_;  // by (cache id, token count)
+};
+
+}  // namespace vkllm
