@@ -7,6 +7,7 @@
 #include "host/tokenizer/tokenizer_json.h"
 #include "models/gguf.h"
 #include "models/gguf_vocab.h"
+#include "models/gpt2_gguf.h"
 #include "models/hf_llama.h"
 #include "models/llama2c.h"
 #include "models/llama_gguf.h"
@@ -53,7 +54,10 @@ LoadedModel load_model(Device& device, const std::string& path) {
   if (auto vocab = vocab_from_gguf(file)) {
     out.tokenizer.emplace(std::move(*vocab));
   }
-  out.model = load_llama_gguf(device, file);
+  if (file.get_string("general.architecture") == "gpt2")
+    out.model = load_gpt2_gguf(device, file);
+  else
+    out.model = load_llama_gguf(device, file);
   if (out.tokenizer && out.tokenizer->size() != out.model->vocab())
     throw Error(path + ": the tokenizer has " + std::to_string(out.tokenizer->size()) + " tokens but the model's embedding has " +
                 std::to_string(out.model->vocab()) + " rows");

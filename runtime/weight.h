@@ -21,6 +21,11 @@ struct Weight {
   int64_t rows() const { return values.rows; }
   int64_t cols() const { return q8_0() ? values.cols * 4 : values.cols; }
 
+  // Rows [first, first + count): a view, as for a fused q/k/v matrix split by rows.
+  Weight slice_rows(int64_t first, int64_t count) const {
+    return Weight{values.slice_rows(first, count), q8_0() ? scales.slice_rows(first, count) : Tensor{}};
+  }
+
   static Weight plain(Tensor t) { return Weight{std::move(t), {}}; }
   // From GGUF Q8_0 blocks (34 bytes: f16 scale, 32 int8), rows x cols with cols % 32 == 0.
   static Weight from_q8_0_blocks(Device& d, int64_t rows, int64_t cols, std::span<const uint8_t> blocks,

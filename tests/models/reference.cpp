@@ -1,5 +1,6 @@
 #include "tests/models/reference.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <filesystem>
@@ -75,10 +76,14 @@ ref::Mat gguf_mat(const GgufFile& f, const std::string& name) {
   }
   return m;
 }
+ref::Mat f16_rounded(ref::Mat m) {
+  for (float& e : m.v) e = f16_to_f32(f32_to_f16(e));
+  return m;
+}
 }  // namespace
 
 std::vector<float> host_llama_logits(const GgufFile& f, const LlamaConfig& c, const std::vector<int32_t>& tokens,
-                                     bool round_output_input) {
+                                     bool llama_cpp_rounding) {
   const std::vector<int32_t> pos = iota_positions(tokens.size());
   auto linear = [&](const std::string& w, const std::string& bias, const ref::Mat& x) {
     ref::Mat y = ref::matmul(gguf_mat(f, w), x);
@@ -99,9 +104,75 @@ std::vector<float> host_llama_logits(const GgufFile& f, const LlamaConfig& c, co
     x = ref::add(x, ref::matmul(gguf_mat(f, b + "ffn_down.weight"), ref::mul(gate, ref::matmul(gguf_mat(f, b + "ffn_up.weight"), h))));
   }
   ref::Mat h = ref::rmsnorm(x, gguf_mat(f, "output_norm.weight").v, c.norm_eps);
-  if (round_output_input)
-    for (float& e : h.v) e = f16_to_f32(f32_to_f16(e));
+  if (llama_cpp_rounding) h = f16_rounded(h);
   return ref::matmul(gguf_mat(f, f.find("output.weight") ? "output.weight" : "token_embd.weight"), h).v;
+}
+
+std::vector<float> host_gpt2_logits(const GgufFile& f, const Gpt2Config& c, const std::vector<int32_t>& tokens,
+                                    bool llama_cpp_rounding) {
+  const std::vector<int32_t> pos = iota_positions(tokens.size());
+  auto linear = [&](const std::string& name, const ref::Mat& x) {
+    return ref::add(ref::matmul(gguf_mat(f, name + ".weight"), x), gguf_mat(f, name + ".bias"));
+  };
+  auto norm = [&](const std::string& name, const ref::Mat& x) {
+    return ref::layernorm(x, gguf_mat(f, name + ".weight").v, gguf_mat(f, name + ".bias").v, c.norm_eps);
+  };
+  ref::Mat x = ref::add(ref::get_rows(gguf_mat(f, "token_embd.weight"), tokens), ref::get_rows(gguf_mat(f, "position_embd.weight"), pos));
+  for (int l = 0; l < c.n_layers; ++l) {
+    const std::string b = "blk." + std::to_string(l) + ".";
+    const ref::Mat qkv = linear(b + "attn_qkv", norm(b + "attn_norm", x));
+    ref::Mat q(qkv.rows, c.dim), k(qkv.rows, c.dim), v(qkv.rows, c.dim);
+    for (int64_t r = 0; r < qkv.rows; ++r)
+      for (int64_t j = 0; j < c.dim; ++j) {
+        q.at(r, j) = qkv.at(r, j);
+        k.at(r, j) = qkv.at(r, c.dim + j);
+        v.at(r, j) = qkv.at(r, 2 * c.dim + j);
+      }
+    ref::AttentionSpec spec{c.n_heads, c.n_heads, c.head_dim()};
+    spec.scale = 1.0f / std::sqrt(float(c.head_dim()));
+    x = ref::add(x, linear(b + "attn_output", ref::attention(q, k, v, pos, pos, spec)));
+    ref::Mat up = linear(b + "ffn_up", norm(b + "ffn_norm", x));
+    up = llama_cpp_rounding ? f16_rounded(ref::gelu_tanh(f16_rounded(up))) : ref::gelu_tanh(up);
+    x = ref::add(x, linear(b + "ffn_down", up));
+  }
+  ref::Mat h = norm("output_norm", x);
+  if (llama_cpp_rounding) h = f16_rounded(h);
+  return ref::matmul(gguf_mat(f, f.find("output.weight") ? "output.weight" : "token_embd.weight"), h).v;
+}
+
+void check_against_llama_cpp(Model& model, const std::vector<ReferenceSequence>& sequences,
+                             const std::function<std::vector<float>(const std::vector<int32_t>&, bool)>& host) {
+  auto max_diff = [](const std::vector<float>& a, const float* b) {
+    float m = 0;
+    for (size_t i = 0; i < a.size(); ++i) m = std::max(m, std::fabs(a[i] - b[i]));
+    return m;
+  };
+  for (const auto& s : sequences) {
+    CAPTURE(s.name);
+    KvCache whole(model.device(), model.cache_config(int64_t(s.tokens.size())));
+    const auto prefill = model.forward(whole, s.tokens, iota_positions(s.tokens.size()));
+    KvCache steps(model.device(), model.cache_config(int64_t(s.tokens.size())));
+    float decode_vs_prefill = 0;
+    for (size_t i = 0; i < s.tokens.size(); ++i) {
+      const auto logits = model.forward(steps, {&s.tokens[i], 1}, std::vector<int32_t>{int32_t(i)});
+      decode_vs_prefill = std::max(decode_vs_prefill, max_diff(logits, prefill.data() + i * logits.size()));
+    }
+    CHECK(decode_vs_prefill <= 1e-5f);
+    CHECK(max_diff(prefill, host(s.tokens, false).data()) <= 1e-4f);
+    const bool f16_exact = std::all_of(s.logits.data.begin(), s.logits.data.end(), [](float v) {
+      uint32_t bits;
+      std::memcpy(&bits, &v, 4);
+      return (bits & 0x1fff) == 0;
+    });
+    if (s.tokens.size() < 8) {
+      CHECK_FALSE(f16_exact);
+      CHECK(max_diff(host(s.tokens, true), s.logits.data.data()) <= 2e-5f);
+      CHECK(max_diff(prefill, s.logits.data.data()) <= 2e-3f);
+    } else {
+      CHECK(f16_exact);
+      CHECK(max_diff(prefill, s.logits.data.data()) <= 2.5e-2f);
+    }
+  }
 }
 
 }  // namespace vkllm::test

@@ -18,7 +18,10 @@ namespace {
 Vocab numbered_vocab(int n, int32_t eos) {
   Vocab v;
   v.kind = TokenizerKind::Spm;
-  for (int i = 0; i < n; ++i) v.tokens.push_back("t" + std::to_string(i) + " ");
+  for (int i = 0; i < n; ++i) {
+    std::string piece = std::to_string(i);  // built by append: GCC 12 misreports "t" + ... (-Wrestrict)
+    v.tokens.push_back(piece.insert(0, 1, 't').append(" "));
+  }
   v.types.assign(size_t(n), TokenType::Normal);
   v.scores.assign(size_t(n), 0.0f);
   v.eos = eos;

@@ -114,12 +114,6 @@ TEST_CASE("the shared GGUF files parse") {
   }
 }
 
-// llama.cpp's reference logits carry its CPU backend's f16 arithmetic around the F16 output
-// matrix: for the 7-token sequence it rounds the final hidden state to f16 (the host reference
-// reproduces that to 1e-5); the 40-token sequence went through a path that computes in f16
-// (every reference value is f16-exact: its low 13 mantissa bits are zero), good to
-// about 8 f16 ulps. vkllm computes in f32 and must equal the host reference to 1e-4; against
-// llama.cpp, the tolerances are those roundings' size.
 TEST_CASE_FIXTURE(GpuTest, "tiny-qwen2 (half-split RoPE, q/k/v biases, GQA) matches the host reference and llama.cpp") {
   auto path = shared_data("models/tiny-qwen2.gguf");
   auto sequences = reference_sequences("reference/tiny-qwen2-logits.jsonl", 50257);
@@ -128,37 +122,9 @@ TEST_CASE_FIXTURE(GpuTest, "tiny-qwen2 (half-split RoPE, q/k/v biases, GQA) matc
   auto model = load_llama_gguf(gpu(), file);
   CHECK(model->config().rope.pairing == RopePairing::HalfSplit);
   CHECK(model->config().n_kv_heads == 2);
-  auto max_diff = [](const std::vector<float>& a, const float* b) {
-    float m = 0;
-    for (size_t i = 0; i < a.size(); ++i) m = std::max(m, std::fabs(a[i] - b[i]));
-    return m;
-  };
-  for (auto& s : sequences) {
-    CAPTURE(s.name);
-    KvCache whole(gpu(), model->cache_config(int64_t(s.tokens.size())));
-    const auto prefill = model->forward(whole, s.tokens, iota_positions(s.tokens.size()));
-    KvCache steps(gpu(), model->cache_config(int64_t(s.tokens.size())));
-    float decode_vs_prefill = 0;
-    for (size_t i = 0; i < s.tokens.size(); ++i) {
-      const auto logits = model->forward(steps, {&s.tokens[i], 1}, std::vector<int32_t>{int32_t(i)});
-      decode_vs_prefill = std::max(decode_vs_prefill, max_diff(logits, prefill.data() + i * logits.size()));
-    }
-    CHECK(decode_vs_prefill <= 1e-5f);
-    CHECK(max_diff(prefill, host_llama_logits(file, model->config(), s.tokens).data()) <= 1e-4f);
-    const bool f16_accumulated = std::all_of(s.logits.data.begin(), s.logits.data.end(), [](float v) {
-      uint32_t bits;
-      std::memcpy(&bits, &v, 4);
-      return (bits & 0x1fff) == 0;
-    });
-    if (s.tokens.size() < 8) {
-      CHECK_FALSE(f16_accumulated);
-      CHECK(max_diff(host_llama_logits(file, model->config(), s.tokens, true), s.logits.data.data()) <= 1e-5f);
-      CHECK(max_diff(prefill, s.logits.data.data()) <= 2e-3f);
-    } else {
-      CHECK(f16_accumulated);
-      CHECK(max_diff(prefill, s.logits.data.data()) <= 2e-2f);
-    }
-  }
+  check_against_llama_cpp(*model, sequences, [&](const std::vector<int32_t>& tokens, bool llama_cpp_rounding) {
+    return host_llama_logits(file, model->config(), tokens, llama_cpp_rounding);
+  });
 }
 
 TEST_CASE_FIXTURE(GpuTest, "a GGUF model of another architecture is refused by name") {

@@ -1,0 +1,75 @@
+#include "models/gpt2.h"
+
+#include "runtime/device.h"
+#include "runtime/error.h"
+#include "runtime/ops.h"
+
+namespace vkllm {
+
+void Gpt2Config::validate() const {
+  if (dim <= 0 || hidden <= 0 || n_layers <= 0 || n_heads <= 0 || vocab <= 0 || context <= 0)
+    throw Error("gpt2: every dimension must be positive");
+  if (dim % n_heads) throw Error("gpt2: dim " + std::to_string(dim) + " does not split into " + std::to_string(n_heads) + " heads");
+}
+
+Gpt2Model::Gpt2Model(Device& device, Gpt2Config config, Gpt2Weights weights)
+    : Model(device, "gpt2", config.vocab, config.context), config_(config), w_(std::move(weights)) {
+  config_.validate();
+  if (int(w_.layers.size()) != config_.n_layers) throw Error("gpt2: weights hold a different number of layers");
+  if (w_.position_embd.rows < config_.context)
+    throw Error("gpt2: the position embedding has " + std::to_string(w_.position_embd.rows) + " rows for a context of " +
+                std::to_string(config_.context));
+}
+
+KvCacheConfig Gpt2Model::cache_config(int64_t capacity, DType dtype) const {
+  KvCacheConfig c;
+  c.n_layers = config_.n_layers;
+  c.capacity = capacity;
+  c.n_kv_heads = config_.n_heads;
+  c.head_dim = config_.head_dim();
+  c.dtype = dtype;
+  return c;  // no rope: positions live in the embedding, cached keys cannot be moved
+}
+
+void Gpt2Model::record(Step& s, KvCache& cache, int64_t n) {
+  const Gpt2Config& c = config_;
+  Graph& g = *s.graph;
+  auto scratch = [&](int64_t cols, const char* name) { return s.add_scratch(device(), n, cols, name); };
+  Tensor x = scratch(c.dim, "x"), h = scratch(c.dim, "h"), att = scratch(c.dim, "attn");
+  Tensor q = scratch(c.dim, "q"), k = scratch(c.dim, "k"), v = scratch(c.dim, "v"), up = scratch(c.hidden, "up");
+
+  ops::AttentionParams a;
+  a.n_heads = c.n_heads;
+  a.n_kv_heads = c.n_heads;
+  a.head_dim = c.head_dim();
+  a.n_kv = Graph::step_param(kSlotNKv);
+
+  // A projection with its bias: out = W in + b.
+  auto linear = [&](const Weight& w, const Tensor& b, const Tensor& in, const Tensor& out) {
+    ops::matmul(g, w, in, out);
+    ops::add(g, out, b, out);
+  };
+  ops::get_rows(g, w_.token_embd, s.tokens, x);
+  ops::get_rows(g, w_.position_embd, s.positions, h);
+  ops::add(g, x, h, x);
+  for (int l = 0; l < c.n_layers; ++l) {
+    const Gpt2Layer& L = w_.layers[size_t(l)];
+    ops::layernorm(g, x, L.attn_norm, L.attn_norm_bias, h, c.norm_eps);
+    linear(L.wq, L.bq, h, q);
+    linear(L.wk, L.bk, h, k);
+    linear(L.wv, L.bv, h, v);
+    cache.write_layer(g, l, k, v, Graph::step_param(kSlotFirst));
+    ops::attention(g, q, cache.k(l), cache.v(l), cache.slot_positions(), s.positions, att, a);
+    linear(L.wo, L.bo, att, h);
+    ops::add(g, x, h, x);
+    ops::layernorm(g, x, L.ffn_norm, L.ffn_norm_bias, h, c.norm_eps);
+    linear(L.w_up, L.b_up, h, up);
+    ops::gelu(g, up, up, ops::GeluForm::Tanh);
+    linear(L.w_down, L.b_down, up, h);
+    ops::add(g, x, h, x);
+  }
+  ops::layernorm(g, x, w_.output_norm, w_.output_norm_bias, h, c.norm_eps);
+  ops::matmul(g, w_.output, h, s.logits);
+}
+
+}  // namespace vkllm

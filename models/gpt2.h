@@ -1,0 +1,52 @@
+#pragma once
+// GPT-2 as a graph builder: token plus learned absolute position embeddings, pre-LayerNorm
+// (with bias) attention with q/k/v biases, GELU (tanh) feed-forward with biases, final
+// LayerNorm and output projection. No rotary embedding: the KV cache can select and append,
+// and refuses reposition.
+#include <vector>
+
+#include "models/model.h"
+#include "runtime/weight.h"
+
+namespace vkllm {
+
+struct Gpt2Config {
+  int dim = 0, hidden = 0, n_layers = 0, n_heads = 0, vocab = 0;
+  int context = 0;  // rows of the position embedding
+  float norm_eps = 1e-5f;
+  int head_dim() const { return dim / n_heads; }
+  void validate() const;
+};
+
+struct Gpt2Layer {
+  Tensor attn_norm, attn_norm_bias;  // [1, dim]
+  Weight wq, wk, wv;                 // [dim, dim] each (GGUF stores them fused: split on load)
+  Tensor bq, bk, bv;                 // [1, dim]
+  Weight wo;
+  Tensor bo;
+  Tensor ffn_norm, ffn_norm_bias;
+  Weight w_up, w_down;  // [hidden, dim], [dim, hidden]
+  Tensor b_up, b_down;
+};
+
+struct Gpt2Weights {
+  Tensor token_embd, position_embd;  // [vocab, dim], [context, dim]
+  Tensor output_norm, output_norm_bias;
+  Weight output;  // may share token_embd's storage (tied)
+  std::vector<Gpt2Layer> layers;
+};
+
+class Gpt2Model : public Model {
+ public:
+  Gpt2Model(Device& device, Gpt2Config config, Gpt2Weights weights);
+  const Gpt2Config& config() const { return config_; }
+  KvCacheConfig cache_config(int64_t capacity, DType dtype = DType::F32) const override;
+
+ private:
+  void record(Step& s, KvCache& cache, int64_t n) override;
+
+  Gpt2Config config_;
+  Gpt2Weights w_;
+};
+
+}  // namespace vkllm

@@ -1,0 +1,59 @@
+#include "models/gpt2_gguf.h"
+
+#include "models/gguf_upload.h"
+#include "runtime/error.h"
+
+namespace vkllm {
+
+std::unique_ptr<Gpt2Model> load_gpt2_gguf(Device& device, const GgufFile& file) {
+  const std::string arch = file.get_string("general.architecture");
+  if (arch != "gpt2") throw Error(file.path() + ": architecture '" + arch + "' is not gpt2");
+  Gpt2Config c;
+  c.dim = int(file.get_uint("gpt2.embedding_length"));
+  c.hidden = int(file.get_uint("gpt2.feed_forward_length"));
+  c.n_layers = int(file.get_uint("gpt2.block_count"));
+  c.n_heads = int(file.get_uint("gpt2.attention.head_count"));
+  c.context = int(file.get_uint("gpt2.context_length"));
+  c.norm_eps = float(file.get_float("gpt2.attention.layer_norm_epsilon", 1e-5));
+  const GgufTensor& embd = file.tensor("token_embd.weight");
+  c.vocab = int(embd.dims.size() > 1 ? embd.dims[1] : 0);
+  c.validate();
+
+  GgufUploader up(device, file);
+  Gpt2Weights w;
+  w.token_embd = up.tensor(embd);
+  w.position_embd = up.tensor("position_embd.weight");
+  w.output_norm = up.tensor("output_norm.weight");
+  w.output_norm_bias = up.tensor("output_norm.bias");
+  const GgufTensor* output = file.find("output.weight");
+  w.output = output ? up.weight(*output) : Weight::plain(w.token_embd);  // absent: tied
+  for (int l = 0; l < c.n_layers; ++l) {
+    const std::string b = "blk." + std::to_string(l) + ".";
+    Gpt2Layer L;
+    L.attn_norm = up.tensor(b + "attn_norm.weight");
+    L.attn_norm_bias = up.tensor(b + "attn_norm.bias");
+    const Weight qkv = up.weight(b + "attn_qkv.weight");  // [3 dim, dim]: q rows, then k, then v
+    const Tensor qkv_bias = up.tensor(b + "attn_qkv.bias");
+    if (qkv.rows() != 3 * int64_t(c.dim) || qkv_bias.cols != 3 * int64_t(c.dim))
+      throw Error(file.path() + ": " + b + "attn_qkv has " + std::to_string(qkv.rows()) + " rows, expected " + std::to_string(3 * c.dim));
+    L.wq = qkv.slice_rows(0, c.dim);
+    L.wk = qkv.slice_rows(c.dim, c.dim);
+    L.wv = qkv.slice_rows(2 * int64_t(c.dim), c.dim);
+    L.bq = qkv_bias.slice_cols(0, c.dim);
+    L.bk = qkv_bias.slice_cols(c.dim, c.dim);
+    L.bv = qkv_bias.slice_cols(2 * int64_t(c.dim), c.dim);
+    L.wo = up.weight(b + "attn_output.weight");
+    L.bo = up.tensor(b + "attn_output.bias");
+    L.ffn_norm = up.tensor(b + "ffn_norm.weight");
+    L.ffn_norm_bias = up.tensor(b + "ffn_norm.bias");
+    L.w_up = up.weight(b + "ffn_up.weight");
+    L.b_up = up.tensor(b + "ffn_up.bias");
+    L.w_down = up.weight(b + "ffn_down.weight");
+    L.b_down = up.tensor(b + "ffn_down.bias");
+    w.layers.push_back(std::move(L));
+  }
+  up.log_dequantized();
+  return std::make_unique<Gpt2Model>(device, c, std::move(w));
+}
+
+}  // namespace vkllm
