@@ -8,7 +8,7 @@
 #include "models/gguf.h"
 #include "models/gguf_vocab.h"
 #include "models/gpt2_gguf.h"
-#include "models/hf_llama.h"
+#include "models/hf_model.h"
 #include "models/llama2c.h"
 #include "models/llama_gguf.h"
 #include "runtime/error.h"
@@ -30,7 +30,7 @@ bool is_gguf(const std::string& path) {
 LoadedModel load_model(Device& device, const std::string& path) {
   LoadedModel out;
   if (is_hf_directory(path)) {
-    out.model = load_hf_llama(device, path);
+    out.model = load_hf_model(device, path);
     if (std::filesystem::exists(std::filesystem::path(path) / "tokenizer.json")) {
       // Embedding tables are often padded past the tokenizer: the extra rows are unused ids.
       Vocab v = vocab_from_tokenizer_json(path);

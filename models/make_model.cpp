@@ -48,7 +48,7 @@ void write_spm_vocab(GgufWriter& w, int vocab) {
 
 // The 256 byte characters, pairs of letters with their merges, control fillers, and
 // <|endoftext|> last.
-void write_byte_level_vocab(GgufWriter& w, int vocab) {
+void write_byte_level_vocab(GgufWriter& w, int vocab, const char* pre) {
   const ByteAlphabet& bytes = byte_alphabet();
   std::vector<std::string> tokens, merges;
   for (int b = 0; b < 256; ++b) tokens.push_back(bytes.of_byte[b]);
@@ -62,7 +62,7 @@ void write_byte_level_vocab(GgufWriter& w, int vocab) {
   std::vector<int32_t> types(tokens.size(), 1);
   for (size_t i = 256 + merges.size(); i < tokens.size(); ++i) types[i] = 3;
   w.set_string("tokenizer.ggml.model", "gpt2");
-  w.set_string("tokenizer.ggml.pre", "qwen2");
+  w.set_string("tokenizer.ggml.pre", pre);
   w.set_strings("tokenizer.ggml.tokens", tokens);
   w.set_i32s("tokenizer.ggml.token_type", types);
   w.set_strings("tokenizer.ggml.merges", merges);
@@ -73,8 +73,10 @@ void write_byte_level_vocab(GgufWriter& w, int vocab) {
 }  // namespace
 
 void make_model(const SyntheticModel& m, const std::string& path) {
-  const bool qwen2 = m.arch == "qwen2";
-  if (m.arch != "llama" && !qwen2) throw Error("make-model: architecture '" + m.arch + "' is not supported (llama and qwen2 are)");
+  const bool qwen2 = m.arch == "qwen2", gpt2 = m.arch == "gpt2";
+  if (m.arch != "llama" && !qwen2 && !gpt2)
+    throw Error("make-model: architecture '" + m.arch + "' is not supported (llama, qwen2 and gpt2 are)");
+  if (gpt2 && m.kv_heads != m.heads) throw Error("make-model: gpt2 has as many kv heads as heads");
   if (m.type != "f16" && m.type != "q8_0") throw Error("make-model: type must be f16 or q8_0");
   if (m.dim % m.heads || m.heads % m.kv_heads || m.dim % 32 || m.ffn % 32)
     throw Error("make-model: dim must split into heads (a multiple of kv heads), and dim and ffn be multiples of 32");
@@ -91,11 +93,15 @@ void make_model(const SyntheticModel& m, const std::string& path) {
   w.set_u32(a + "feed_forward_length", uint32_t(m.ffn));
   w.set_u32(a + "attention.head_count", uint32_t(m.heads));
   w.set_u32(a + "attention.head_count_kv", uint32_t(m.kv_heads));
-  w.set_f32(a + "attention.layer_norm_rms_epsilon", qwen2 ? 1e-6f : 1e-5f);
-  w.set_f32(a + "rope.freq_base", qwen2 ? 1000000.0f : 10000.0f);
-  w.set_u32(a + "rope.dimension_count", uint32_t(head_dim));
-  if (qwen2)
-    write_byte_level_vocab(w, m.vocab);
+  if (gpt2) {
+    w.set_f32(a + "attention.layer_norm_epsilon", 1e-5f);
+  } else {
+    w.set_f32(a + "attention.layer_norm_rms_epsilon", qwen2 ? 1e-6f : 1e-5f);
+    w.set_f32(a + "rope.freq_base", qwen2 ? 1000000.0f : 10000.0f);
+    w.set_u32(a + "rope.dimension_count", uint32_t(head_dim));
+  }
+  if (qwen2 || gpt2)
+    write_byte_level_vocab(w, m.vocab, gpt2 ? "gpt-2" : "qwen2");
   else
     write_spm_vocab(w, m.vocab);
 
@@ -126,11 +132,33 @@ void make_model(const SyntheticModel& m, const std::string& path) {
     for (auto& x : v) x = normal(rng);
     f32_vector(name, std::move(v));
   };
+  auto zeros = [&](const std::string& name, int64_t n) { f32_vector(name, std::vector<float>(size_t(n), 0.0f)); };
   const int64_t kv = int64_t(m.kv_heads) * head_dim;
   matrix("token_embd.weight", m.vocab, m.dim);
+  if (gpt2) {
+    std::vector<float> positions(size_t(m.context) * size_t(m.dim));
+    for (auto& x : positions) x = normal(rng);
+    std::vector<uint8_t> bytes(positions.size() * 4);
+    std::memcpy(bytes.data(), positions.data(), bytes.size());
+    w.add_tensor("position_embd.weight", {uint64_t(m.dim), uint64_t(m.context)}, uint32_t(GgmlType::F32), std::move(bytes));
+  }
   for (int l = 0; l < m.layers; ++l) {
     const std::string b = "blk." + std::to_string(l) + ".";
     norm(b + "attn_norm.weight");
+    if (gpt2) {  // llama.cpp's gpt2 layout: fused q/k/v, biases everywhere, no gate
+      zeros(b + "attn_norm.bias", m.dim);
+      matrix(b + "attn_qkv.weight", 3 * int64_t(m.dim), m.dim);
+      bias(b + "attn_qkv.bias", 3 * int64_t(m.dim));
+      matrix(b + "attn_output.weight", m.dim, m.dim);
+      bias(b + "attn_output.bias", m.dim);
+      norm(b + "ffn_norm.weight");
+      zeros(b + "ffn_norm.bias", m.dim);
+      matrix(b + "ffn_up.weight", m.ffn, m.dim);
+      bias(b + "ffn_up.bias", m.ffn);
+      matrix(b + "ffn_down.weight", m.dim, m.ffn);
+      bias(b + "ffn_down.bias", m.dim);
+      continue;
+    }
     matrix(b + "attn_q.weight", m.dim, m.dim);
     matrix(b + "attn_k.weight", kv, m.dim);
     matrix(b + "attn_v.weight", kv, m.dim);
@@ -146,6 +174,7 @@ void make_model(const SyntheticModel& m, const std::string& path) {
     matrix(b + "ffn_down.weight", m.dim, m.ffn);
   }
   norm("output_norm.weight");
+  if (gpt2) zeros("output_norm.bias", m.dim);
   matrix("output.weight", m.vocab, m.dim);
   w.write(path);
 }

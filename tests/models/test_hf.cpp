@@ -1,6 +1,7 @@
 // Hugging Face directories: stories260K rewritten as a Hugging Face Llama (safetensors shards,
 // q/k in rotate_half order, config.json) reproduces llama2.c's logits; tokenizer.json built
 // from the GPT-2 vocabulary reproduces llama.cpp's tokenizer test; corrupt files are named.
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -147,8 +148,75 @@ TEST_CASE_FIXTURE(GpuTest, "a Hugging Face Llama directory (sharded safetensors,
   const fs::path shard = dir / "model-00002-of-00002.safetensors";
   fs::resize_file(shard, fs::file_size(shard) - 100);
   CHECK_THROWS_WITH_AS(load_model(gpu(), dir.string()), doctest::Contains("data lies past the end of the file"), Error);
-  std::ofstream(dir / "config.json") << R"({"architectures": ["GPT2LMHeadModel"]})";
-  CHECK_THROWS_WITH_AS(load_model(gpu(), dir.string()), doctest::Contains("architecture 'GPT2LMHeadModel'"), Error);
+  std::ofstream(dir / "config.json") << R"({"architectures": ["BertModel"]})";
+  CHECK_THROWS_WITH_AS(load_model(gpu(), dir.string()), doctest::Contains("architecture 'BertModel' is not supported"), Error);
+  fs::remove_all(dir);
+}
+
+// tiny-gpt2 rewritten as a Hugging Face GPT2LMHeadModel: Conv1D matrices stored [in, out],
+// embeddings F16, the rest F32, "transformer." prefix, separate lm_head. It must compute what
+// the GGUF file computes.
+TEST_CASE_FIXTURE(GpuTest, "a Hugging Face GPT-2 directory (transposed Conv1D weights) matches the same model from GGUF") {
+  auto gguf = shared_data("models/tiny-gpt2.gguf");
+  if (!gguf) return;
+  GgufFile file(*gguf);
+  auto raw = [&](const std::string& name) {
+    const GgufTensor& t = file.tensor(name);
+    return std::string(reinterpret_cast<const char*>(t.data), t.bytes);
+  };
+  auto dtype = [&](const std::string& name) { return file.tensor(name).type == uint32_t(GgmlType::F16) ? "F16" : "F32"; };
+  auto conv1d = [&](const std::string& name) {  // GGUF [out, in] row-major -> [in, out]
+    const GgufTensor& t = file.tensor(name);
+    const int64_t in = int64_t(t.dims[0]), out = int64_t(t.dims[1]);
+    REQUIRE(t.type == uint32_t(GgmlType::F32));
+    std::string bytes(t.bytes, '\0');
+    for (int64_t o = 0; o < out; ++o)
+      for (int64_t i = 0; i < in; ++i) std::memcpy(&bytes[size_t(i * out + o) * 4], t.data + size_t(o * in + i) * 4, 4);
+    return Entry{"", "F32", {in, out}, bytes};
+  };
+  const int dim = 64, layers = 2, vocab = 50257, ctx = 256, ffn = 256;
+  std::vector<Entry> entries;
+  auto add = [&](const std::string& hf, const std::string& gg, std::vector<int64_t> shape) {
+    entries.push_back({hf, dtype(gg), shape, raw(gg)});
+  };
+  add("transformer.wte.weight", "token_embd.weight", {vocab, dim});
+  add("transformer.wpe.weight", "position_embd.weight", {ctx, dim});
+  add("transformer.ln_f.weight", "output_norm.weight", {dim});
+  add("transformer.ln_f.bias", "output_norm.bias", {dim});
+  add("lm_head.weight", "output.weight", {vocab, dim});
+  for (int l = 0; l < layers; ++l) {
+    const std::string h = "transformer.h." + std::to_string(l) + ".", b = "blk." + std::to_string(l) + ".";
+    add(h + "ln_1.weight", b + "attn_norm.weight", {dim});
+    add(h + "ln_1.bias", b + "attn_norm.bias", {dim});
+    add(h + "ln_2.weight", b + "ffn_norm.weight", {dim});
+    add(h + "ln_2.bias", b + "ffn_norm.bias", {dim});
+    add(h + "attn.c_attn.bias", b + "attn_qkv.bias", {3 * dim});
+    add(h + "attn.c_proj.bias", b + "attn_output.bias", {dim});
+    add(h + "mlp.c_fc.bias", b + "ffn_up.bias", {ffn});
+    add(h + "mlp.c_proj.bias", b + "ffn_down.bias", {dim});
+    for (auto [hf, gg] : {std::pair{"attn.c_attn.weight", "attn_qkv.weight"}, {"attn.c_proj.weight", "attn_output.weight"},
+                          {"mlp.c_fc.weight", "ffn_up.weight"}, {"mlp.c_proj.weight", "ffn_down.weight"}}) {
+      entries.push_back(conv1d(b + gg));
+      entries.back().name = h + hf;
+    }
+  }
+  const fs::path dir = temp_path("hf-gpt2");
+  fs::create_directories(dir);
+  write_safetensors(dir / "model.safetensors", entries);
+  std::ofstream(dir / "config.json") << json{{"architectures", {"GPT2LMHeadModel"}}, {"n_embd", dim}, {"n_layer", layers},
+                                             {"n_head", 4}, {"vocab_size", vocab}, {"n_positions", ctx},
+                                             {"n_inner", nullptr}, {"layer_norm_epsilon", 1e-5}, {"tie_word_embeddings", false}}
+                                            .dump();
+  LoadedModel hf = load_model(gpu(), dir.string());
+  LoadedModel reference = load_model(gpu(), *gguf);
+  CHECK(hf.model->arch() == "gpt2");
+  const std::vector<int32_t> tokens{464, 2068, 7586, 21831, 18045, 625, 262};
+  KvCache a(gpu(), hf.model->cache_config(8)), b(gpu(), reference.model->cache_config(8));
+  const auto got = hf.model->forward(a, tokens, iota_positions(tokens.size()));
+  const auto want = reference.model->forward(b, tokens, iota_positions(tokens.size()));
+  float worst = 0;
+  for (size_t i = 0; i < want.size(); ++i) worst = std::max(worst, std::fabs(got[i] - want[i]));
+  CHECK(worst <= 1e-5f);
   fs::remove_all(dir);
 }
 

@@ -63,6 +63,7 @@ void run(RunOptions o) {
         first_id = false;
       });
   std::printf("\n");
+  std::fflush(stdout);  // the text before the figures, also when both go to one pipe
   const char* why = result.stop == GenerateResult::Stop::EndOfGeneration ? "end of generation"
                     : result.stop == GenerateResult::Stop::StopString    ? "stop string"
                                                                          : "token limit";
