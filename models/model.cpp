@@ -15,22 +15,24 @@ Tensor& Model::Step::add_scratch(Device& device, int64_t rows, int64_t cols, con
   return scratch.back();
 }
 
-Model::Step& Model::step_for(KvCache& cache, int64_t n) {
+Model::Step& Model::step_for(KvCache& cache, int64_t n, int32_t prefix) {
   // Graphs recorded against caches that no longer exist hold their memory: release them.
   std::erase_if(steps_, [](const auto& entry) { return entry.second.cache_alive.expired(); });
-  auto key = std::make_pair(cache.id(), n);
+  auto key = std::make_tuple(cache.id(), n, prefix);
   if (auto it = steps_.find(key); it != steps_.end()) return it->second;
   Step s;
   s.cache_alive = cache.lifetime();
   s.graph = std::make_unique<Graph>(device_);
   s.tokens = device_.tensor(DType::I32, 1, n, "tokens");
-  s.positions = device_.tensor(DType::I32, 1, n, "positions");
+  s.positions = device_.tensor(DType::I32, cache.two_d() ? 2 : 1, n, "positions");
+  s.prefix = prefix;
   s.logits = device_.tensor(DType::F32, n, vocab_, "logits");
   record(s, cache, n);
   return steps_.emplace(key, std::move(s)).first->second;
 }
 
-std::vector<float> Model::forward(KvCache& cache, std::span<const int32_t> tokens, std::span<const int32_t> positions) {
+std::vector<float> Model::forward(KvCache& cache, std::span<const int32_t> tokens, std::span<const int32_t> positions,
+                                  const ForwardExtras& extras) {
   if (tokens.size() != positions.size()) throw Error(arch_ + ": one position per token");
   if (tokens.empty()) return {};
   for (int32_t t : tokens)
@@ -39,20 +41,31 @@ std::vector<float> Model::forward(KvCache& cache, std::span<const int32_t> token
   for (int32_t p : positions)
     if (p < 0 || p >= context_)
       throw Error("position " + std::to_string(p) + " is outside the model's context of " + std::to_string(context_));
+  for (int32_t p : extras.block_positions)
+    if (p < 0 || p >= context_)
+      throw Error("block position " + std::to_string(p) + " is outside the model's context of " + std::to_string(context_));
+  if (extras.prefix < 0) throw Error(arch_ + ": negative prefix length");
   const int64_t n = int64_t(tokens.size());
-  Step& s = step_for(cache, n);
-  const int64_t first = cache.reserve(positions);
-  device_.upload(s.tokens, tokens.data());
-  device_.upload(s.positions, positions.data());
-  s.graph->set_step(kSlotFirst, uint32_t(first));
-  s.graph->set_step(kSlotNKv, uint32_t(cache.size()));
+  const int64_t first = cache.reserve(positions, extras.block_positions, append_order());
+  Step* s = nullptr;
   try {
-    s.graph->run();
+    s = &step_for(cache, n, extras.prefix);
   } catch (...) {
     cache.truncate(first);
     throw;
   }
-  return device_.download<float>(s.logits);
+  device_.upload(s->tokens, tokens.data());
+  device_.upload(s->positions.slice_rows(0, 1), positions.data());
+  if (s->positions.rows > 1) device_.upload(s->positions.slice_rows(1, 1), extras.block_positions.data());
+  s->graph->set_step(kSlotFirst, uint32_t(first));
+  s->graph->set_step(kSlotNKv, uint32_t(cache.size()));
+  try {
+    s->graph->run();
+  } catch (...) {
+    cache.truncate(first);
+    throw;
+  }
+  return device_.download<float>(s->logits);
 }
 
 }  // namespace vkllm

@@ -8,6 +8,7 @@
 #include <memory>
 #include <span>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include "runtime/graph.h"
@@ -17,6 +18,12 @@
 namespace vkllm {
 
 class Device;
+
+// What some architectures need besides positions.
+struct ForwardExtras {
+  std::span<const int32_t> block_positions;  // 2D RoPE (ChatGLM-6B): one per token
+  int32_t prefix = 0;  // prefix-LM models: cache slots [0, prefix) are seen by every query
+};
 
 class Model {
  public:
@@ -36,7 +43,8 @@ class Model {
   // Appends the tokens at `positions` to the cache and returns their logits, [n][vocab]
   // row-major. Token ids must be < vocab and positions < context; the cache enforces its own
   // invariants. On error the cache is left as it was.
-  std::vector<float> forward(KvCache& cache, std::span<const int32_t> tokens, std::span<const int32_t> positions);
+  std::vector<float> forward(KvCache& cache, std::span<const int32_t> tokens, std::span<const int32_t> positions,
+                             const ForwardExtras& extras = {});
 
  protected:
   static constexpr uint32_t kSlotFirst = 0;  // step value: the cache slot of the first new token
@@ -45,21 +53,24 @@ class Model {
   struct Step {
     std::weak_ptr<const void> cache_alive;
     std::unique_ptr<Graph> graph;
-    Tensor tokens, positions, logits;  // inputs [1, n] (I32) and the output [n, vocab]
+    Tensor tokens, positions, logits;  // inputs I32 [1, n] and [streams, n]; the output [n, vocab]
+    int32_t prefix = 0;                 // ForwardExtras::prefix the graph was recorded for
     std::vector<Tensor> scratch;
     Tensor& add_scratch(Device& device, int64_t rows, int64_t cols, const char* name);
   };
   // Records the pass for n tokens into s.graph: reads s.tokens and s.positions, writes
   // s.logits; kSlotFirst and kSlotNKv are the cache's step values.
   virtual void record(Step& s, KvCache& cache, int64_t n) = 0;
+  // How new positions must relate to cached ones (ChatGLM-6B repeats positions by design).
+  virtual AppendOrder append_order() const { return AppendOrder::Increasing; }
 
  private:
-  Step& step_for(KvCache& cache, int64_t n);
+  Step& step_for(KvCache& cache, int64_t n, int32_t prefix);
 
   Device& device_;
   std::string arch_;
   int vocab_, context_;
-  std::map<std::pair<uint64_t, int64_t>, Step> steps_;  // by (cache id, token count)
+  std::map<std::tuple<uint64_t, int64_t, int32_t>, Step> steps_;  // by (cache id, token count, prefix)
 };
 
 }  // namespace vkllm

@@ -1,0 +1,103 @@
+#include "models/chatglm.h"
+
+#include <cmath>
+
+#include "runtime/device.h"
+#include "runtime/error.h"
+#include "runtime/ops.h"
+
+namespace vkllm {
+
+std::vector<int64_t> chatglm_qkv_rows(int n_heads, int head_dim) {
+  std::vector<int64_t> rows;
+  for (int part = 0; part < 3; ++part)  // q, k, v
+    for (int h = 0; h < n_heads; ++h)
+      for (int i = 0; i < head_dim; ++i) rows.push_back(int64_t(h) * 3 * head_dim + int64_t(part) * head_dim + i);
+  return rows;
+}
+
+RopeConfig ChatGlmConfig::rope() const {
+  RopeConfig r;
+  r.pairing = RopePairing::Glm2D;
+  r.head_dim = head_dim();
+  r.theta = 10000.0;
+  return r;
+}
+
+void ChatGlmConfig::validate() const {
+  if (dim <= 0 || hidden <= 0 || n_layers <= 0 || n_heads <= 0 || vocab <= 0 || context <= 0)
+    throw Error("chatglm: every dimension must be positive");
+  if (dim % n_heads || head_dim() % 4)
+    throw Error("chatglm: dim " + std::to_string(dim) + " must split into " + std::to_string(n_heads) +
+                " heads whose size is a multiple of 4 (two rotated halves of pairs)");
+}
+
+ChatGlmModel::ChatGlmModel(Device& device, ChatGlmConfig config, ChatGlmWeights weights)
+    : Model(device, "chatglm", config.vocab, config.context), config_(config), w_(std::move(weights)) {
+  config_.validate();
+  if (int(w_.layers.size()) != config_.n_layers) throw Error("chatglm: weights hold a different number of layers");
+  rope_table_ = RopeTable::build(device, config_.rope(), 0, config_.context);
+}
+
+KvCacheConfig ChatGlmModel::cache_config(int64_t capacity, DType dtype) const {
+  KvCacheConfig c;
+  c.n_layers = config_.n_layers;
+  c.capacity = capacity;
+  c.n_kv_heads = config_.n_heads;
+  c.head_dim = config_.head_dim();
+  c.dtype = dtype;
+  c.rope = config_.rope();
+  return c;
+}
+
+void ChatGlmModel::record(Step& s, KvCache& cache, int64_t n) {
+  const ChatGlmConfig& c = config_;
+  Graph& g = *s.graph;
+  auto scratch = [&](int64_t cols, const char* name) { return s.add_scratch(device(), n, cols, name); };
+  Tensor x = scratch(c.dim, "x"), h = scratch(c.dim, "h"), t = scratch(c.dim, "t"), att = scratch(c.dim, "attn");
+  Tensor q = scratch(c.dim, "q"), k = scratch(c.dim, "k"), v = scratch(c.dim, "v"), up = scratch(c.hidden, "up");
+  const Tensor query_positions = s.positions.slice_rows(0, 1);
+  const float alpha = c.residual_alpha();
+
+  ops::AttentionParams a;
+  a.n_heads = c.n_heads;
+  a.n_kv_heads = c.n_heads;
+  a.head_dim = c.head_dim();
+  a.n_kv = Graph::step_param(kSlotNKv);
+  a.mask = ops::AttentionMask::PrefixLM;  // by slot: the prompt prefix both ways, the rest causal
+  a.prefix = s.prefix;
+  a.first_query_slot = Graph::step_param(kSlotFirst);
+
+  auto linear = [&](const Weight& w, const Tensor& b, const Tensor& in, const Tensor& out) {
+    ops::matmul(g, w, in, out);
+    ops::add(g, out, b, out);
+  };
+  // x = alpha * normed + sublayer: the GLM residual keeps the normalized input, scaled.
+  auto residual = [&](const Tensor& normed, const Tensor& sublayer) {
+    ops::scale(g, normed, alpha, x);
+    ops::add(g, x, sublayer, x);
+  };
+  ops::get_rows(g, w_.token_embd, s.tokens, x);
+  for (int l = 0; l < c.n_layers; ++l) {
+    const ChatGlmLayer& L = w_.layers[size_t(l)];
+    ops::layernorm(g, x, L.attn_norm, L.attn_norm_bias, h, c.norm_eps);
+    linear(L.wq, L.bq, h, q);
+    linear(L.wk, L.bk, h, k);
+    linear(L.wv, L.bv, h, v);
+    ops::rope(g, q, q, c.n_heads, rope_table_, s.positions);
+    ops::rope(g, k, k, c.n_heads, rope_table_, s.positions);
+    cache.write_layer(g, l, k, v, Graph::step_param(kSlotFirst));
+    ops::attention(g, q, cache.k(l), cache.v(l), cache.slot_positions(), query_positions, att, a);
+    linear(L.wo, L.bo, att, t);
+    residual(h, t);
+    ops::layernorm(g, x, L.ffn_norm, L.ffn_norm_bias, h, c.norm_eps);
+    linear(L.w_up, L.b_up, h, up);
+    ops::gelu(g, up, up, ops::GeluForm::Tanh);
+    linear(L.w_down, L.b_down, up, t);
+    residual(h, t);
+  }
+  ops::layernorm(g, x, w_.output_norm, w_.output_norm_bias, h, c.norm_eps);
+  ops::matmul(g, w_.output, h, s.logits);
+}
+
+}  // namespace vkllm
