@@ -122,4 +122,52 @@ TEST_CASE_FIXTURE(GpuTest, "ChatGLM-6B: 2D RoPE, prefix-LM prompt and GLM residu
   MESSAGE("ChatGLM-6B max abs error: y1 " << max_diff(got1, y1) << ", y2 " << max_diff(got2, y2) << ", y3 " << max_diff(got3, y3));
 }
 
+// ChatGLM2 is a Llama-family model: RMSNorm, grouped-query attention with q/k/v biases, rotary
+// embedding on the first half of each head with interleaved pairs, SwiGLU.
+TEST_CASE_FIXTURE(GpuTest, "ChatGLM2: partial interleaved RoPE, multi-query groups and q/k/v biases match the reference") {
+  auto path = shared_data("chatglm/glm2_model.data");
+  if (!path) return;
+  LlamaConfig c;
+  c.dim = 32, c.hidden = 48, c.n_layers = 1, c.n_heads = 8, c.n_kv_heads = 2, c.context = 16, c.norm_eps = 1e-5f;
+  c.vocab = c.dim;  // identity output matrix: the "logits" are the final-normed hidden state
+  c.rope.pairing = RopePairing::Interleaved;
+  c.rope.head_dim = c.head_dim();
+  c.rope.rotary_dim = c.head_dim() / 2;
+  const int64_t d = c.dim, kv = int64_t(c.n_kv_heads) * c.head_dim(), f = c.hidden;
+  DataFile data(*path);
+  LlamaWeights w;
+  w.token_embd = upload(data.floats(5 * d), 5, d);
+  LlamaLayer L;
+  L.attn_norm = upload(data.floats(d), 1, d);
+  const Weight qkv = Weight::plain(upload(data.floats((d + 2 * kv) * d), d + 2 * kv, d));
+  const Tensor qkv_bias = upload(data.floats(d + 2 * kv), 1, d + 2 * kv);
+  L.wq = qkv.slice_rows(0, d), L.wk = qkv.slice_rows(d, kv), L.wv = qkv.slice_rows(d + kv, kv);
+  L.bq = qkv_bias.slice_cols(0, d), L.bk = qkv_bias.slice_cols(d, kv), L.bv = qkv_bias.slice_cols(d + kv, kv);
+  L.wo = Weight::plain(upload(data.floats(d * d), d, d));
+  L.ffn_norm = upload(data.floats(d), 1, d);
+  const Weight gate_up = Weight::plain(upload(data.floats(2 * f * d), 2 * f, d));
+  L.w_gate = gate_up.slice_rows(0, f), L.w_up = gate_up.slice_rows(f, f);
+  L.w_down = Weight::plain(upload(data.floats(d * f), d, f));
+  w.layers.push_back(L);
+  w.output_norm = upload(data.floats(d), 1, d);
+  w.output = Weight::plain(upload(identity(c.dim), d, d));
+  const auto x1 = data.ints(3);
+  const auto y1 = data.floats(3 * d);
+  const auto x2 = data.ints(1);
+  const auto y2 = data.floats(d);
+  const auto x3 = data.ints(1);
+  const auto y3 = data.floats(d);
+  CHECK(data.at_end());
+
+  LlamaModel model(gpu(), c, std::move(w));
+  KvCache cache(gpu(), model.cache_config(8));
+  const auto got1 = model.forward(cache, x1, std::vector<int32_t>{0, 1, 2});
+  const auto got2 = model.forward(cache, x2, std::vector<int32_t>{3});
+  const auto got3 = model.forward(cache, x3, std::vector<int32_t>{4});
+  CHECK(max_diff(got1, y1) <= 1e-4f);
+  CHECK(max_diff(got2, y2) <= 1e-4f);
+  CHECK(max_diff(got3, y3) <= 1e-4f);
+  MESSAGE("ChatGLM2 max abs error: y1 " << max_diff(got1, y1) << ", y2 " << max_diff(got2, y2) << ", y3 " << max_diff(got3, y3));
+}
+
 TEST_SUITE_END();
