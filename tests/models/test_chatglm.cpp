@@ -60,11 +60,14 @@ float max_diff(const std::vector<float>& a, const std::vector<float>& b) {
   return m;
 }
 
-}  // namespace
+// The tiny ChatGLM-6B of glm_model.data, and the reference inputs and outputs that follow it.
+struct GlmCase {
+  std::unique_ptr<ChatGlmModel> model;
+  std::vector<int32_t> x1, x2, x3;
+  std::vector<float> y1, y2, y3;
+};
 
-TEST_CASE_FIXTURE(GpuTest, "ChatGLM-6B: 2D RoPE, prefix-LM prompt and GLM residuals match the reference, through the cache") {
-  auto path = shared_data("chatglm/glm_model.data");
-  if (!path) return;
+GlmCase load_glm_case(const std::string& path) {
   ChatGlmConfig c;
   c.dim = 32, c.hidden = 128, c.n_layers = 1, c.n_heads = 8, c.context = 16;
   c.vocab = c.dim;  // the identity output matrix returns the hidden state as "logits"
@@ -73,7 +76,7 @@ TEST_CASE_FIXTURE(GpuTest, "ChatGLM-6B: 2D RoPE, prefix-LM prompt and GLM residu
   // sqrt(2 * 1) misses by 1.0.
   c.alpha = std::sqrt(56.0f);
   const int64_t d = c.dim, f = c.hidden;
-  DataFile data(*path);
+  DataFile data(path);
   ChatGlmWeights w;
   w.token_embd = upload(data.floats(5 * d), 5, d);
   ChatGlmLayer L;
@@ -107,9 +110,20 @@ TEST_CASE_FIXTURE(GpuTest, "ChatGLM-6B: 2D RoPE, prefix-LM prompt and GLM residu
   const auto y2 = data.floats(d);
   const auto x3 = data.ints(1);
   const auto y3 = data.floats(d);
-  CHECK(data.at_end());
+  REQUIRE(data.at_end());
 
-  ChatGlmModel model(gpu(), c, std::move(w));
+  return GlmCase{std::make_unique<ChatGlmModel>(gpu(), c, std::move(w)), x1, x2, x3, y1, y2, y3};
+}
+
+}  // namespace
+
+TEST_CASE_FIXTURE(GpuTest, "ChatGLM-6B: 2D RoPE, prefix-LM prompt and GLM residuals match the reference, through the cache") {
+  auto path = shared_data("chatglm/glm_model.data");
+  if (!path) return;
+  GlmCase t = load_glm_case(*path);
+  ChatGlmModel& model = *t.model;
+  const auto &x1 = t.x1, &x2 = t.x2, &x3 = t.x3;
+  const auto &y1 = t.y1, &y2 = t.y2, &y3 = t.y3;
   KvCache cache(gpu(), model.cache_config(8));
   // Step 1: tokens 0-1 are the bidirectional prefix, token 2 is causal.
   const auto got1 = model.forward(cache, x1, std::vector<int32_t>{0, 1, 1}, {.block_positions = std::vector<int32_t>{0, 0, 1}, .prefix = 2});
@@ -120,6 +134,44 @@ TEST_CASE_FIXTURE(GpuTest, "ChatGLM-6B: 2D RoPE, prefix-LM prompt and GLM residu
   const auto got3 = model.forward(cache, x3, std::vector<int32_t>{1}, {.block_positions = std::vector<int32_t>{3}, .prefix = 2});
   CHECK(max_diff(got3, y3) <= 1e-4f);
   MESSAGE("ChatGLM-6B max abs error: y1 " << max_diff(got1, y1) << ", y2 " << max_diff(got2, y2) << ", y3 " << max_diff(got3, y3));
+}
+
+// With one layer, the cached keys and values depend only on each token and its 2D position, so
+// cache surgery has an exact target: dropping a prompt prefix of P tokens and moving the rest by
+// (-P positions, 0 block positions), and a generated token by (-P, 0) too, must give the cache
+// that computing the remaining tokens at their new positions gives, and the same next output.
+TEST_CASE_FIXTURE(GpuTest, "ChatGLM-6B: dropping a prompt prefix and repositioning by 2D deltas equals recomputing") {
+  auto path = shared_data("chatglm/glm_model.data");
+  if (!path) return;
+  GlmCase t = load_glm_case(*path);
+  ChatGlmModel& model = *t.model;
+  // Prompt: prefix [4, 3] then document [0, 1, 2], all bidirectional; then one generated token
+  // at the last prompt position with block position 1.
+  const std::vector<int32_t> prompt{4, 3, 0, 1, 2}, generated{3};
+  KvCache full(gpu(), model.cache_config(8));
+  model.forward(full, prompt, std::vector<int32_t>{0, 1, 2, 3, 4}, {.block_positions = std::vector<int32_t>{0, 0, 0, 0, 0}, .prefix = 5});
+  model.forward(full, generated, std::vector<int32_t>{4}, {.block_positions = std::vector<int32_t>{1}, .prefix = 5});
+  full.select(std::vector<int64_t>{2, 3, 4, 5});
+  full.reposition(0, 4, -2, 0);
+
+  KvCache direct(gpu(), model.cache_config(8));
+  model.forward(direct, std::vector<int32_t>{0, 1, 2}, std::vector<int32_t>{0, 1, 2}, {.block_positions = std::vector<int32_t>{0, 0, 0}, .prefix = 3});
+  model.forward(direct, generated, std::vector<int32_t>{2}, {.block_positions = std::vector<int32_t>{1}, .prefix = 3});
+
+  auto as_floats = [](const std::vector<uint8_t>& bytes) {
+    std::vector<float> f(bytes.size() / 4);
+    std::memcpy(f.data(), bytes.data(), bytes.size());
+    return f;
+  };
+  CHECK(max_diff(as_floats(full.read_k(0, 0, 4)), as_floats(direct.read_k(0, 0, 4))) <= 1e-5f);
+  CHECK(max_diff(as_floats(full.read_v(0, 0, 4)), as_floats(direct.read_v(0, 0, 4))) <= 0.0f);
+  // The next generated token sees the same cache either way.
+  const ForwardExtras next{.block_positions = std::vector<int32_t>{2}, .prefix = 3};
+  const auto after_surgery = model.forward(full, std::vector<int32_t>{4}, std::vector<int32_t>{2}, next);
+  const auto recomputed = model.forward(direct, std::vector<int32_t>{4}, std::vector<int32_t>{2}, next);
+  CHECK(max_diff(after_surgery, recomputed) <= 1e-5f);
+  // Without the block delta's stream the keys would be wrong: a 2D cache refuses 1D appends.
+  CHECK_THROWS_WITH_AS(model.forward(full, std::vector<int32_t>{1}, std::vector<int32_t>{2}), doctest::Contains("2D RoPE needs one block position"), Error);
 }
 
 // ChatGLM2 is a Llama-family model: RMSNorm, grouped-query attention with q/k/v biases, rotary
