@@ -1,6 +1,5 @@
 #include "host/session.h"
 
-#include <numeric>
 
 #include "runtime/error.h"
 
@@ -29,19 +28,17 @@ std::vector<float> Session::decode(std::span<const int32_t> tokens) {
       throw Error("token id " + std::to_string(t) + " is out of range (vocabulary of " + std::to_string(vocab()) + ")");
 
   if (options_.use_cache) {
-    std::vector<int32_t> positions(tokens.size());
-    std::iota(positions.begin(), positions.end(), int32_t(n_past));
-    auto logits = model_.forward(*cache_, tokens, positions);
+    const PositionPlan plan = model_.plan_positions(tokens_, tokens);
+    auto logits = model_.forward(*cache_, tokens, plan.positions, plan.extras());
     tokens_.insert(tokens_.end(), tokens.begin(), tokens.end());
     return logits;
   }
   // No cache: the whole sequence again from an empty cache; keep the new tokens' rows.
   std::vector<int32_t> all = tokens_;
   all.insert(all.end(), tokens.begin(), tokens.end());
-  std::vector<int32_t> positions(all.size());
-  std::iota(positions.begin(), positions.end(), 0);
+  const PositionPlan plan = model_.plan_positions({}, all);
   cache_->truncate(0);
-  auto logits = model_.forward(*cache_, all, positions);
+  auto logits = model_.forward(*cache_, all, plan.positions, plan.extras());
   tokens_ = std::move(all);
   const size_t v = size_t(vocab());
   return std::vector<float>(logits.end() - std::ptrdiff_t(size_t(n) * v), logits.end());

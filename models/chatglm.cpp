@@ -1,5 +1,6 @@
 #include "models/chatglm.h"
 
+#include <algorithm>
 #include <cmath>
 
 #include "runtime/device.h"
@@ -48,6 +49,25 @@ KvCacheConfig ChatGlmModel::cache_config(int64_t capacity, DType dtype) const {
   c.dtype = dtype;
   c.rope = config_.rope();
   return c;
+}
+
+PositionPlan ChatGlmModel::plan_positions(std::span<const int32_t> held, std::span<const int32_t> added) const {
+  std::vector<int32_t> seq(held.begin(), held.end());
+  seq.insert(seq.end(), added.begin(), added.end());
+  const auto bos = std::find(seq.begin(), seq.end(), config_.bos_id);
+  const auto gmask = std::find(std::make_reverse_iterator(bos), seq.rend(), config_.gmask_id);
+  if (bos == seq.end() || gmask == seq.rend())
+    throw Error("chatglm: a prompt must end with [gMASK] (" + std::to_string(config_.gmask_id) + ") and then BOS (" +
+                std::to_string(config_.bos_id) + ")");
+  const int32_t prefix = int32_t(bos - seq.begin()), mask_position = int32_t(seq.rend() - gmask) - 1;
+  PositionPlan plan;
+  plan.prefix = prefix;
+  for (size_t i = held.size(); i < seq.size(); ++i) {
+    const bool in_prompt = int32_t(i) < prefix;
+    plan.positions.push_back(in_prompt ? int32_t(i) : mask_position);
+    plan.block_positions.push_back(in_prompt ? 0 : int32_t(i) - prefix + 1);
+  }
+  return plan;
 }
 
 void ChatGlmModel::record(Step& s, KvCache& cache, int64_t n) {

@@ -21,6 +21,8 @@ struct ChatGlmConfig {
   // The GLM residual scale; 0: sqrt(2 * n_layers). Hugging Face computes it from config.json's
   // num_layers, which need not be the number of layers present.
   float alpha = 0.0f;
+  // Generation: a prompt ends with [gMASK] then BOS (ChatGLM-6B: 130001, 130004).
+  int32_t gmask_id = 130001, bos_id = 130004;
   int head_dim() const { return dim / n_heads; }
   float residual_alpha() const { return alpha > 0.0f ? alpha : std::sqrt(2.0f * float(n_layers)); }
   RopeConfig rope() const;  // 2D, theta 10000, over the whole head
@@ -46,6 +48,9 @@ class ChatGlmModel : public Model {
   ChatGlmModel(Device& device, ChatGlmConfig config, ChatGlmWeights weights);
   const ChatGlmConfig& config() const { return config_; }
   KvCacheConfig cache_config(int64_t capacity, DType dtype = DType::F32) const override;
+  // Tokens up to BOS form the bidirectional prefix at positions 0, 1, ...; BOS and every token
+  // after it take the [gMASK] position, with block positions 1, 2, 3, ...
+  PositionPlan plan_positions(std::span<const int32_t> held, std::span<const int32_t> added) const override;
 
  private:
   void record(Step& s, KvCache& cache, int64_t n) override;

@@ -10,6 +10,12 @@ Model::Model(Device& device, std::string arch, int vocab, int context)
 
 Model::~Model() = default;
 
+PositionPlan Model::plan_positions(std::span<const int32_t> held, std::span<const int32_t> added) const {
+  PositionPlan plan;
+  for (size_t i = 0; i < added.size(); ++i) plan.positions.push_back(int32_t(held.size() + i));
+  return plan;
+}
+
 Tensor& Model::Step::add_scratch(Device& device, int64_t rows, int64_t cols, const char* name) {
   scratch.push_back(device.tensor(DType::F32, rows, cols, name));
   return scratch.back();

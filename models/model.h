@@ -25,6 +25,13 @@ struct ForwardExtras {
   int32_t prefix = 0;  // prefix-LM models: cache slots [0, prefix) are seen by every query
 };
 
+// Where appended tokens go: positions (and block positions, prefix) for a sequence.
+struct PositionPlan {
+  std::vector<int32_t> positions, block_positions;
+  int32_t prefix = 0;
+  ForwardExtras extras() const { return {block_positions, prefix}; }
+};
+
 class Model {
  public:
   Model(Device& device, std::string arch, int vocab, int context);
@@ -36,6 +43,10 @@ class Model {
   const std::string& arch() const { return arch_; }
   int vocab() const { return vocab_; }
   int context() const { return context_; }  // positions the model supports
+
+  // Positions for `added` tokens following the `held` ones of a sequence: by default the next
+  // indices. Prefix-LM models place their prompt and generated tokens their own way.
+  virtual PositionPlan plan_positions(std::span<const int32_t> held, std::span<const int32_t> added) const;
 
   // A cache shaped for this model (its RoPE, if any, is what reposition re-applies).
   virtual KvCacheConfig cache_config(int64_t capacity, DType dtype = DType::F32) const = 0;

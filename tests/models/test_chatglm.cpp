@@ -6,6 +6,7 @@
 #include <cstring>
 #include <fstream>
 
+#include "host/session.h"
 #include "models/chatglm.h"
 #include "models/llama.h"
 #include "tests/test_util.h"
@@ -75,6 +76,9 @@ GlmCase load_glm_case(const std::string& path) {
   // residual scale still comes from num_layers = 28: sqrt(56) reproduces it to 2e-7, while
   // sqrt(2 * 1) misses by 1.0.
   c.alpha = std::sqrt(56.0f);
+  // The reference prompt [0, 1, 2] has positions [0, 1, 1] and block positions [0, 0, 1]: the
+  // generation scheme with token 1 as [gMASK] and token 2 as BOS.
+  c.gmask_id = 1, c.bos_id = 2;
   const int64_t d = c.dim, f = c.hidden;
   DataFile data(path);
   ChatGlmWeights w;
@@ -134,6 +138,17 @@ TEST_CASE_FIXTURE(GpuTest, "ChatGLM-6B: 2D RoPE, prefix-LM prompt and GLM residu
   const auto got3 = model.forward(cache, x3, std::vector<int32_t>{1}, {.block_positions = std::vector<int32_t>{3}, .prefix = 2});
   CHECK(max_diff(got3, y3) <= 1e-4f);
   MESSAGE("ChatGLM-6B max abs error: y1 " << max_diff(got1, y1) << ", y2 " << max_diff(got2, y2) << ", y3 " << max_diff(got3, y3));
+
+  // A session places the tokens by the generation scheme itself, with and without the cache.
+  for (bool use_cache : {true, false}) {
+    CAPTURE(use_cache);
+    Session session(model, {.context = 8, .use_cache = use_cache});
+    CHECK(max_diff(session.decode(x1), y1) <= 1e-4f);
+    CHECK(max_diff(session.decode(x2), y2) <= 1e-4f);
+    CHECK(max_diff(session.decode(x3), y3) <= 1e-4f);
+  }
+  Session no_bos(model);
+  CHECK_THROWS_WITH_AS(no_bos.decode(std::vector<int32_t>{0, 3}), doctest::Contains("must end with [gMASK] (1) and then BOS (2)"), Error);
 }
 
 // With one layer, the cached keys and values depend only on each token and its 2D position, so
