@@ -5,6 +5,32 @@
 
 namespace vkllm {
 
+Gpt2Layer load_biased_block(GgufUploader& up, const GgufFile& file, int layer, int64_t dim) {
+  const std::string b = "blk." + std::to_string(layer) + ".";
+  Gpt2Layer L;
+  L.attn_norm = up.tensor(b + "attn_norm.weight");
+  L.attn_norm_bias = up.tensor(b + "attn_norm.bias");
+  const Weight qkv = up.weight(b + "attn_qkv.weight");  // [3 dim, dim]: q rows, then k, then v
+  const Tensor qkv_bias = up.tensor(b + "attn_qkv.bias");
+  if (qkv.rows() != 3 * dim || qkv_bias.cols != 3 * dim)
+    throw Error(file.path() + ": " + b + "attn_qkv has " + std::to_string(qkv.rows()) + " rows, expected " + std::to_string(3 * dim));
+  L.wq = qkv.slice_rows(0, dim);
+  L.wk = qkv.slice_rows(dim, dim);
+  L.wv = qkv.slice_rows(2 * dim, dim);
+  L.bq = qkv_bias.slice_cols(0, dim);
+  L.bk = qkv_bias.slice_cols(dim, dim);
+  L.bv = qkv_bias.slice_cols(2 * dim, dim);
+  L.wo = up.weight(b + "attn_output.weight");
+  L.bo = up.tensor(b + "attn_output.bias");
+  L.ffn_norm = up.tensor(b + "ffn_norm.weight");
+  L.ffn_norm_bias = up.tensor(b + "ffn_norm.bias");
+  L.w_up = up.weight(b + "ffn_up.weight");
+  L.b_up = up.tensor(b + "ffn_up.bias");
+  L.w_down = up.weight(b + "ffn_down.weight");
+  L.b_down = up.tensor(b + "ffn_down.bias");
+  return L;
+}
+
 std::unique_ptr<Gpt2Model> load_gpt2_gguf(Device& device, const GgufFile& file) {
   const std::string arch = file.get_string("general.architecture");
   if (arch != "gpt2") throw Error(file.path() + ": architecture '" + arch + "' is not gpt2");
@@ -27,31 +53,7 @@ std::unique_ptr<Gpt2Model> load_gpt2_gguf(Device& device, const GgufFile& file) 
   w.output_norm_bias = up.tensor("output_norm.bias");
   const GgufTensor* output = file.find("output.weight");
   w.output = output ? up.weight(*output) : Weight::plain(w.token_embd);  // absent: tied
-  for (int l = 0; l < c.n_layers; ++l) {
-    const std::string b = "blk." + std::to_string(l) + ".";
-    Gpt2Layer L;
-    L.attn_norm = up.tensor(b + "attn_norm.weight");
-    L.attn_norm_bias = up.tensor(b + "attn_norm.bias");
-    const Weight qkv = up.weight(b + "attn_qkv.weight");  // [3 dim, dim]: q rows, then k, then v
-    const Tensor qkv_bias = up.tensor(b + "attn_qkv.bias");
-    if (qkv.rows() != 3 * int64_t(c.dim) || qkv_bias.cols != 3 * int64_t(c.dim))
-      throw Error(file.path() + ": " + b + "attn_qkv has " + std::to_string(qkv.rows()) + " rows, expected " + std::to_string(3 * c.dim));
-    L.wq = qkv.slice_rows(0, c.dim);
-    L.wk = qkv.slice_rows(c.dim, c.dim);
-    L.wv = qkv.slice_rows(2 * int64_t(c.dim), c.dim);
-    L.bq = qkv_bias.slice_cols(0, c.dim);
-    L.bk = qkv_bias.slice_cols(c.dim, c.dim);
-    L.bv = qkv_bias.slice_cols(2 * int64_t(c.dim), c.dim);
-    L.wo = up.weight(b + "attn_output.weight");
-    L.bo = up.tensor(b + "attn_output.bias");
-    L.ffn_norm = up.tensor(b + "ffn_norm.weight");
-    L.ffn_norm_bias = up.tensor(b + "ffn_norm.bias");
-    L.w_up = up.weight(b + "ffn_up.weight");
-    L.b_up = up.tensor(b + "ffn_up.bias");
-    L.w_down = up.weight(b + "ffn_down.weight");
-    L.b_down = up.tensor(b + "ffn_down.bias");
-    w.layers.push_back(std::move(L));
-  }
+  for (int l = 0; l < c.n_layers; ++l) w.layers.push_back(load_biased_block(up, file, l, c.dim));
   up.log_dequantized();
   return std::make_unique<Gpt2Model>(device, c, std::move(w));
 }

@@ -18,7 +18,8 @@ namespace {
 
 // Placeholder vocabularies (random weights need no real one, but tools and llama.cpp expect
 // a complete tokenizer): SentencePiece for llama, byte-level BPE for qwen2.
-void write_spm_vocab(GgufWriter& w, int vocab) {
+// glm: the last two pieces are ChatGLM-6B's [gMASK] and <sop> (its BOS).
+void write_spm_vocab(GgufWriter& w, int vocab, bool glm) {
   // Specials, the 256 byte tokens, "▁" and the letters, then filler pieces.
   std::vector<std::string> tokens{"<unk>", "<s>", "</s>"};
   std::vector<int32_t> types{2, 3, 3};
@@ -34,15 +35,21 @@ void write_spm_vocab(GgufWriter& w, int vocab) {
     tokens.push_back(std::string(1, c));
     types.push_back(1);
   }
-  while (int(tokens.size()) < vocab) {
+  const int fillers_end = glm ? vocab - 2 : vocab;
+  while (int(tokens.size()) < fillers_end) {
     tokens.push_back("\xe2\x96\x81t" + std::to_string(tokens.size()));
     types.push_back(1);
+  }
+  if (glm) {
+    tokens.insert(tokens.end(), {"[gMASK]", "<sop>"});
+    types.insert(types.end(), {3, 3});
+    w.set_u32("chatglm6b.gmask_token_id", uint32_t(vocab - 2));
   }
   w.set_string("tokenizer.ggml.model", "llama");
   w.set_strings("tokenizer.ggml.tokens", tokens);
   w.set_f32s("tokenizer.ggml.scores", std::vector<float>(tokens.size(), 0.0f));
   w.set_i32s("tokenizer.ggml.token_type", types);
-  w.set_u32("tokenizer.ggml.bos_token_id", 1);
+  w.set_u32("tokenizer.ggml.bos_token_id", glm ? uint32_t(vocab - 1) : 1);
   w.set_u32("tokenizer.ggml.eos_token_id", 2);
 }
 
@@ -73,10 +80,11 @@ void write_byte_level_vocab(GgufWriter& w, int vocab, const char* pre) {
 }  // namespace
 
 void make_model(const SyntheticModel& m, const std::string& path) {
-  const bool qwen2 = m.arch == "qwen2", gpt2 = m.arch == "gpt2";
-  if (m.arch != "llama" && !qwen2 && !gpt2)
-    throw Error("make-model: architecture '" + m.arch + "' is not supported (llama, qwen2 and gpt2 are)");
-  if (gpt2 && m.kv_heads != m.heads) throw Error("make-model: gpt2 has as many kv heads as heads");
+  const bool qwen2 = m.arch == "qwen2", gpt2 = m.arch == "gpt2", glm = m.arch == "chatglm6b";
+  const bool biased_blocks = gpt2 || glm;  // the GPT-2 block layout (LayerNorm, fused q/k/v, biases)
+  if (m.arch != "llama" && !qwen2 && !gpt2 && !glm)
+    throw Error("make-model: architecture '" + m.arch + "' is not supported (llama, qwen2, gpt2 and chatglm6b are)");
+  if (biased_blocks && m.kv_heads != m.heads) throw Error("make-model: " + m.arch + " has as many kv heads as heads");
   if (m.type != "f16" && m.type != "q8_0") throw Error("make-model: type must be f16 or q8_0");
   if (m.dim % m.heads || m.heads % m.kv_heads || m.dim % 32 || m.ffn % 32)
     throw Error("make-model: dim must split into heads (a multiple of kv heads), and dim and ffn be multiples of 32");
@@ -93,7 +101,7 @@ void make_model(const SyntheticModel& m, const std::string& path) {
   w.set_u32(a + "feed_forward_length", uint32_t(m.ffn));
   w.set_u32(a + "attention.head_count", uint32_t(m.heads));
   w.set_u32(a + "attention.head_count_kv", uint32_t(m.kv_heads));
-  if (gpt2) {
+  if (biased_blocks) {
     w.set_f32(a + "attention.layer_norm_epsilon", 1e-5f);
   } else {
     w.set_f32(a + "attention.layer_norm_rms_epsilon", qwen2 ? 1e-6f : 1e-5f);
@@ -103,7 +111,7 @@ void make_model(const SyntheticModel& m, const std::string& path) {
   if (qwen2 || gpt2)
     write_byte_level_vocab(w, m.vocab, gpt2 ? "gpt-2" : "qwen2");
   else
-    write_spm_vocab(w, m.vocab);
+    write_spm_vocab(w, m.vocab, glm);
 
   std::mt19937 rng(m.seed);
   std::normal_distribution<float> normal(0.0f, 0.02f);
@@ -145,7 +153,7 @@ void make_model(const SyntheticModel& m, const std::string& path) {
   for (int l = 0; l < m.layers; ++l) {
     const std::string b = "blk." + std::to_string(l) + ".";
     norm(b + "attn_norm.weight");
-    if (gpt2) {  // llama.cpp's gpt2 layout: fused q/k/v, biases everywhere, no gate
+    if (biased_blocks) {  // llama.cpp's gpt2 layout: fused q/k/v, biases everywhere, no gate
       zeros(b + "attn_norm.bias", m.dim);
       matrix(b + "attn_qkv.weight", 3 * int64_t(m.dim), m.dim);
       bias(b + "attn_qkv.bias", 3 * int64_t(m.dim));
@@ -174,7 +182,7 @@ void make_model(const SyntheticModel& m, const std::string& path) {
     matrix(b + "ffn_down.weight", m.dim, m.ffn);
   }
   norm("output_norm.weight");
-  if (gpt2) zeros("output_norm.bias", m.dim);
+  if (biased_blocks) zeros("output_norm.bias", m.dim);
   matrix("output.weight", m.vocab, m.dim);
   w.write(path);
 }

@@ -6,6 +6,7 @@
 #include <filesystem>
 
 #include "models/gguf.h"
+#include "host/session.h"
 #include "models/load.h"
 #include "models/make_model.h"
 #include "tests/models/reference.h"
@@ -30,19 +31,20 @@ SyntheticModel small(const char* type, const char* arch = "llama") {
 }
 }  // namespace
 
-TEST_CASE_FIXTURE(GpuTest, "make-model writes GGUF that reads back, loads and runs: llama, qwen2 and gpt2, f16 and q8_0") {
-  for (const char* arch : {"llama", "qwen2", "gpt2"})
+TEST_CASE_FIXTURE(GpuTest, "make-model writes GGUF that reads back, loads and runs: llama, qwen2, gpt2 and chatglm6b, f16 and q8_0") {
+  for (const char* arch : {"llama", "qwen2", "gpt2", "chatglm6b"})
     for (const char* type : {"f16", "q8_0"}) {
       CAPTURE(arch);
       CAPTURE(type);
       const auto path = temp_path(std::string("synth-") + arch + "-" + type + ".gguf");
       SyntheticModel m = small(type, arch);
-      if (std::string(arch) == "gpt2") m.kv_heads = m.heads;
+      const bool biased_blocks = std::string(arch) == "gpt2" || std::string(arch) == "chatglm6b";
+      if (biased_blocks) m.kv_heads = m.heads;
       make_model(m, path);
       {
         GgufFile file(path);
         CHECK(file.get_string("general.architecture") == arch);
-        CHECK(file.get_uint(std::string(arch) + ".attention.head_count_kv") == (std::string(arch) == "gpt2" ? 4 : 2));
+        CHECK(file.get_uint(std::string(arch) + ".attention.head_count_kv") == (biased_blocks ? 4 : 2));
         CHECK(file.get_array("tokenizer.ggml.tokens").size() == 300);
         CHECK(file.tensor("blk.1.ffn_down.weight").type == uint32_t(std::string(type) == "f16" ? GgmlType::F16 : GgmlType::Q8_0));
         CHECK((file.find("blk.0.attn_k.bias") != nullptr) == (std::string(arch) == "qwen2"));
@@ -51,9 +53,11 @@ TEST_CASE_FIXTURE(GpuTest, "make-model writes GGUF that reads back, loads and ru
       LoadedModel loaded = load_model(dev, path);
       REQUIRE(loaded.tokenizer);
       const auto ids = loaded.tokenizer->encode("hello world", false);
-      CHECK(loaded.tokenizer->decode(ids) == (std::string(arch) == "llama" ? " hello world" : "hello world"));
-      KvCache cache(dev, loaded.model->cache_config(8));
-      const auto logits = loaded.model->forward(cache, std::vector<int32_t>{1, 17, 299}, iota_positions(3));
+      CHECK(loaded.tokenizer->decode(ids) == (std::string(arch) == "llama" || std::string(arch) == "chatglm6b" ? " hello world" : "hello world"));
+      // Through a session, so each architecture places the tokens its own way.
+      Session session(*loaded.model, {.context = 8});
+      const std::vector<int32_t> prompt = std::string(arch) == "chatglm6b" ? std::vector<int32_t>{17, 298, 299} : std::vector<int32_t>{1, 17, 299};
+      const auto logits = session.decode(prompt);
       CHECK(logits.size() == 3 * 300);
       for (float v : logits) REQUIRE(std::isfinite(v));
       std::filesystem::remove(path);
