@@ -1,5 +1,6 @@
 #include "models/hf_model.h"
 
+#include <cmath>
 #include <cstring>
 #include <filesystem>
 #include <map>
@@ -9,6 +10,7 @@
 
 #include "host/json_file.h"
 
+#include "models/chatglm.h"
 #include "models/gpt2.h"
 #include "models/llama.h"
 #include "models/load_progress.h"
@@ -119,6 +121,18 @@ class HfUploader {
     const SafeTensor& t = expect(name, shape);
     const int64_t cols = shape.back(), rows = t.elements() / cols;
     Tensor out = upload_dense(device_, stored_type(t), rows, cols, t.data, name);
+    progress_.advance(t.bytes);
+    return out;
+  }
+  // The stored rows in the order `order` lists them (a vector is one row per element).
+  Tensor rows(const std::string& name, const std::vector<int64_t>& shape, const std::vector<int64_t>& order) {
+    const SafeTensor& t = expect(name, shape);
+    const size_t element = t.dtype == "F32" ? 4 : 2;
+    const size_t row_bytes = shape.size() > 1 ? size_t(shape.back()) * element : element;
+    std::vector<uint8_t> reordered(t.bytes);
+    for (size_t r = 0; r < order.size(); ++r) std::memcpy(&reordered[r * row_bytes], t.data + size_t(order[r]) * row_bytes, row_bytes);
+    Tensor out = shape.size() > 1 ? upload_dense(device_, stored_type(t), shape[0], shape[1], reordered.data(), name)
+                                  : upload_dense(device_, stored_type(t), 1, shape[0], reordered.data(), name);
     progress_.advance(t.bytes);
     return out;
   }
@@ -242,6 +256,56 @@ std::unique_ptr<Model> load_gpt2(Device& device, const std::string& dir, const j
   return std::make_unique<Gpt2Model>(device, cfg, std::move(w));
 }
 
+// ChatGLM-6B (v1): query_key_value rows are per head [q k v]; they are reordered to
+// [q; k; v] on the host. The residual scale comes from config.json's num_layers.
+std::unique_ptr<Model> load_chatglm6b(Device& device, const std::string& dir, const json& c) {
+  ChatGlmConfig cfg;
+  cfg.dim = get_int(c, "hidden_size", dir);
+  cfg.n_heads = get_int(c, "num_attention_heads", dir);
+  cfg.vocab = get_int(c, "vocab_size", dir);
+  cfg.context = get_int(c, "max_sequence_length", dir);
+  cfg.hidden = c.contains("inner_hidden_size") ? get_int(c, "inner_hidden_size", dir) : 4 * cfg.dim;
+  cfg.norm_eps = c.value("layernorm_epsilon", 1e-5f);
+  cfg.alpha = std::sqrt(2.0f * float(get_int(c, "num_layers", dir)));
+  cfg.gmask_id = c.value("gmask_token_id", cfg.gmask_id);
+  cfg.bos_id = c.value("bos_token_id", cfg.bos_id);
+  HfUploader up(device, dir);
+  cfg.n_layers = 0;  // the layers the checkpoint holds
+  while (up.has("transformer.layers." + std::to_string(cfg.n_layers) + ".input_layernorm.weight")) ++cfg.n_layers;
+  cfg.validate();
+  const int64_t dim = cfg.dim, ffn = cfg.hidden;
+  ChatGlmWeights w;
+  w.token_embd = up.tensor("transformer.word_embeddings.weight", {cfg.vocab, dim});
+  w.output_norm = up.tensor("transformer.final_layernorm.weight", {dim});
+  w.output_norm_bias = up.tensor("transformer.final_layernorm.bias", {dim});
+  w.output = Weight::plain(up.has("lm_head.weight") ? up.tensor("lm_head.weight", {cfg.vocab, dim}) : w.token_embd);
+  const std::vector<int64_t> qkv_rows = chatglm_qkv_rows(cfg.n_heads, cfg.head_dim());
+  for (int l = 0; l < cfg.n_layers; ++l) {
+    const std::string b = "transformer.layers." + std::to_string(l) + ".";
+    ChatGlmLayer L;
+    L.attn_norm = up.tensor(b + "input_layernorm.weight", {dim});
+    L.attn_norm_bias = up.tensor(b + "input_layernorm.bias", {dim});
+    const Weight qkv = Weight::plain(up.rows(b + "attention.query_key_value.weight", {3 * dim, dim}, qkv_rows));
+    const Tensor qkv_bias = up.rows(b + "attention.query_key_value.bias", {3 * dim}, qkv_rows);
+    L.wq = qkv.slice_rows(0, dim);
+    L.wk = qkv.slice_rows(dim, dim);
+    L.wv = qkv.slice_rows(2 * dim, dim);
+    L.bq = qkv_bias.slice_cols(0, dim);
+    L.bk = qkv_bias.slice_cols(dim, dim);
+    L.bv = qkv_bias.slice_cols(2 * dim, dim);
+    L.wo = Weight::plain(up.tensor(b + "attention.dense.weight", {dim, dim}));
+    L.bo = up.tensor(b + "attention.dense.bias", {dim});
+    L.ffn_norm = up.tensor(b + "post_attention_layernorm.weight", {dim});
+    L.ffn_norm_bias = up.tensor(b + "post_attention_layernorm.bias", {dim});
+    L.w_up = Weight::plain(up.tensor(b + "mlp.dense_h_to_4h.weight", {ffn, dim}));
+    L.b_up = up.tensor(b + "mlp.dense_h_to_4h.bias", {ffn});
+    L.w_down = Weight::plain(up.tensor(b + "mlp.dense_4h_to_h.weight", {dim, ffn}));
+    L.b_down = up.tensor(b + "mlp.dense_4h_to_h.bias", {dim});
+    w.layers.push_back(std::move(L));
+  }
+  return std::make_unique<ChatGlmModel>(device, cfg, std::move(w));
+}
+
 }  // namespace
 
 bool is_hf_directory(const std::string& path) { return fs::is_directory(path) && fs::exists(fs::path(path) / "config.json"); }
@@ -251,8 +315,11 @@ std::unique_ptr<Model> load_hf_model(Device& device, const std::string& dir) {
   const std::string arch = architecture(c);
   if (arch == "LlamaForCausalLM" || arch == "MistralForCausalLM" || arch == "Qwen2ForCausalLM") return load_llama(device, dir, c);
   if (arch == "GPT2LMHeadModel") return load_gpt2(device, dir, c);
+  // ChatGLM2/3 share the class name; only v1 has 2D positions.
+  if (arch == "ChatGLMModel" && c.value("position_encoding_2d", false)) return load_chatglm6b(device, dir, c);
   throw Error(dir + ": architecture '" + arch +
-              "' is not supported (LlamaForCausalLM, MistralForCausalLM, Qwen2ForCausalLM, GPT2LMHeadModel are)");
+              "' is not supported (LlamaForCausalLM, MistralForCausalLM, Qwen2ForCausalLM, GPT2LMHeadModel and ChatGLM-6B's "
+              "ChatGLMModel are)");
 }
 
 }  // namespace vkllm

@@ -3,7 +3,8 @@
 // model.safetensors.index.json. The Llama family (LlamaForCausalLM, MistralForCausalLM,
 // Qwen2ForCausalLM) keeps q/k projections in rotate_half order, so these models rotate with the
 // half-split pairing (GGUF conversion permutes them instead). GPT2LMHeadModel stores its
-// Conv1D matrices [in, out]: they are transposed on load.
+// Conv1D matrices [in, out]: they are transposed on load. ChatGLM-6B (ChatGLMModel with
+// position_encoding_2d) stores q/k/v per head: reordered on load.
 #include <memory>
 #include <string>
 

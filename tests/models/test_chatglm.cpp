@@ -4,15 +4,21 @@
 // output matrix.
 #include <cmath>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 
 #include "host/session.h"
 #include "models/chatglm.h"
+#include "models/gguf.h"
+#include "models/gguf_writer.h"
+#include "models/load.h"
+#include "tests/models/safetensors_writer.h"
 #include "models/llama.h"
 #include "tests/test_util.h"
 
 using namespace vkllm;
 using namespace vkllm::test;
+namespace fs = std::filesystem;
 
 TEST_SUITE_BEGIN("end_to_end");
 
@@ -187,6 +193,95 @@ TEST_CASE_FIXTURE(GpuTest, "ChatGLM-6B: dropping a prompt prefix and repositioni
   CHECK(max_diff(after_surgery, recomputed) <= 1e-5f);
   // Without the block delta's stream the keys would be wrong: a 2D cache refuses 1D appends.
   CHECK_THROWS_WITH_AS(model.forward(full, std::vector<int32_t>{1}, std::vector<int32_t>{2}), doctest::Contains("2D RoPE needs one block position"), Error);
+}
+
+// glm_model.data rewritten as a Hugging Face directory (per-head q/k/v rows, num_layers 28 in
+// config.json as the reference had) and as a chatglm6b GGUF ([q; k; v] rows, residual_alpha):
+// both load through load_model and reproduce the reference through a session. The embedding is
+// padded to 32 rows so that the identity output matrix fits the vocabulary.
+TEST_CASE_FIXTURE(GpuTest, "ChatGLM-6B loads from a Hugging Face directory and from the chatglm6b GGUF layout") {
+  auto path = shared_data("chatglm/glm_model.data");
+  if (!path) return;
+  const int64_t d = 32, f = 128, heads = 8;
+  DataFile data(*path);
+  std::vector<float> embed = data.floats(5 * d);
+  embed.resize(size_t(d * d), 0.0f);
+  struct Named {
+    std::string hf, gguf;
+    std::vector<int64_t> shape;
+    std::vector<float> v;
+  };
+  std::vector<Named> t;
+  t.push_back({"transformer.word_embeddings.weight", "token_embd.weight", {d, d}, embed});
+  const std::string hb = "transformer.layers.0.", gb = "blk.0.";
+  t.push_back({hb + "input_layernorm.weight", gb + "attn_norm.weight", {d}, data.floats(d)});
+  t.push_back({hb + "input_layernorm.bias", gb + "attn_norm.bias", {d}, data.floats(d)});
+  t.push_back({hb + "attention.query_key_value.weight", gb + "attn_qkv.weight", {3 * d, d}, data.floats(3 * d * d)});
+  t.push_back({hb + "attention.query_key_value.bias", gb + "attn_qkv.bias", {3 * d}, data.floats(3 * d)});
+  t.push_back({hb + "attention.dense.weight", gb + "attn_output.weight", {d, d}, data.floats(d * d)});
+  t.push_back({hb + "attention.dense.bias", gb + "attn_output.bias", {d}, data.floats(d)});
+  t.push_back({hb + "post_attention_layernorm.weight", gb + "ffn_norm.weight", {d}, data.floats(d)});
+  t.push_back({hb + "post_attention_layernorm.bias", gb + "ffn_norm.bias", {d}, data.floats(d)});
+  t.push_back({hb + "mlp.dense_h_to_4h.weight", gb + "ffn_up.weight", {f, d}, data.floats(f * d)});
+  t.push_back({hb + "mlp.dense_h_to_4h.bias", gb + "ffn_up.bias", {f}, data.floats(f)});
+  t.push_back({hb + "mlp.dense_4h_to_h.weight", gb + "ffn_down.weight", {d, f}, data.floats(d * f)});
+  t.push_back({hb + "mlp.dense_4h_to_h.bias", gb + "ffn_down.bias", {d}, data.floats(d)});
+  t.push_back({"transformer.final_layernorm.weight", "output_norm.weight", {d}, data.floats(d)});
+  t.push_back({"transformer.final_layernorm.bias", "output_norm.bias", {d}, data.floats(d)});
+  t.push_back({"lm_head.weight", "output.weight", {d, d}, identity(int(d))});
+  const auto x1 = data.ints(3);
+  const auto y1 = data.floats(3 * d);
+  const auto x2b = data.ints(1);
+  const auto y2 = data.floats(d);
+  const auto x3 = data.ints(1);
+  const auto y3 = data.floats(d);
+
+  const fs::path dir = temp_path("hf-chatglm");
+  fs::create_directories(dir);
+  std::vector<SafetensorEntry> entries;
+  for (const auto& n : t) entries.push_back({n.hf, "F32", n.shape, std::string(reinterpret_cast<const char*>(n.v.data()), n.v.size() * 4)});
+  write_safetensors(dir / "model.safetensors", entries);
+  std::ofstream(dir / "config.json") << R"({"architectures": ["ChatGLMModel"], "position_encoding_2d": true, "hidden_size": 32,
+    "num_attention_heads": 8, "num_layers": 28, "inner_hidden_size": 128, "vocab_size": 32, "max_sequence_length": 16,
+    "layernorm_epsilon": 1e-5, "gmask_token_id": 1, "bos_token_id": 2})";
+
+  GgufWriter w;
+  w.set_string("general.architecture", "chatglm6b");
+  w.set_u32("chatglm6b.context_length", 16);
+  w.set_u32("chatglm6b.embedding_length", uint32_t(d));
+  w.set_u32("chatglm6b.feed_forward_length", uint32_t(f));
+  w.set_u32("chatglm6b.block_count", 1);
+  w.set_u32("chatglm6b.attention.head_count", uint32_t(heads));
+  w.set_f32("chatglm6b.residual_alpha", std::sqrt(56.0f));
+  w.set_u32("chatglm6b.gmask_token_id", 1);
+  w.set_u32("tokenizer.ggml.bos_token_id", 2);
+  const auto rows = chatglm_qkv_rows(int(heads), int(d / heads));
+  for (const auto& n : t) {
+    std::vector<float> v = n.v;
+    if (n.gguf.find("attn_qkv") != std::string::npos) {  // per-head [q k v] -> [q; k; v]
+      const int64_t cols = n.shape.size() > 1 ? n.shape[1] : 1;
+      for (size_t r = 0; r < rows.size(); ++r)
+        std::copy_n(n.v.begin() + rows[r] * cols, cols, v.begin() + std::ptrdiff_t(r * size_t(cols)));
+    }
+    std::vector<uint8_t> bytes(v.size() * 4);
+    std::memcpy(bytes.data(), v.data(), bytes.size());
+    std::vector<uint64_t> dims(n.shape.rbegin(), n.shape.rend());  // GGUF: innermost first
+    w.add_tensor(n.gguf, dims, uint32_t(GgmlType::F32), std::move(bytes));
+  }
+  const std::string gguf = temp_path("chatglm6b.gguf");
+  w.write(gguf);
+
+  for (const std::string& model_path : {dir.string(), gguf}) {
+    CAPTURE(model_path);
+    LoadedModel loaded = load_model(gpu(), model_path);
+    CHECK(loaded.model->arch() == "chatglm");
+    Session session(*loaded.model, {.context = 8});
+    CHECK(max_diff(session.decode(x1), y1) <= 1e-4f);
+    CHECK(max_diff(session.decode(x2b), y2) <= 1e-4f);
+    CHECK(max_diff(session.decode(x3), y3) <= 1e-4f);
+  }
+  fs::remove_all(dir);
+  fs::remove(gguf);
 }
 
 // ChatGLM2 is a Llama-family model: RMSNorm, grouped-query attention with q/k/v biases, rotary

@@ -13,6 +13,7 @@
 #include "models/gguf_vocab.h"
 #include "models/load.h"
 #include "models/safetensors.h"
+#include "tests/models/safetensors_writer.h"
 #include "tests/models/reference.h"
 #include "tests/test_util.h"
 
@@ -24,27 +25,6 @@ namespace fs = std::filesystem;
 TEST_SUITE_BEGIN("end_to_end");
 
 namespace {
-
-struct Entry {
-  std::string name, dtype;
-  std::vector<int64_t> shape;
-  std::string bytes;
-};
-
-void write_safetensors(const fs::path& path, const std::vector<Entry>& entries) {
-  json header = json::object();
-  uint64_t offset = 0;
-  for (const auto& e : entries) {
-    header[e.name] = {{"dtype", e.dtype}, {"shape", e.shape}, {"data_offsets", {offset, offset + e.bytes.size()}}};
-    offset += e.bytes.size();
-  }
-  const std::string text = header.dump();
-  const uint64_t n = text.size();
-  std::ofstream out(path, std::ios::binary);
-  out.write(reinterpret_cast<const char*>(&n), 8);
-  out << text;
-  for (const auto& e : entries) out << e.bytes;
-}
 
 std::string f32_bytes(const float* v, size_t n) { return std::string(reinterpret_cast<const char*>(v), n * 4); }
 
@@ -91,7 +71,7 @@ fs::path write_hf_stories(const std::string& bin) {
 
   const fs::path dir = temp_path("hf-stories");
   fs::create_directories(dir);
-  std::vector<Entry> shard[2];
+  std::vector<SafetensorEntry> shard[2];
   json weight_map = json::object();
   auto add = [&](int s, const std::string& name, std::vector<int64_t> shape, const float* v) {
     size_t n = 1;
@@ -172,10 +152,10 @@ TEST_CASE_FIXTURE(GpuTest, "a Hugging Face GPT-2 directory (transposed Conv1D we
     std::string bytes(t.bytes, '\0');
     for (int64_t o = 0; o < out; ++o)
       for (int64_t i = 0; i < in; ++i) std::memcpy(&bytes[size_t(i * out + o) * 4], t.data + size_t(o * in + i) * 4, 4);
-    return Entry{"", "F32", {in, out}, bytes};
+    return SafetensorEntry{"", "F32", {in, out}, bytes};
   };
   const int dim = 64, layers = 2, vocab = 50257, ctx = 256, ffn = 256;
-  std::vector<Entry> entries;
+  std::vector<SafetensorEntry> entries;
   auto add = [&](const std::string& hf, const std::string& gg, std::vector<int64_t> shape) {
     entries.push_back({hf, dtype(gg), shape, raw(gg)});
   };
