@@ -41,14 +41,7 @@ ChatGlmModel::ChatGlmModel(Device& device, ChatGlmConfig config, ChatGlmWeights 
 }
 
 KvCacheConfig ChatGlmModel::cache_config(int64_t capacity, DType dtype) const {
-  KvCacheConfig c;
-  c.n_layers = config_.n_layers;
-  c.capacity = capacity;
-  c.n_kv_heads = config_.n_heads;
-  c.head_dim = config_.head_dim();
-  c.dtype = dtype;
-  c.rope = config_.rope();
-  return c;
+  return cache_shape(config_.n_layers, capacity, config_.n_heads, config_.head_dim(), dtype, config_.rope());
 }
 
 PositionPlan ChatGlmModel::plan_positions(std::span<const int32_t> held, std::span<const int32_t> added) const {

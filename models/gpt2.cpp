@@ -12,6 +12,18 @@ void Gpt2Config::validate() const {
   if (dim % n_heads) throw Error("gpt2: dim " + std::to_string(dim) + " does not split into " + std::to_string(n_heads) + " heads");
 }
 
+void set_fused_qkv(Gpt2Layer& L, const Weight& qkv, const Tensor& qkv_bias, int64_t dim) {
+  if (qkv.rows() != 3 * dim || qkv_bias.cols != 3 * dim)
+    throw Error("fused q/k/v: " + std::to_string(qkv.rows()) + " rows and " + std::to_string(qkv_bias.cols) + " biases, expected " +
+                std::to_string(3 * dim));
+  L.wq = qkv.slice_rows(0, dim);
+  L.wk = qkv.slice_rows(dim, dim);
+  L.wv = qkv.slice_rows(2 * dim, dim);
+  L.bq = qkv_bias.slice_cols(0, dim);
+  L.bk = qkv_bias.slice_cols(dim, dim);
+  L.bv = qkv_bias.slice_cols(2 * dim, dim);
+}
+
 Gpt2Model::Gpt2Model(Device& device, Gpt2Config config, Gpt2Weights weights)
     : Model(device, "gpt2", config.vocab, config.context), config_(config), w_(std::move(weights)) {
   config_.validate();
@@ -22,13 +34,8 @@ Gpt2Model::Gpt2Model(Device& device, Gpt2Config config, Gpt2Weights weights)
 }
 
 KvCacheConfig Gpt2Model::cache_config(int64_t capacity, DType dtype) const {
-  KvCacheConfig c;
-  c.n_layers = config_.n_layers;
-  c.capacity = capacity;
-  c.n_kv_heads = config_.n_heads;
-  c.head_dim = config_.head_dim();
-  c.dtype = dtype;
-  return c;  // no rope: positions live in the embedding, cached keys cannot be moved
+  // No rotary embedding: positions live in the embedding, so cached keys cannot be moved.
+  return cache_shape(config_.n_layers, capacity, config_.n_heads, config_.head_dim(), dtype, std::nullopt);
 }
 
 void Gpt2Model::record(Step& s, KvCache& cache, int64_t n) {

@@ -29,6 +29,9 @@ struct Gpt2Layer {
   Tensor b_up, b_down;
 };
 
+// Sets wq/wk/wv and bq/bk/bv as row views of a fused [q; k; v] matrix [3 dim, dim] and bias.
+void set_fused_qkv(Gpt2Layer& layer, const Weight& qkv, const Tensor& qkv_bias, int64_t dim);
+
 struct Gpt2Weights {
   Tensor token_embd, position_embd;  // [vocab, dim], [context, dim]
   Tensor output_norm, output_norm_bias;

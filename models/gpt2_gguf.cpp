@@ -10,16 +10,11 @@ Gpt2Layer load_biased_block(GgufUploader& up, const GgufFile& file, int layer, i
   Gpt2Layer L;
   L.attn_norm = up.tensor(b + "attn_norm.weight");
   L.attn_norm_bias = up.tensor(b + "attn_norm.bias");
-  const Weight qkv = up.weight(b + "attn_qkv.weight");  // [3 dim, dim]: q rows, then k, then v
-  const Tensor qkv_bias = up.tensor(b + "attn_qkv.bias");
-  if (qkv.rows() != 3 * dim || qkv_bias.cols != 3 * dim)
-    throw Error(file.path() + ": " + b + "attn_qkv has " + std::to_string(qkv.rows()) + " rows, expected " + std::to_string(3 * dim));
-  L.wq = qkv.slice_rows(0, dim);
-  L.wk = qkv.slice_rows(dim, dim);
-  L.wv = qkv.slice_rows(2 * dim, dim);
-  L.bq = qkv_bias.slice_cols(0, dim);
-  L.bk = qkv_bias.slice_cols(dim, dim);
-  L.bv = qkv_bias.slice_cols(2 * dim, dim);
+  try {
+    set_fused_qkv(L, up.weight(b + "attn_qkv.weight"), up.tensor(b + "attn_qkv.bias"), dim);
+  } catch (const Error& e) {
+    throw Error(file.path() + ": " + b + "attn_qkv: " + e.what());
+  }
   L.wo = up.weight(b + "attn_output.weight");
   L.bo = up.tensor(b + "attn_output.bias");
   L.ffn_norm = up.tensor(b + "ffn_norm.weight");

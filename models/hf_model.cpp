@@ -235,14 +235,8 @@ std::unique_ptr<Model> load_gpt2(Device& device, const std::string& dir, const j
     Gpt2Layer L;
     L.attn_norm = up.tensor(b + "ln_1.weight", {dim});
     L.attn_norm_bias = up.tensor(b + "ln_1.bias", {dim});
-    const Weight qkv = Weight::plain(up.transposed(b + "attn.c_attn.weight", dim, 3 * dim));
-    const Tensor qkv_bias = up.tensor(b + "attn.c_attn.bias", {3 * dim});
-    L.wq = qkv.slice_rows(0, dim);
-    L.wk = qkv.slice_rows(dim, dim);
-    L.wv = qkv.slice_rows(2 * dim, dim);
-    L.bq = qkv_bias.slice_cols(0, dim);
-    L.bk = qkv_bias.slice_cols(dim, dim);
-    L.bv = qkv_bias.slice_cols(2 * dim, dim);
+    set_fused_qkv(L, Weight::plain(up.transposed(b + "attn.c_attn.weight", dim, 3 * dim)), up.tensor(b + "attn.c_attn.bias", {3 * dim}),
+                  dim);
     L.wo = Weight::plain(up.transposed(b + "attn.c_proj.weight", dim, dim));
     L.bo = up.tensor(b + "attn.c_proj.bias", {dim});
     L.ffn_norm = up.tensor(b + "ln_2.weight", {dim});
@@ -285,14 +279,8 @@ std::unique_ptr<Model> load_chatglm6b(Device& device, const std::string& dir, co
     ChatGlmLayer L;
     L.attn_norm = up.tensor(b + "input_layernorm.weight", {dim});
     L.attn_norm_bias = up.tensor(b + "input_layernorm.bias", {dim});
-    const Weight qkv = Weight::plain(up.rows(b + "attention.query_key_value.weight", {3 * dim, dim}, qkv_rows));
-    const Tensor qkv_bias = up.rows(b + "attention.query_key_value.bias", {3 * dim}, qkv_rows);
-    L.wq = qkv.slice_rows(0, dim);
-    L.wk = qkv.slice_rows(dim, dim);
-    L.wv = qkv.slice_rows(2 * dim, dim);
-    L.bq = qkv_bias.slice_cols(0, dim);
-    L.bk = qkv_bias.slice_cols(dim, dim);
-    L.bv = qkv_bias.slice_cols(2 * dim, dim);
+    set_fused_qkv(L, Weight::plain(up.rows(b + "attention.query_key_value.weight", {3 * dim, dim}, qkv_rows)),
+                  up.rows(b + "attention.query_key_value.bias", {3 * dim}, qkv_rows), dim);
     L.wo = Weight::plain(up.tensor(b + "attention.dense.weight", {dim, dim}));
     L.bo = up.tensor(b + "attention.dense.bias", {dim});
     L.ffn_norm = up.tensor(b + "post_attention_layernorm.weight", {dim});

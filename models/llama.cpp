@@ -26,14 +26,7 @@ LlamaModel::LlamaModel(Device& device, LlamaConfig config, LlamaWeights weights)
 }
 
 KvCacheConfig LlamaModel::cache_config(int64_t capacity, DType dtype) const {
-  KvCacheConfig c;
-  c.n_layers = config_.n_layers;
-  c.capacity = capacity;
-  c.n_kv_heads = config_.n_kv_heads;
-  c.head_dim = config_.head_dim();
-  c.dtype = dtype;
-  c.rope = config_.rope;
-  return c;
+  return cache_shape(config_.n_layers, capacity, config_.n_kv_heads, config_.head_dim(), dtype, config_.rope);
 }
 
 void LlamaModel::record(Step& s, KvCache& cache, int64_t n) {

@@ -10,6 +10,18 @@ Model::Model(Device& device, std::string arch, int vocab, int context)
 
 Model::~Model() = default;
 
+KvCacheConfig Model::cache_shape(int n_layers, int64_t capacity, int n_kv_heads, int head_dim, DType dtype,
+                                 std::optional<RopeConfig> rope) {
+  KvCacheConfig c;
+  c.n_layers = n_layers;
+  c.capacity = capacity;
+  c.n_kv_heads = n_kv_heads;
+  c.head_dim = head_dim;
+  c.dtype = dtype;
+  c.rope = std::move(rope);
+  return c;
+}
+
 PositionPlan Model::plan_positions(std::span<const int32_t> held, std::span<const int32_t> added) const {
   PositionPlan plan;
   for (size_t i = 0; i < added.size(); ++i) plan.positions.push_back(int32_t(held.size() + i));

@@ -5,6 +5,7 @@
 // record() and cache_config().
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <memory>
 #include <span>
 #include <string>
@@ -58,6 +59,9 @@ class Model {
                              const ForwardExtras& extras = {});
 
  protected:
+  static KvCacheConfig cache_shape(int n_layers, int64_t capacity, int n_kv_heads, int head_dim, DType dtype,
+                                   std::optional<RopeConfig> rope);
+
   static constexpr uint32_t kSlotFirst = 0;  // step value: the cache slot of the first new token
   static constexpr uint32_t kSlotNKv = 1;    // step value: keys in the cache after the append
 

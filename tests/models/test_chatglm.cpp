@@ -67,11 +67,28 @@ float max_diff(const std::vector<float>& a, const std::vector<float>& b) {
   return m;
 }
 
-// The tiny ChatGLM-6B of glm_model.data, and the reference inputs and outputs that follow it.
-struct GlmCase {
-  std::unique_ptr<ChatGlmModel> model;
+// The reference steps that follow the weights in both files: a 3-token prompt, then two
+// single tokens, each with its expected hidden states.
+struct Steps {
   std::vector<int32_t> x1, x2, x3;
   std::vector<float> y1, y2, y3;
+};
+Steps read_steps(DataFile& data, int64_t dim) {
+  Steps s;
+  s.x1 = data.ints(3);
+  s.y1 = data.floats(3 * size_t(dim));
+  s.x2 = data.ints(1);
+  s.y2 = data.floats(size_t(dim));
+  s.x3 = data.ints(1);
+  s.y3 = data.floats(size_t(dim));
+  REQUIRE(data.at_end());
+  return s;
+}
+
+// The tiny ChatGLM-6B of glm_model.data, and its reference steps.
+struct GlmCase {
+  std::unique_ptr<ChatGlmModel> model;
+  Steps steps;
 };
 
 GlmCase load_glm_case(const std::string& path) {
@@ -98,10 +115,7 @@ GlmCase load_glm_case(const std::string& path) {
     w_qkv.insert(w_qkv.end(), qkv.begin() + r * d, qkv.begin() + (r + 1) * d);
     b_qkv.push_back(qkv_bias[size_t(r)]);
   }
-  const Weight fused = Weight::plain(upload(w_qkv, 3 * d, d));
-  const Tensor fused_bias = upload(b_qkv, 1, 3 * d);
-  L.wq = fused.slice_rows(0, d), L.wk = fused.slice_rows(d, d), L.wv = fused.slice_rows(2 * d, d);
-  L.bq = fused_bias.slice_cols(0, d), L.bk = fused_bias.slice_cols(d, d), L.bv = fused_bias.slice_cols(2 * d, d);
+  set_fused_qkv(L, Weight::plain(upload(w_qkv, 3 * d, d)), upload(b_qkv, 1, 3 * d), d);
   L.wo = Weight::plain(upload(data.floats(d * d), d, d));
   L.bo = upload(data.floats(d), 1, d);
   L.ffn_norm = upload(data.floats(d), 1, d);
@@ -114,15 +128,8 @@ GlmCase load_glm_case(const std::string& path) {
   w.output_norm = upload(data.floats(d), 1, d);
   w.output_norm_bias = upload(data.floats(d), 1, d);
   w.output = Weight::plain(upload(identity(c.dim), d, d));
-  const auto x1 = data.ints(3);
-  const auto y1 = data.floats(3 * d);
-  const auto x2 = data.ints(1);
-  const auto y2 = data.floats(d);
-  const auto x3 = data.ints(1);
-  const auto y3 = data.floats(d);
-  REQUIRE(data.at_end());
-
-  return GlmCase{std::make_unique<ChatGlmModel>(gpu(), c, std::move(w)), x1, x2, x3, y1, y2, y3};
+  Steps steps = read_steps(data, d);
+  return GlmCase{std::make_unique<ChatGlmModel>(gpu(), c, std::move(w)), std::move(steps)};
 }
 
 }  // namespace
@@ -132,8 +139,8 @@ TEST_CASE_FIXTURE(GpuTest, "ChatGLM-6B: 2D RoPE, prefix-LM prompt and GLM residu
   if (!path) return;
   GlmCase t = load_glm_case(*path);
   ChatGlmModel& model = *t.model;
-  const auto &x1 = t.x1, &x2 = t.x2, &x3 = t.x3;
-  const auto &y1 = t.y1, &y2 = t.y2, &y3 = t.y3;
+  const auto &x1 = t.steps.x1, &x2 = t.steps.x2, &x3 = t.steps.x3;
+  const auto &y1 = t.steps.y1, &y2 = t.steps.y2, &y3 = t.steps.y3;
   KvCache cache(gpu(), model.cache_config(8));
   // Step 1: tokens 0-1 are the bidirectional prefix, token 2 is causal.
   const auto got1 = model.forward(cache, x1, std::vector<int32_t>{0, 1, 1}, {.block_positions = std::vector<int32_t>{0, 0, 1}, .prefix = 2});
@@ -229,12 +236,7 @@ TEST_CASE_FIXTURE(GpuTest, "ChatGLM-6B loads from a Hugging Face directory and f
   t.push_back({"transformer.final_layernorm.weight", "output_norm.weight", {d}, data.floats(d)});
   t.push_back({"transformer.final_layernorm.bias", "output_norm.bias", {d}, data.floats(d)});
   t.push_back({"lm_head.weight", "output.weight", {d, d}, identity(int(d))});
-  const auto x1 = data.ints(3);
-  const auto y1 = data.floats(3 * d);
-  const auto x2b = data.ints(1);
-  const auto y2 = data.floats(d);
-  const auto x3 = data.ints(1);
-  const auto y3 = data.floats(d);
+  const Steps steps = read_steps(data, d);
 
   const fs::path dir = temp_path("hf-chatglm");
   fs::create_directories(dir);
@@ -276,9 +278,9 @@ TEST_CASE_FIXTURE(GpuTest, "ChatGLM-6B loads from a Hugging Face directory and f
     LoadedModel loaded = load_model(gpu(), model_path);
     CHECK(loaded.model->arch() == "chatglm");
     Session session(*loaded.model, {.context = 8});
-    CHECK(max_diff(session.decode(x1), y1) <= 1e-4f);
-    CHECK(max_diff(session.decode(x2b), y2) <= 1e-4f);
-    CHECK(max_diff(session.decode(x3), y3) <= 1e-4f);
+    CHECK(max_diff(session.decode(steps.x1), steps.y1) <= 1e-4f);
+    CHECK(max_diff(session.decode(steps.x2), steps.y2) <= 1e-4f);
+    CHECK(max_diff(session.decode(steps.x3), steps.y3) <= 1e-4f);
   }
   fs::remove_all(dir);
   fs::remove(gguf);
@@ -313,13 +315,9 @@ TEST_CASE_FIXTURE(GpuTest, "ChatGLM2: partial interleaved RoPE, multi-query grou
   w.layers.push_back(L);
   w.output_norm = upload(data.floats(d), 1, d);
   w.output = Weight::plain(upload(identity(c.dim), d, d));
-  const auto x1 = data.ints(3);
-  const auto y1 = data.floats(3 * d);
-  const auto x2 = data.ints(1);
-  const auto y2 = data.floats(d);
-  const auto x3 = data.ints(1);
-  const auto y3 = data.floats(d);
-  CHECK(data.at_end());
+  const Steps steps = read_steps(data, d);
+  const auto &x1 = steps.x1, &x2 = steps.x2, &x3 = steps.x3;
+  const auto &y1 = steps.y1, &y2 = steps.y2, &y3 = steps.y3;
 
   LlamaModel model(gpu(), c, std::move(w));
   KvCache cache(gpu(), model.cache_config(8));
