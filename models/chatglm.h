@@ -51,6 +51,7 @@ class ChatGlmModel : public Model {
   // Tokens up to BOS form the bidirectional prefix at positions 0, 1, ...; BOS and every token
   // after it take the [gMASK] position, with block positions 1, 2, 3, ...
   PositionPlan plan_positions(std::span<const int32_t> held, std::span<const int32_t> added) const override;
+  std::vector<int32_t> prompt_suffix() const override { return {config_.gmask_id, config_.bos_id}; }
 
  private:
   void record(Step& s, KvCache& cache, int64_t n) override;

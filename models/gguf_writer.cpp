@@ -40,6 +40,11 @@ void GgufWriter::set_u32(const std::string& key, uint32_t value) {
   put<uint32_t>(metadata_, value);
 }
 
+void GgufWriter::set_bool(const std::string& key, bool value) {
+  begin(key, 7);  // GGUF value type 7: bool, one byte
+  put<uint8_t>(metadata_, value ? 1 : 0);
+}
+
 void GgufWriter::set_f32(const std::string& key, float value) {
   begin(key, 6);
   put<float>(metadata_, value);

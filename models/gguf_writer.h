@@ -11,6 +11,7 @@ class GgufWriter {
   void set_string(const std::string& key, const std::string& value);
   void set_u32(const std::string& key, uint32_t value);
   void set_f32(const std::string& key, float value);
+  void set_bool(const std::string& key, bool value);
   void set_strings(const std::string& key, const std::vector<std::string>& values);
   void set_f32s(const std::string& key, const std::vector<float>& values);
   void set_i32s(const std::string& key, const std::vector<int32_t>& values);

@@ -44,6 +44,7 @@ void write_spm_vocab(GgufWriter& w, int vocab, bool glm) {
     tokens.insert(tokens.end(), {"[gMASK]", "<sop>"});
     types.insert(types.end(), {3, 3});
     w.set_u32("chatglm6b.gmask_token_id", uint32_t(vocab - 2));
+    w.set_bool("tokenizer.ggml.add_bos_token", false);  // BOS follows [gMASK] at the end instead
   }
   w.set_string("tokenizer.ggml.model", "llama");
   w.set_strings("tokenizer.ggml.tokens", tokens);

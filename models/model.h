@@ -49,6 +49,9 @@ class Model {
   // indices. Prefix-LM models place their prompt and generated tokens their own way.
   virtual PositionPlan plan_positions(std::span<const int32_t> held, std::span<const int32_t> added) const;
 
+  // Tokens every prompt must end with (ChatGLM-6B: [gMASK] then BOS); empty for most models.
+  virtual std::vector<int32_t> prompt_suffix() const { return {}; }
+
   // A cache shaped for this model (its RoPE, if any, is what reposition re-applies).
   virtual KvCacheConfig cache_config(int64_t capacity, DType dtype = DType::F32) const = 0;
 

@@ -1,4 +1,5 @@
 // `vkllm bench`: prompt-processing and generation tokens/s, like llama-bench.
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -7,9 +8,9 @@
 #include <numeric>
 #include <random>
 
+#include "host/session.h"
 #include "models/load.h"
 #include "runtime/device.h"
-#include "runtime/kv_cache.h"
 #include "tools/cli/commands.h"
 
 namespace vkllm::cli {
@@ -44,17 +45,25 @@ void bench(const BenchOptions& o) {
                 std::to_string(model->context()));
   std::mt19937 rng(1);
   std::uniform_int_distribution<int32_t> token(0, model->vocab() - 1);
-  std::vector<int32_t> prompt(size_t(o.prompt)), positions(size_t(o.prompt));
-  for (int i = 0; i < o.prompt; ++i) prompt[size_t(i)] = token(rng), positions[size_t(i)] = i;
+  // Random tokens, ending the way the model's prompts must end (ChatGLM-6B: [gMASK] BOS).
+  const std::vector<int32_t> suffix = model->prompt_suffix();
+  if (o.prompt < int(suffix.size())) throw Error("bench: -p must be at least " + std::to_string(suffix.size()) + " for this model");
+  std::vector<int32_t> prompt(size_t(o.prompt) - suffix.size());
+  for (auto& t : prompt)
+    do t = token(rng);
+    while (std::find(suffix.begin(), suffix.end(), t) != suffix.end());
+  prompt.insert(prompt.end(), suffix.begin(), suffix.end());
+  // One session, cleared between repetitions, so the recorded graphs are reused.
+  Session session(*model, {.context = o.prompt + o.generate});
   std::vector<double> pp, tg;
   for (int rep = -1; rep < o.repetitions; ++rep) {  // rep -1: warm-up (records graphs, builds pipelines)
-    KvCache cache(dev, model->cache_config(o.prompt + o.generate));
+    session.clear();
     auto t0 = std::chrono::steady_clock::now();
-    model->forward(cache, prompt, positions);
+    session.decode(prompt);
     auto t1 = std::chrono::steady_clock::now();
     for (int i = 0; i < o.generate; ++i) {
-      const int32_t next = token(rng), pos = o.prompt + i;
-      model->forward(cache, {&next, 1}, {&pos, 1});
+      const int32_t next = token(rng);
+      session.decode({&next, 1});
     }
     auto t2 = std::chrono::steady_clock::now();
     if (rep < 0) continue;

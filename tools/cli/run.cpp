@@ -2,6 +2,7 @@
 #include <chrono>
 #include <cstdio>
 #include <memory>
+#include <algorithm>
 #include <random>
 
 #include "host/generate.h"
@@ -33,7 +34,12 @@ void run(RunOptions o) {
   if (!o.prompt.empty() && !tokenizer) throw Error(o.model + " has no tokenizer: give the prompt as --tokens and read --print-ids");
   if (!o.stop.empty() && !tokenizer) throw Error(o.model + " has no tokenizer: --stop needs one");
   const bool print_ids = o.print_ids || !tokenizer;
-  const auto prompt = o.tokens.empty() ? tokenizer->encode(o.prompt, true, !o.no_special) : parse_tokens(o.tokens);
+  auto prompt = o.tokens.empty() ? tokenizer->encode(o.prompt, true, !o.no_special) : parse_tokens(o.tokens);
+  // A text prompt gets the ending the model requires (ChatGLM-6B: [gMASK] BOS), as its
+  // tokenizer would add it.
+  const std::vector<int32_t> suffix = loaded.model->prompt_suffix();
+  if (o.tokens.empty() && !suffix.empty() && !std::equal(suffix.rbegin(), suffix.rend(), prompt.rbegin(), prompt.rend()))
+    prompt.insert(prompt.end(), suffix.begin(), suffix.end());
   if (prompt.empty()) throw Error("run: the prompt has no tokens");
 
   const int context = loaded.model->context();
