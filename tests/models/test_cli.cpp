@@ -3,7 +3,10 @@
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
+#include <fstream>
 #include <sstream>
+
+#include <nlohmann/json.hpp>
 
 #include "host/npy.h"
 #include "tests/models/reference.h"
@@ -101,6 +104,46 @@ TEST_CASE("vkllm run refuses bad requests with a message naming the problem") {
   r = run_cli("run -m /nonexistent/model.gguf --tokens 1");
   CHECK(r.status == 1);
   CHECK(r.err.find("cannot open model /nonexistent/model.gguf") != std::string::npos);
+}
+
+TEST_CASE("vkllm score writes per-condition NLLs and a summary, and reports bad cases by line without stopping") {
+  auto model = shared_data("models/stories260K.bin");
+  auto cases = shared_data("reference/stories260K-score-cases.jsonl");
+  if (!model || !cases) return;
+  std::ifstream in(*cases);
+  std::string good;
+  std::getline(in, good);
+  const auto data = temp_path("score-cases.jsonl"), out = temp_path("score-out.jsonl"), summary = temp_path("score-summary.json");
+  {
+    std::ofstream f(data);
+    f << good << "\n";
+    f << R"({"id": "no-answer", "bos": 1, "prefix": [], "document": [5], "query": [6]})" << "\n";
+    f << R"({"id": "bad-token", "bos": 1, "prefix": [], "document": [512], "query": [6], "answer": [7]})" << "\n";
+    f << R"({"id": "too-long", "bos": 1, "prefix": [], "document": [)";
+    for (int i = 0; i < 600; ++i) f << (i ? "," : "") << 5;
+    f << R"(], "query": [6], "answer": [7]})" << "\n";
+  }
+  const auto r = run_cli("score -m " + *model + " --data " + data + " --conditions bare,truncated,suffix --out " + out +
+                         " --summary-json " + summary);
+  CHECK(r.status == 0);
+  CHECK(r.err.find("line 2 (case no-answer): missing field 'answer'") != std::string::npos);
+  CHECK(r.err.find("line 3 (case bad-token): case 'bad-token': token id 512 is out of range") != std::string::npos);
+  CHECK(r.err.find("line 4 (case too-long)") != std::string::npos);
+  CHECK(r.err.find("exceed the model's context of 512") != std::string::npos);
+  CHECK(r.out.find("| truncated") != std::string::npos);
+  std::ifstream lines(out);
+  int n = 0;
+  for (std::string line; std::getline(lines, line); ++n) {
+    const auto j = nlohmann::json::parse(line);
+    CHECK(j["id"] == "s7-00");
+    CHECK(j["token_nll"].size() == 4);
+  }
+  CHECK(n == 3);  // one good case x three conditions
+  std::ifstream s(summary);
+  const auto j = nlohmann::json::parse(s);
+  CHECK(j["truncated"]["n_paired"] == 1);
+  CHECK(j["bare"]["n"] == 1);
+  for (const auto& f : {data, out, summary}) std::filesystem::remove(f);
 }
 
 TEST_SUITE_END();

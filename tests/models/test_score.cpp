@@ -3,7 +3,6 @@
 // expected NLLs in ../shared/data are not asserted: see issue 6's notes.)
 #include <cmath>
 #include <fstream>
-#include <map>
 #include <span>
 
 #include <nlohmann/json.hpp>

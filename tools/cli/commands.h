@@ -24,6 +24,7 @@ Command add_bench(CLI::App& app);
 Command add_run(CLI::App& app);
 Command add_tokenize(CLI::App& app);
 Command add_make_model(CLI::App& app);
+Command add_score(CLI::App& app);
 
 // "1,2,3" -> ids; Error naming the item that is not a token id.
 std::vector<int32_t> parse_tokens(const std::string& list);
