@@ -4,6 +4,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <sstream>
 
 #include <nlohmann/json.hpp>
@@ -115,15 +116,17 @@ TEST_CASE("vkllm score writes per-condition NLLs and a summary, and reports bad 
   std::getline(in, good);
   const auto data = temp_path("score-cases.jsonl"), out = temp_path("score-out.jsonl"), summary = temp_path("score-summary.json");
   {
+    auto with_prefixes = nlohmann::json::parse(good);
+    with_prefixes["prefixes"] = {{"oracle", {5, 6, 7}}};
     std::ofstream f(data);
-    f << good << "\n";
+    f << with_prefixes.dump() << "\n";
     f << R"({"id": "no-answer", "bos": 1, "prefix": [], "document": [5], "query": [6]})" << "\n";
     f << R"({"id": "bad-token", "bos": 1, "prefix": [], "document": [512], "query": [6], "answer": [7]})" << "\n";
     f << R"({"id": "too-long", "bos": 1, "prefix": [], "document": [)";
     for (int i = 0; i < 600; ++i) f << (i ? "," : "") << 5;
     f << R"(], "query": [6], "answer": [7]})" << "\n";
   }
-  const auto r = run_cli("score -m " + *model + " --data " + data + " --conditions bare,truncated,suffix --out " + out +
+  const auto r = run_cli("score -m " + *model + " --data " + data + " --conditions bare,truncated,suffix --random-prefix --out " + out +
                          " --summary-json " + summary);
   CHECK(r.status == 0);
   CHECK(r.err.find("line 2 (case no-answer): missing field 'answer'") != std::string::npos);
@@ -133,15 +136,22 @@ TEST_CASE("vkllm score writes per-condition NLLs and a summary, and reports bad 
   CHECK(r.out.find("| truncated") != std::string::npos);
   std::ifstream lines(out);
   int n = 0;
+  std::map<std::string, size_t> prefix_tokens;
   for (std::string line; std::getline(lines, line); ++n) {
     const auto j = nlohmann::json::parse(line);
     CHECK(j["id"] == "s7-00");
     CHECK(j["token_nll"].size() == 4);
+    prefix_tokens[j["prefix"]] = j["prefix_tokens"];
   }
-  CHECK(n == 3);  // one good case x three conditions
+  CHECK(n == 9);  // one good case x three conditions x (its prefix, "oracle", "random")
+  CHECK(prefix_tokens["prefix"] == 9);
+  CHECK(prefix_tokens["oracle"] == 3);
+  CHECK(prefix_tokens["random"] == 9);  // as long as the case's own
   std::ifstream s(summary);
   const auto j = nlohmann::json::parse(s);
   CHECK(j["truncated"]["n_paired"] == 1);
+  CHECK(j["truncated[oracle]"]["n_paired"] == 1);
+  CHECK(j["suffix[random]"]["n_paired"] == 1);
   CHECK(j["bare"]["n"] == 1);
   for (const auto& f : {data, out, summary}) std::filesystem::remove(f);
 }

@@ -6,6 +6,8 @@
 #include <cstdio>
 #include <fstream>
 #include <map>
+#include <random>
+#include <tuple>
 #include <memory>
 #include <sstream>
 
@@ -25,6 +27,15 @@ using nlohmann::json;
 
 struct ScoreOptions {
   std::string model, data, conditions = "bare,full,truncated,truncated_gap", out, summary_json;
+  bool random_prefix = false;
+  uint32_t seed = 0;
+};
+
+// One case scored under one prefix: "prefix" is the case's own; "prefixes" adds named ones;
+// --random-prefix adds "random".
+struct Variant {
+  std::string prefix_name;
+  ScoreCase c;
 };
 
 std::vector<int32_t> ids_of(const json& j, const char* key) {
@@ -52,12 +63,14 @@ std::vector<int32_t> continuation(const Tokenizer& tok, const std::string& first
   return std::vector<int32_t>(whole.begin() + std::ptrdiff_t(head.size()), whole.end());
 }
 
-ScoreCase parse_case(const json& j, const Tokenizer* tok) {
+// The case under `prefix` (a JSON string or id array; null: none).
+ScoreCase parse_case(const json& j, const json& prefix_value, const Tokenizer* tok) {
   ScoreCase c;
   c.id = j.contains("id") ? (j["id"].is_string() ? j["id"].get<std::string>() : j["id"].dump()) : "";
+  const json holder = json{{"prefix", prefix_value.is_null() ? json::array() : prefix_value}};
   if (j.contains("document") && j["document"].is_string()) {  // text level
     if (!tok) throw Error("text cases need a model with a tokenizer");
-    const std::string prefix = j.contains("prefix") ? text_of(j, "prefix") : "";
+    const std::string prefix = prefix_value.is_null() ? "" : text_of(holder, "prefix");
     c.bos = tok->vocab().bos;
     if (c.bos < 0) throw Error("the tokenizer has no BOS token");
     c.prefix = tok->encode(prefix, false, false);
@@ -68,11 +81,35 @@ ScoreCase parse_case(const json& j, const Tokenizer* tok) {
   }
   if (!j.contains("bos") || !j["bos"].is_number_integer()) throw Error("missing field 'bos'");
   c.bos = j["bos"].get<int32_t>();
-  c.prefix = j.contains("prefix") ? ids_of(j, "prefix") : std::vector<int32_t>{};
+  c.prefix = ids_of(holder, "prefix");
   c.document = ids_of(j, "document");
   c.query = ids_of(j, "query");
   c.answer = ids_of(j, "answer");
   return c;
+}
+
+std::vector<Variant> variants_of(const json& j, const Tokenizer* tok, const ScoreOptions& o, int line, int vocab) {
+  std::vector<Variant> v;
+  v.push_back({"prefix", parse_case(j, j.contains("prefix") ? j["prefix"] : json(), tok)});
+  if (j.contains("prefixes")) {
+    if (!j["prefixes"].is_object()) throw Error("field 'prefixes' must be an object of named prefixes");
+    for (const auto& [name, value] : j["prefixes"].items()) v.push_back({name, parse_case(j, value, tok)});
+  }
+  if (o.random_prefix) {  // the control: seeded random tokens, as many as the case's own prefix
+    Variant r{"random", v.front().c};
+    std::mt19937 rng(o.seed ^ (uint32_t(line) * 2654435761u));
+    std::uniform_int_distribution<int32_t> token(0, vocab - 1);
+    for (auto& t : r.c.prefix)
+      do t = token(rng);
+      while (t == r.c.bos);
+    v.push_back(std::move(r));
+  }
+  return v;
+}
+
+// Summary rows are named by condition, with the prefix in brackets unless it is the case's own.
+std::string row_name(Condition c, const std::string& prefix) {
+  return prefix == "prefix" ? condition_name(c) : std::string(condition_name(c)) + "[" + prefix + "]";
 }
 
 void score(const ScoreOptions& o) {
@@ -97,7 +134,8 @@ void score(const ScoreOptions& o) {
     out.open(o.out);
     if (!out) throw Error("cannot write " + o.out);
   }
-  std::map<Condition, std::map<std::string, double>> means;  // condition -> case id -> nll_mean
+  std::map<std::string, std::map<std::string, double>> means;  // row name -> case id -> nll_mean
+  std::vector<std::pair<std::string, std::string>> rows;          // (row, its bare row), in first-seen order
   int failed = 0, done = 0;
   const auto start = std::chrono::steady_clock::now();
   const bool terminal = ::isatty(STDERR_FILENO) != 0;
@@ -106,12 +144,23 @@ void score(const ScoreOptions& o) {
     try {
       const json j = json::parse(line);
       if (j.contains("id")) id = j["id"].is_string() ? j["id"].get<std::string>() : j["id"].dump();
-      const ScoreCase c = parse_case(j, loaded.tokenizer ? &*loaded.tokenizer : nullptr);
-      id = c.id;
-      for (const ConditionScore& s : scorer.score(c, conditions)) {
-        means[s.condition][c.id] = s.nll_mean;
-        if (out) out << json{{"id", c.id}, {"condition", condition_name(s.condition)}, {"token_nll", s.token_nll}, {"nll_mean", s.nll_mean}}.dump() << "\n";
+      const auto variants = variants_of(j, loaded.tokenizer ? &*loaded.tokenizer : nullptr, o, number, loaded.model->vocab());
+      std::vector<std::pair<std::string, json>> lines_out;  // written only when every variant succeeded
+      std::vector<std::tuple<std::string, std::string, double>> results;
+      for (const Variant& v : variants) {
+        id = v.c.id;
+        for (const ConditionScore& s : scorer.score(v.c, conditions)) {
+          results.emplace_back(row_name(s.condition, v.prefix_name), row_name(Condition::Bare, v.prefix_name), s.nll_mean);
+          lines_out.emplace_back(v.c.id, json{{"id", v.c.id}, {"condition", condition_name(s.condition)}, {"prefix", v.prefix_name},
+                                              {"prefix_tokens", v.c.prefix.size()}, {"token_nll", s.token_nll}, {"nll_mean", s.nll_mean}});
+        }
       }
+      for (const auto& [row, bare_row, value] : results) {
+        if (!means.count(row)) rows.emplace_back(row, bare_row);
+        means[row][id] = value;
+      }
+      if (out)
+        for (const auto& [_, line_json] : lines_out) out << line_json.dump() << "\n";
     } catch (const std::exception& e) {  // one bad case does not stop the others
       std::fprintf(stderr, "%svkllm score: %s line %d (case %s): %s\n", terminal ? "\r" : "", o.data.c_str(), number, id.c_str(), e.what());
       ++failed;
@@ -129,20 +178,21 @@ void score(const ScoreOptions& o) {
 
   // Summary against bare over the cases both have.
   json summary = json::object();
-  std::printf("| %-14s | %5s | %9s | %9s | %8s | %9s | %9s | %9s |\n", "condition", "n", "mean NLL", "Δ vs bare", "win rate", "Cohen's d",
+  std::printf("| %-22s | %5s | %9s | %9s | %8s | %9s | %9s | %9s |\n", "condition", "n", "mean NLL", "Δ vs bare", "win rate", "Cohen's d",
               "t-test p", "Wilcoxon p");
-  std::printf("| %s | %s | %s | %s | %s | %s | %s | %s |\n", std::string(14, '-').c_str(), "-----", "---------", "---------", "--------",
+  std::printf("| %s | %s | %s | %s | %s | %s | %s | %s |\n", std::string(22, '-').c_str(), "-----", "---------", "---------", "--------",
               "---------", "---------", "---------");
-  for (Condition cond : conditions) {
-    const auto& m = means[cond];
+  for (const auto& [row_label, bare_row] : rows) {
+    const auto& m = means[row_label];
     double total = 0;
     for (const auto& [_, v] : m) total += v;
     json row{{"n", m.size()}, {"mean_nll", m.empty() ? 0.0 : total / double(m.size())}};
     std::string delta = "", wins = "", d = "", tp = "", wp = "";
-    if (cond != Condition::Bare && means.count(Condition::Bare)) {
+    if (row_label != bare_row && means.count(bare_row)) {
       std::vector<double> x, base;
+      const auto& bare = means[bare_row];
       for (const auto& [id, v] : m)
-        if (auto it = means[Condition::Bare].find(id); it != means[Condition::Bare].end()) x.push_back(v), base.push_back(it->second);
+        if (auto it = bare.find(id); it != bare.end()) x.push_back(v), base.push_back(it->second);
       const PairedStats p = paired_stats(x, base);
       row.update({{"n_paired", p.n}, {"mean_delta_vs_bare", p.mean_delta}, {"win_rate_vs_bare", p.win_rate}, {"cohens_d", p.cohens_d},
                   {"t_test_p", p.t_test_p}, {"wilcoxon_p", p.wilcoxon_p}});
@@ -154,8 +204,8 @@ void score(const ScoreOptions& o) {
       std::snprintf(buf[4], 32, "%.3g", p.wilcoxon_p);
       delta = buf[0], wins = buf[1], d = buf[2], tp = buf[3], wp = buf[4];
     }
-    summary[condition_name(cond)] = row;
-    std::printf("| %-14s | %5zu | %9.4f | %9s | %8s | %9s | %9s | %9s |\n", condition_name(cond), m.size(), row["mean_nll"].get<double>(),
+    summary[row_label] = row;
+    std::printf("| %-22s | %5zu | %9.4f | %9s | %8s | %9s | %9s | %9s |\n", row_label.c_str(), m.size(), row["mean_nll"].get<double>(),
                 delta.c_str(), wins.c_str(), d.c_str(), tp.c_str(), wp.c_str());
   }
   if (!o.summary_json.empty()) {
@@ -176,6 +226,8 @@ Command add_score(CLI::App& app) {
   sub->add_option("--conditions", o->conditions, "comma-separated: bare, full, truncated, truncated_gap, suffix")->capture_default_str();
   sub->add_option("--out", o->out, "one JSON line per case and condition");
   sub->add_option("--summary-json", o->summary_json, "the summary table as JSON");
+  sub->add_flag("--random-prefix", o->random_prefix, "also score a seeded random-token prefix as long as each case's own (a control)");
+  sub->add_option("--seed", o->seed, "seed of the random prefixes")->capture_default_str();
   return {sub, [o] { score(*o); }};
 }
 
