@@ -81,10 +81,6 @@ void ChatGlmModel::record(Step& s, KvCache& cache, int64_t n) {
   a.prefix = s.prefix;
   a.first_query_slot = Graph::step_param(kSlotFirst);
 
-  auto linear = [&](const Weight& w, const Tensor& b, const Tensor& in, const Tensor& out) {
-    ops::matmul(g, w, in, out);
-    ops::add(g, out, b, out);
-  };
   // x = alpha * normed + sublayer: the GLM residual keeps the normalized input, scaled.
   auto residual = [&](const Tensor& normed, const Tensor& sublayer) {
     ops::scale(g, normed, alpha, x);
@@ -94,19 +90,19 @@ void ChatGlmModel::record(Step& s, KvCache& cache, int64_t n) {
   for (int l = 0; l < c.n_layers; ++l) {
     const ChatGlmLayer& L = w_.layers[size_t(l)];
     ops::layernorm(g, x, L.attn_norm, L.attn_norm_bias, h, c.norm_eps);
-    linear(L.wq, L.bq, h, q);
-    linear(L.wk, L.bk, h, k);
-    linear(L.wv, L.bv, h, v);
+    linear(g, L.wq, L.bq, h, q);
+    linear(g, L.wk, L.bk, h, k);
+    linear(g, L.wv, L.bv, h, v);
     ops::rope(g, q, q, c.n_heads, rope_table_, s.positions);
     ops::rope(g, k, k, c.n_heads, rope_table_, s.positions);
     cache.write_layer(g, l, k, v, Graph::step_param(kSlotFirst));
     ops::attention(g, q, cache.k(l), cache.v(l), cache.slot_positions(), query_positions, att, a);
-    linear(L.wo, L.bo, att, t);
+    linear(g, L.wo, L.bo, att, t);
     residual(h, t);
     ops::layernorm(g, x, L.ffn_norm, L.ffn_norm_bias, h, c.norm_eps);
-    linear(L.w_up, L.b_up, h, up);
+    linear(g, L.w_up, L.b_up, h, up);
     ops::gelu(g, up, up, ops::GeluForm::Tanh);
-    linear(L.w_down, L.b_down, up, t);
+    linear(g, L.w_down, L.b_down, up, t);
     residual(h, t);
   }
   ops::layernorm(g, x, w_.output_norm, w_.output_norm_bias, h, c.norm_eps);

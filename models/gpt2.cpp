@@ -51,28 +51,23 @@ void Gpt2Model::record(Step& s, KvCache& cache, int64_t n) {
   a.head_dim = c.head_dim();
   a.n_kv = Graph::step_param(kSlotNKv);
 
-  // A projection with its bias: out = W in + b.
-  auto linear = [&](const Weight& w, const Tensor& b, const Tensor& in, const Tensor& out) {
-    ops::matmul(g, w, in, out);
-    ops::add(g, out, b, out);
-  };
   ops::get_rows(g, w_.token_embd, s.tokens, x);
   ops::get_rows(g, w_.position_embd, s.positions, h);
   ops::add(g, x, h, x);
   for (int l = 0; l < c.n_layers; ++l) {
     const Gpt2Layer& L = w_.layers[size_t(l)];
     ops::layernorm(g, x, L.attn_norm, L.attn_norm_bias, h, c.norm_eps);
-    linear(L.wq, L.bq, h, q);
-    linear(L.wk, L.bk, h, k);
-    linear(L.wv, L.bv, h, v);
+    linear(g, L.wq, L.bq, h, q);
+    linear(g, L.wk, L.bk, h, k);
+    linear(g, L.wv, L.bv, h, v);
     cache.write_layer(g, l, k, v, Graph::step_param(kSlotFirst));
     ops::attention(g, q, cache.k(l), cache.v(l), cache.slot_positions(), s.positions, att, a);
-    linear(L.wo, L.bo, att, h);
+    linear(g, L.wo, L.bo, att, h);
     ops::add(g, x, h, x);
     ops::layernorm(g, x, L.ffn_norm, L.ffn_norm_bias, h, c.norm_eps);
-    linear(L.w_up, L.b_up, h, up);
+    linear(g, L.w_up, L.b_up, h, up);
     ops::gelu(g, up, up, ops::GeluForm::Tanh);
-    linear(L.w_down, L.b_down, up, h);
+    linear(g, L.w_down, L.b_down, up, h);
     ops::add(g, x, h, x);
   }
   ops::layernorm(g, x, w_.output_norm, w_.output_norm_bias, h, c.norm_eps);

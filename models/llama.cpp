@@ -48,11 +48,9 @@ void LlamaModel::record(Step& s, KvCache& cache, int64_t n) {
   for (int l = 0; l < c.n_layers; ++l) {
     const LlamaLayer& L = w_.layers[size_t(l)];
     ops::rmsnorm(g, x, L.attn_norm, h, c.norm_eps);
-    ops::matmul(g, L.wq, h, q);
-    ops::matmul(g, L.wk, h, k);
-    ops::matmul(g, L.wv, h, v);
-    for (auto [bias, t] : {std::pair{&L.bq, &q}, {&L.bk, &k}, {&L.bv, &v}})
-      if (bias->storage) ops::add(g, *t, *bias, *t);
+    linear(g, L.wq, L.bq, h, q);  // biases: Qwen2; absent elsewhere
+    linear(g, L.wk, L.bk, h, k);
+    linear(g, L.wv, L.bv, h, v);
     ops::rope(g, q, q, c.n_heads, rope_table_, s.positions);
     ops::rope(g, k, k, c.n_kv_heads, rope_table_, s.positions);
     cache.write_layer(g, l, k, v, Graph::step_param(kSlotFirst));

@@ -15,6 +15,7 @@
 #include "runtime/graph.h"
 #include "runtime/kv_cache.h"
 #include "runtime/tensor.h"
+#include "runtime/weight.h"
 
 namespace vkllm {
 
@@ -62,6 +63,9 @@ class Model {
                              const ForwardExtras& extras = {});
 
  protected:
+  // out = w in (+ bias, where the bias has storage): a projection as every builder records it.
+  static void linear(Graph& g, const Weight& w, const Tensor& bias, const Tensor& in, const Tensor& out);
+
   static KvCacheConfig cache_shape(int n_layers, int64_t capacity, int n_kv_heads, int head_dim, DType dtype,
                                    std::optional<RopeConfig> rope);
 
