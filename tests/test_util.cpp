@@ -83,8 +83,13 @@ ref::Mat to_host(Device& d, const Tensor& t) {
 float max_abs_diff(const ref::Mat& a, const ref::Mat& b) {
   REQUIRE(a.rows == b.rows);
   REQUIRE(a.cols == b.cols);
+  return max_abs_diff(std::span<const float>(a.v), std::span<const float>(b.v));
+}
+
+float max_abs_diff(std::span<const float> a, std::span<const float> b) {
+  REQUIRE(a.size() == b.size());
   float m = 0;
-  for (size_t i = 0; i < a.v.size(); ++i) m = std::max(m, std::fabs(a.v[i] - b.v[i]));
+  for (size_t i = 0; i < a.size(); ++i) m = std::max(m, std::fabs(a[i] - b[i]));
   return m;
 }
 

@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <optional>
 #include <random>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -50,6 +51,8 @@ Tensor to_device(Device& d, const ref::Mat& m, DType dtype = DType::F32, const c
 ref::Mat to_host(Device& d, const Tensor& t);
 
 float max_abs_diff(const ref::Mat& a, const ref::Mat& b);
+// The same over equally long value sequences (logits, hidden states).
+float max_abs_diff(std::span<const float> a, std::span<const float> b);
 // max over elements of |a - b| / (1 + |b|)
 float max_rel_diff(const ref::Mat& a, const ref::Mat& b);
 

@@ -36,27 +36,20 @@ std::vector<int32_t> iota_positions(size_t n) {
   return p;
 }
 
-namespace {
-float max_abs(const std::vector<float>& a, const float* b) {
-  float m = 0;
-  for (size_t i = 0; i < a.size(); ++i) m = std::max(m, std::fabs(a[i] - b[i]));
-  return m;
-}
-}  // namespace
 
 float max_error_decode(Model& model, const ReferenceSequence& s) {
   const size_t vocab = size_t(model.vocab());
   KvCache cache(model.device(), model.cache_config(int64_t(s.tokens.size())));
   float worst = 0;
   for (size_t i = 0; i < s.tokens.size(); ++i)
-    worst = std::max(worst, max_abs(model.forward(cache, {&s.tokens[i], 1}, std::vector<int32_t>{int32_t(i)}),
-                                     s.logits.data.data() + i * vocab));
+    worst = std::max(worst, max_abs_diff(model.forward(cache, {&s.tokens[i], 1}, std::vector<int32_t>{int32_t(i)}),
+                                         std::span(s.logits.data).subspan(i * vocab, vocab)));
   return worst;
 }
 
 float max_error_prefill(Model& model, const ReferenceSequence& s) {
   KvCache cache(model.device(), model.cache_config(int64_t(s.tokens.size())));
-  return max_abs(model.forward(cache, s.tokens, iota_positions(s.tokens.size())), s.logits.data.data());
+  return max_abs_diff(model.forward(cache, s.tokens, iota_positions(s.tokens.size())), s.logits.data);
 }
 
 namespace {
@@ -142,11 +135,6 @@ std::vector<float> host_gpt2_logits(const GgufFile& f, const Gpt2Config& c, cons
 
 void check_against_llama_cpp(Model& model, const std::vector<ReferenceSequence>& sequences,
                              const std::function<std::vector<float>(const std::vector<int32_t>&, bool)>& host) {
-  auto max_diff = [](const std::vector<float>& a, const float* b) {
-    float m = 0;
-    for (size_t i = 0; i < a.size(); ++i) m = std::max(m, std::fabs(a[i] - b[i]));
-    return m;
-  };
   for (const auto& s : sequences) {
     CAPTURE(s.name);
     KvCache whole(model.device(), model.cache_config(int64_t(s.tokens.size())));
@@ -155,10 +143,10 @@ void check_against_llama_cpp(Model& model, const std::vector<ReferenceSequence>&
     float decode_vs_prefill = 0;
     for (size_t i = 0; i < s.tokens.size(); ++i) {
       const auto logits = model.forward(steps, {&s.tokens[i], 1}, std::vector<int32_t>{int32_t(i)});
-      decode_vs_prefill = std::max(decode_vs_prefill, max_diff(logits, prefill.data() + i * logits.size()));
+      decode_vs_prefill = std::max(decode_vs_prefill, max_abs_diff(logits, std::span(prefill).subspan(i * logits.size(), logits.size())));
     }
     CHECK(decode_vs_prefill <= 1e-5f);
-    CHECK(max_diff(prefill, host(s.tokens, false).data()) <= 1e-4f);
+    CHECK(max_abs_diff(prefill, host(s.tokens, false)) <= 1e-4f);
     const bool f16_exact = std::all_of(s.logits.data.begin(), s.logits.data.end(), [](float v) {
       uint32_t bits;
       std::memcpy(&bits, &v, 4);
@@ -166,11 +154,11 @@ void check_against_llama_cpp(Model& model, const std::vector<ReferenceSequence>&
     });
     if (s.tokens.size() < 8) {
       CHECK_FALSE(f16_exact);
-      CHECK(max_diff(host(s.tokens, true), s.logits.data.data()) <= 2e-5f);
-      CHECK(max_diff(prefill, s.logits.data.data()) <= 2e-3f);
+      CHECK(max_abs_diff(host(s.tokens, true), s.logits.data) <= 2e-5f);
+      CHECK(max_abs_diff(prefill, s.logits.data) <= 2e-3f);
     } else {
       CHECK(f16_exact);
-      CHECK(max_diff(prefill, s.logits.data.data()) <= 2.5e-2f);
+      CHECK(max_abs_diff(prefill, s.logits.data) <= 2.5e-2f);
     }
   }
 }

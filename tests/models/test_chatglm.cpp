@@ -60,12 +60,6 @@ std::vector<float> identity(int n) {
   return m;
 }
 
-float max_diff(const std::vector<float>& a, const std::vector<float>& b) {
-  REQUIRE(a.size() == b.size());
-  float m = 0;
-  for (size_t i = 0; i < a.size(); ++i) m = std::max(m, std::fabs(a[i] - b[i]));
-  return m;
-}
 
 // The reference steps that follow the weights in both files: a 3-token prompt, then two
 // single tokens, each with its expected hidden states.
@@ -144,21 +138,21 @@ TEST_CASE_FIXTURE(GpuTest, "ChatGLM-6B: 2D RoPE, prefix-LM prompt and GLM residu
   KvCache cache(gpu(), model.cache_config(8));
   // Step 1: tokens 0-1 are the bidirectional prefix, token 2 is causal.
   const auto got1 = model.forward(cache, x1, std::vector<int32_t>{0, 1, 1}, {.block_positions = std::vector<int32_t>{0, 0, 1}, .prefix = 2});
-  CHECK(max_diff(got1, y1) <= 1e-4f);
+  CHECK(max_abs_diff(got1, y1) <= 1e-4f);
   // Steps 2 and 3: generated tokens keep position 1 while the block position counts on.
   const auto got2 = model.forward(cache, x2, std::vector<int32_t>{1}, {.block_positions = std::vector<int32_t>{2}, .prefix = 2});
-  CHECK(max_diff(got2, y2) <= 1e-4f);
+  CHECK(max_abs_diff(got2, y2) <= 1e-4f);
   const auto got3 = model.forward(cache, x3, std::vector<int32_t>{1}, {.block_positions = std::vector<int32_t>{3}, .prefix = 2});
-  CHECK(max_diff(got3, y3) <= 1e-4f);
-  MESSAGE("ChatGLM-6B max abs error: y1 " << max_diff(got1, y1) << ", y2 " << max_diff(got2, y2) << ", y3 " << max_diff(got3, y3));
+  CHECK(max_abs_diff(got3, y3) <= 1e-4f);
+  MESSAGE("ChatGLM-6B max abs error: y1 " << max_abs_diff(got1, y1) << ", y2 " << max_abs_diff(got2, y2) << ", y3 " << max_abs_diff(got3, y3));
 
   // A session places the tokens by the generation scheme itself, with and without the cache.
   for (bool use_cache : {true, false}) {
     CAPTURE(use_cache);
     Session session(model, {.context = 8, .use_cache = use_cache});
-    CHECK(max_diff(session.decode(x1), y1) <= 1e-4f);
-    CHECK(max_diff(session.decode(x2), y2) <= 1e-4f);
-    CHECK(max_diff(session.decode(x3), y3) <= 1e-4f);
+    CHECK(max_abs_diff(session.decode(x1), y1) <= 1e-4f);
+    CHECK(max_abs_diff(session.decode(x2), y2) <= 1e-4f);
+    CHECK(max_abs_diff(session.decode(x3), y3) <= 1e-4f);
   }
   Session no_bos(model);
   CHECK_THROWS_WITH_AS(no_bos.decode(std::vector<int32_t>{0, 3}), doctest::Contains("must end with [gMASK] (1) and then BOS (2)"), Error);
@@ -191,13 +185,13 @@ TEST_CASE_FIXTURE(GpuTest, "ChatGLM-6B: dropping a prompt prefix and repositioni
     std::memcpy(f.data(), bytes.data(), bytes.size());
     return f;
   };
-  CHECK(max_diff(as_floats(full.read_k(0, 0, 4)), as_floats(direct.read_k(0, 0, 4))) <= 1e-5f);
-  CHECK(max_diff(as_floats(full.read_v(0, 0, 4)), as_floats(direct.read_v(0, 0, 4))) <= 0.0f);
+  CHECK(max_abs_diff(as_floats(full.read_k(0, 0, 4)), as_floats(direct.read_k(0, 0, 4))) <= 1e-5f);
+  CHECK(max_abs_diff(as_floats(full.read_v(0, 0, 4)), as_floats(direct.read_v(0, 0, 4))) <= 0.0f);
   // The next generated token sees the same cache either way.
   const ForwardExtras next{.block_positions = std::vector<int32_t>{2}, .prefix = 3};
   const auto after_surgery = model.forward(full, std::vector<int32_t>{4}, std::vector<int32_t>{2}, next);
   const auto recomputed = model.forward(direct, std::vector<int32_t>{4}, std::vector<int32_t>{2}, next);
-  CHECK(max_diff(after_surgery, recomputed) <= 1e-5f);
+  CHECK(max_abs_diff(after_surgery, recomputed) <= 1e-5f);
   // Without the block delta's stream the keys would be wrong: a 2D cache refuses 1D appends.
   CHECK_THROWS_WITH_AS(model.forward(full, std::vector<int32_t>{1}, std::vector<int32_t>{2}), doctest::Contains("2D RoPE needs one block position"), Error);
 }
@@ -278,9 +272,9 @@ TEST_CASE_FIXTURE(GpuTest, "ChatGLM-6B loads from a Hugging Face directory and f
     LoadedModel loaded = load_model(gpu(), model_path);
     CHECK(loaded.model->arch() == "chatglm");
     Session session(*loaded.model, {.context = 8});
-    CHECK(max_diff(session.decode(steps.x1), steps.y1) <= 1e-4f);
-    CHECK(max_diff(session.decode(steps.x2), steps.y2) <= 1e-4f);
-    CHECK(max_diff(session.decode(steps.x3), steps.y3) <= 1e-4f);
+    CHECK(max_abs_diff(session.decode(steps.x1), steps.y1) <= 1e-4f);
+    CHECK(max_abs_diff(session.decode(steps.x2), steps.y2) <= 1e-4f);
+    CHECK(max_abs_diff(session.decode(steps.x3), steps.y3) <= 1e-4f);
   }
   fs::remove_all(dir);
   fs::remove(gguf);
@@ -324,10 +318,10 @@ TEST_CASE_FIXTURE(GpuTest, "ChatGLM2: partial interleaved RoPE, multi-query grou
   const auto got1 = model.forward(cache, x1, std::vector<int32_t>{0, 1, 2});
   const auto got2 = model.forward(cache, x2, std::vector<int32_t>{3});
   const auto got3 = model.forward(cache, x3, std::vector<int32_t>{4});
-  CHECK(max_diff(got1, y1) <= 1e-4f);
-  CHECK(max_diff(got2, y2) <= 1e-4f);
-  CHECK(max_diff(got3, y3) <= 1e-4f);
-  MESSAGE("ChatGLM2 max abs error: y1 " << max_diff(got1, y1) << ", y2 " << max_diff(got2, y2) << ", y3 " << max_diff(got3, y3));
+  CHECK(max_abs_diff(got1, y1) <= 1e-4f);
+  CHECK(max_abs_diff(got2, y2) <= 1e-4f);
+  CHECK(max_abs_diff(got3, y3) <= 1e-4f);
+  MESSAGE("ChatGLM2 max abs error: y1 " << max_abs_diff(got1, y1) << ", y2 " << max_abs_diff(got2, y2) << ", y3 " << max_abs_diff(got3, y3));
 }
 
 TEST_SUITE_END();

@@ -35,9 +35,7 @@ TEST_CASE("vkllm logits writes the reference logits as .npy, and refuses a bad t
   REQUIRE(std::system((cli + " logits -m " + *model + " --tokens " + tokens + " -o " + out + " 2>/dev/null").c_str()) == 0);
   NpyArray got = read_npy_f32(out);
   CHECK(got.shape == s.logits.shape);
-  float worst = 0;
-  for (size_t i = 0; i < got.data.size(); ++i) worst = std::max(worst, std::fabs(got.data[i] - s.logits.data[i]));
-  CHECK(worst <= 1e-3f);
+  CHECK(max_abs_diff(got.data, s.logits.data) <= 1e-3f);
   std::filesystem::remove(out);
   CHECK(std::system((cli + " logits -m " + *model + " --tokens 1,512 -o " + out + " 2>/dev/null").c_str()) != 0);
   CHECK_FALSE(std::filesystem::exists(out));

@@ -47,7 +47,7 @@ TEST_CASE_FIXTURE(GpuTest, "sampling with and without the KV cache gives the sam
       float worst = 0;
       bool same_tokens = true;
       for (int i = 0; i < length; ++i) {
-        for (size_t j = 0; j < la.size(); ++j) worst = std::max(worst, std::fabs(la[j] - lb[j]));
+        worst = std::max(worst, max_abs_diff(la, lb));
         const int32_t ta = a.sample(la), tb = b.sample(lb);
         same_tokens = same_tokens && ta == tb;
         la = cached.decode_last({&ta, 1});

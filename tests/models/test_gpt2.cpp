@@ -36,8 +36,6 @@ TEST_CASE_FIXTURE(GpuTest, "a GPT-2 cache selects and appends, and refuses repos
   KvCache direct(gpu(), model->cache_config(8));
   model->forward(direct, std::vector<int32_t>(tokens.begin(), tokens.begin() + 3), iota_positions(3));
   const auto expected = model->forward(direct, std::vector<int32_t>{tokens[5]}, std::vector<int32_t>{3});
-  float worst = 0;
-  for (size_t i = 0; i < expected.size(); ++i) worst = std::max(worst, std::fabs(after_select[i] - expected[i]));
-  CHECK(worst <= 1e-5f);
+  CHECK(max_abs_diff(after_select, expected) <= 1e-5f);
   CHECK_THROWS_WITH_AS(full.reposition(0, 2, -3), doctest::Contains("reposition needs rotary position embeddings"), Error);
 }

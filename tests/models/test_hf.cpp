@@ -194,9 +194,7 @@ TEST_CASE_FIXTURE(GpuTest, "a Hugging Face GPT-2 directory (transposed Conv1D we
   KvCache a(gpu(), hf.model->cache_config(8)), b(gpu(), reference.model->cache_config(8));
   const auto got = hf.model->forward(a, tokens, iota_positions(tokens.size()));
   const auto want = reference.model->forward(b, tokens, iota_positions(tokens.size()));
-  float worst = 0;
-  for (size_t i = 0; i < want.size(); ++i) worst = std::max(worst, std::fabs(got[i] - want[i]));
-  CHECK(worst <= 1e-5f);
+  CHECK(max_abs_diff(got, want) <= 1e-5f);
   fs::remove_all(dir);
 }
 
