@@ -43,7 +43,9 @@ class Tokenizer {
   Vocab vocab_;
   std::unordered_map<std::string, int32_t> ids_;
   std::unordered_map<std::string, int32_t> merge_ranks_;  // key: merge_key(left, right)
-  std::vector<int32_t> specials_;                         // longest text first
+  // Tokens matched in the text, longest text first: with parse_special (control, unknown and
+  // user-defined) and without it (user-defined only).
+  std::vector<int32_t> specials_, user_defined_;
   std::unique_ptr<PreTokenizer> pre_;                     // byte pairs only
 };
 

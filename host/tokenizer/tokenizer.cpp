@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <iterator>
 
 #include "host/tokenizer/byte_alphabet.h"
 #include "host/tokenizer/merge.h"
@@ -60,6 +61,8 @@ Tokenizer::Tokenizer(Vocab vocab) : vocab_(std::move(vocab)) {
   }
   std::stable_sort(specials_.begin(), specials_.end(),
                    [&](int32_t a, int32_t b) { return vocab_.tokens[a].size() > vocab_.tokens[b].size(); });
+  std::copy_if(specials_.begin(), specials_.end(), std::back_inserter(user_defined_),
+               [&](int32_t id) { return vocab_.types[id] == TokenType::UserDefined; });
   for (size_t r = 0; r < vocab_.merges.size(); ++r)
     merge_ranks_.emplace(merge_key(vocab_.merges[r].first, vocab_.merges[r].second), int32_t(r));
   if (vocab_.kind == TokenizerKind::BytePairs)
@@ -101,10 +104,10 @@ std::vector<int32_t> Tokenizer::encode(std::string_view text, bool add_special, 
   // the text between them is tokenized normally.
   bool after_special = true;  // SentencePiece puts its "▁" before text that starts a fragment
   size_t start = 0;
+  const std::vector<int32_t>& matched = parse_special ? specials_ : user_defined_;
   for (size_t i = 0; i < text.size();) {
     int32_t hit = -1;
-    for (int32_t id : specials_) {
-      if (!parse_special && vocab_.types[id] != TokenType::UserDefined) continue;
+    for (int32_t id : matched) {
       const std::string& s = vocab_.tokens[id];
       if (text.compare(i, s.size(), s) == 0) {
         hit = id;
