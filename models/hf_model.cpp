@@ -1,5 +1,6 @@
 #include "models/hf_model.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <filesystem>
@@ -72,6 +73,30 @@ std::string architecture(const json& c) {
              : "";
 }
 
+// Per-layer attention windows from config.json: "layer_types" where given, else Qwen2's
+// use_sliding_window (layers from max_window_layers on), else Mistral's sliding_window for
+// every layer. Empty when every layer is full.
+std::vector<int> sliding_windows(const json& c, int n_layers, const std::string& where) {
+  const int window = c.contains("sliding_window") && c["sliding_window"].is_number_integer() ? c["sliding_window"].get<int>() : 0;
+  std::vector<int> out(size_t(n_layers), 0);
+  if (c.contains("layer_types") && c["layer_types"].is_array()) {
+    const json& types = c["layer_types"];
+    if (int(types.size()) != n_layers) throw Error(where + ": layer_types needs one entry per layer");
+    for (int l = 0; l < n_layers; ++l) {
+      const std::string t = types[size_t(l)].is_string() ? types[size_t(l)].get<std::string>() : "";
+      if (t == "sliding_attention") out[size_t(l)] = window;
+      else if (t != "full_attention") throw Error(where + ": unknown layer type '" + t + "'");
+    }
+  } else if (c.contains("use_sliding_window")) {
+    if (c.value("use_sliding_window", false))
+      for (int l = c.value("max_window_layers", 0); l < n_layers; ++l) out[size_t(l)] = window;
+  } else {
+    std::fill(out.begin(), out.end(), window);
+  }
+  if (std::find_if(out.begin(), out.end(), [](int w) { return w > 0; }) == out.end()) return {};
+  return out;
+}
+
 LlamaConfig llama_config(const json& c, const std::string& where) {
   LlamaConfig cfg;
   cfg.dim = get_int(c, "hidden_size", where);
@@ -107,6 +132,7 @@ LlamaConfig llama_config(const json& c, const std::string& where) {
       throw Error(where + ": rope_scaling type '" + type + "' is not supported");
     }
   }
+  cfg.sliding_window = sliding_windows(c, cfg.n_layers, where);
   cfg.validate();
   return cfg;
 }

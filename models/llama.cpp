@@ -15,6 +15,10 @@ void LlamaConfig::validate() const {
     throw Error("llama: dim " + std::to_string(dim) + " must split into " + std::to_string(n_heads) +
                 " heads, a multiple of " + std::to_string(n_kv_heads) + " kv heads");
   if (rope.head_dim != head_dim()) throw Error("llama: RoPE head_dim differs from dim / n_heads");
+  if (!sliding_window.empty() && int(sliding_window.size()) != n_layers)
+    throw Error("llama: sliding_window needs one entry per layer");
+  for (int w : sliding_window)
+    if (w < 0) throw Error("llama: a negative sliding window");
   rope.validate();
 }
 
@@ -26,7 +30,9 @@ LlamaModel::LlamaModel(Device& device, LlamaConfig config, LlamaWeights weights)
 }
 
 KvCacheConfig LlamaModel::cache_config(int64_t capacity, DType dtype) const {
-  return cache_shape(config_.n_layers, capacity, config_.n_kv_heads, config_.head_dim(), dtype, config_.rope);
+  KvCacheConfig c = cache_shape(config_.n_layers, capacity, config_.n_kv_heads, config_.head_dim(), dtype, config_.rope);
+  c.sliding_window = config_.sliding_window;
+  return c;
 }
 
 void LlamaModel::record(Step& s, KvCache& cache, int64_t n) {
@@ -54,6 +60,8 @@ void LlamaModel::record(Step& s, KvCache& cache, int64_t n) {
     ops::rope(g, q, q, c.n_heads, rope_table_, s.positions);
     ops::rope(g, k, k, c.n_kv_heads, rope_table_, s.positions);
     cache.write_layer(g, l, k, v, Graph::step_param(kSlotFirst));
+    a.window = cache.window(l);
+    a.mask = a.window > 0 ? ops::AttentionMask::SlidingWindow : ops::AttentionMask::Causal;
     ops::attention(g, q, cache.k(l), cache.v(l), cache.slot_positions(), s.positions, att, a);
     ops::matmul(g, L.wo, att, h);
     ops::add(g, x, h, x);

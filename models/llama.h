@@ -24,6 +24,9 @@ struct LlamaConfig {
   int context = 0;  // positions the model supports
   float norm_eps = 1e-5f;
   RopeConfig rope;  // head_dim = dim / n_heads
+  // Per layer: attention window in positions, 0 for full attention (Mistral, Qwen2 with
+  // use_sliding_window). Empty: every layer is full.
+  std::vector<int> sliding_window;
   int head_dim() const { return dim / n_heads; }
   void validate() const;
 };

@@ -40,6 +40,10 @@ std::unique_ptr<LlamaModel> load_llama_gguf(Device& device, const GgufFile& file
       throw Error(file.path() + ": RoPE scaling type '" + type + "' is not supported");
     }
   }
+  // Every layer attends within the window (Mistral); llama.cpp ignores this key for these
+  // architectures, but a model that declares a window was trained with it.
+  if (const uint64_t window = file.get_uint(key("attention.sliding_window"), 0); window > 0)
+    c.sliding_window.assign(size_t(c.n_layers), int(window));
   if (file.find("rope_freqs.weight"))
     throw Error(file.path() + ": per-frequency RoPE factors (rope_freqs.weight, Llama 3.1) are not supported yet");
   c.validate();

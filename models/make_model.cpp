@@ -89,6 +89,8 @@ void make_model(const SyntheticModel& m, const std::string& path) {
   if (m.type != "f16" && m.type != "q8_0") throw Error("make-model: type must be f16 or q8_0");
   if (m.dim % m.heads || m.heads % m.kv_heads || m.dim % 32 || m.ffn % 32)
     throw Error("make-model: dim must split into heads (a multiple of kv heads), and dim and ffn be multiples of 32");
+  if (m.sliding_window < 0 || (m.sliding_window > 0 && biased_blocks))
+    throw Error("make-model: a sliding window is for the llama and qwen2 architectures");
   if (m.vocab < 260) throw Error("make-model: the vocabulary needs at least 260 tokens (bytes and specials)");
   const int head_dim = m.dim / m.heads;
   const std::string a = m.arch + ".";
@@ -108,6 +110,7 @@ void make_model(const SyntheticModel& m, const std::string& path) {
     w.set_f32(a + "attention.layer_norm_rms_epsilon", qwen2 ? 1e-6f : 1e-5f);
     w.set_f32(a + "rope.freq_base", qwen2 ? 1000000.0f : 10000.0f);
     w.set_u32(a + "rope.dimension_count", uint32_t(head_dim));
+    if (m.sliding_window > 0) w.set_u32(a + "attention.sliding_window", uint32_t(m.sliding_window));
   }
   if (qwen2 || gpt2)
     write_byte_level_vocab(w, m.vocab, gpt2 ? "gpt-2" : "qwen2");

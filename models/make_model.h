@@ -11,6 +11,7 @@ struct SyntheticModel {
   int dim = 768, layers = 12, heads = 12, kv_heads = 12, ffn = 2048, vocab = 32000, context = 2048;
   std::string type = "f16";  // f16 or q8_0 for the matrices; norms are f32
   uint32_t seed = 1;
+  int sliding_window = 0;  // llama, qwen2: every layer attends within this many positions (0: full)
 };
 
 void make_model(const SyntheticModel& m, const std::string& path);

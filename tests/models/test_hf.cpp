@@ -124,6 +124,25 @@ TEST_CASE_FIXTURE(GpuTest, "a Hugging Face Llama directory (sharded safetensors,
     CHECK(max_error_decode(*loaded.model, s) <= 1e-3f);
   }
 
+  // Attention windows per layer: Mistral's for every layer, Qwen2's from max_window_layers on
+  // when use_sliding_window is set, "layer_types" where given.
+  const json config = json::parse(std::ifstream(dir / "config.json"));
+  auto windows_with = [&](const json& extra) {
+    json c = config;
+    c.update(extra);
+    std::ofstream(dir / "config.json") << c.dump();
+    return load_model(gpu(), dir.string()).model->cache_config(1).sliding_window;
+  };
+  CHECK(windows_with({{"sliding_window", nullptr}}).empty());
+  CHECK(windows_with({{"sliding_window", 6}}) == std::vector<int>(5, 6));
+  CHECK(windows_with({{"sliding_window", 6}, {"use_sliding_window", false}}).empty());
+  CHECK(windows_with({{"sliding_window", 6}, {"use_sliding_window", true}, {"max_window_layers", 3}}) == std::vector<int>{0, 0, 0, 6, 6});
+  const json types = {"sliding_attention", "full_attention", "sliding_attention", "full_attention", "sliding_attention"};
+  CHECK(windows_with({{"sliding_window", 6}, {"layer_types", types}}) == std::vector<int>{6, 0, 6, 0, 6});
+  CHECK_THROWS_WITH_AS(windows_with({{"sliding_window", 6}, {"layer_types", {"full_attention"}}}),
+                       doctest::Contains("layer_types needs one entry per layer"), Error);
+  std::ofstream(dir / "config.json") << config.dump();
+
   // A shard cut short and a config of another architecture are refused by name.
   const fs::path shard = dir / "model-00002-of-00002.safetensors";
   fs::resize_file(shard, fs::file_size(shard) - 100);

@@ -86,3 +86,39 @@ TEST_CASE("vkllm bench --json reports prompt and generation speed with their spr
   CHECK(std::system(overflow.c_str()) != 0);  // prompt + generated tokens exceed the context
   std::filesystem::remove(path);
 }
+
+// With one layer, a token's output depends only on the keys inside its window: the last
+// logits of a long sequence equal those of its last `window` tokens at the same positions.
+// A model that ignored its declared window would see the older tokens and fail this.
+TEST_CASE_FIXTURE(GpuTest, "a model declaring a sliding window attends only within it") {
+  for (const char* arch : {"llama", "qwen2"}) {
+    CAPTURE(arch);
+    SyntheticModel m = small("f16", arch);
+    m.layers = 1;
+    m.sliding_window = 5;
+    const auto path = temp_path(std::string("synth-window-") + arch + ".gguf");
+    make_model(m, path);
+    Device& dev = gpu();
+    LoadedModel loaded = load_model(dev, path);
+    CHECK(loaded.model->cache_config(1).sliding_window == std::vector<int>{5});
+    std::vector<int32_t> tokens, positions;
+    for (int i = 0; i < 13; ++i) tokens.push_back(3 + 17 * i % 290), positions.push_back(i);
+    const size_t vocab = size_t(loaded.model->vocab());
+    auto last_logits = [&](size_t first) {
+      KvCache cache(dev, loaded.model->cache_config(16));
+      const auto logits = loaded.model->forward(cache, std::span(tokens).subspan(first), std::span(positions).subspan(first));
+      return std::vector<float>(logits.end() - std::ptrdiff_t(vocab), logits.end());
+    };
+    const auto whole = last_logits(0), windowed = last_logits(13 - 5), wider = last_logits(13 - 6);
+    CHECK(max_abs_diff(whole, windowed) < 1e-5);
+    CHECK(max_abs_diff(whole, wider) < 1e-5);
+    // Without the window the older tokens would count.
+    m.sliding_window = 0;
+    make_model(m, path);
+    LoadedModel full = load_model(dev, path);
+    KvCache a(dev, full.model->cache_config(16)), b(dev, full.model->cache_config(16));
+    const auto all = full.model->forward(a, tokens, positions);
+    const auto tail = full.model->forward(b, std::span(tokens).subspan(8), std::span(positions).subspan(8));
+    CHECK(max_abs_diff(std::span(all).last(vocab), std::span(tail).last(vocab)) > 1e-4);
+  }
+}

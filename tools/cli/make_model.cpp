@@ -21,6 +21,7 @@ Command add_make_model(CLI::App& app) {
   sub->add_option("--context", m->context);
   sub->add_option("--type", m->type, "f16 or q8_0");
   sub->add_option("--seed", m->seed);
+  sub->add_option("--sliding-window", m->sliding_window, "llama, qwen2: attention window of every layer in positions (0: full)");
   sub->add_option("-o,--output", *out, "output .gguf file")->required();
   return {sub, [m, out] {
             make_model(*m, *out);
