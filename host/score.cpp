@@ -1,5 +1,6 @@
 #include "host/score.h"
 
+#include <algorithm>
 #include <cmath>
 #include <numeric>
 
@@ -40,24 +41,35 @@ Condition condition_from_name(const std::string& name) {
   throw Error("unknown condition '" + name + "' (bare, full, truncated, truncated_gap, suffix)");
 }
 
-Scorer::Scorer(Model& model, DType kv_type) : model_(model), kv_type_(kv_type) {
-  if (!model.prompt_suffix().empty())
-    throw Error("score: " + model.arch() + " is a prefix-LM model, which scoring does not support yet");
+Scorer::Scorer(Model& model, ScorerOptions options) : model_(model), options_(options), suffix_tokens_(model.prompt_suffix()) {
+  for (int w : model.cache_config(1).sliding_window)
+    if (w > 0 && (window_ == 0 || w < window_)) window_ = w;
 }
 
 void Scorer::ensure_capacity(int64_t n) {
   if (n <= capacity_) return;
   capacity_ = std::max<int64_t>(n, capacity_ * 2);
-  for (auto* c : {&bare_, &full_, &suffix_, &work_}) *c = std::make_unique<KvCache>(model_.device(), model_.cache_config(capacity_, kv_type_));
+  for (auto* c : {&bare_, &full_, &suffix_, &work_})
+    *c = std::make_unique<KvCache>(model_.device(), model_.cache_config(capacity_, options_.kv_type));
 }
 
-ConditionScore Scorer::phase_b(Condition condition, const ScoreCase& c, int32_t start) {
-  const auto tokens = concat({c.query, c.answer});
-  const auto logits = model_.forward(*work_, tokens, iota(start, tokens.size()));
-  const size_t vocab = size_t(model_.vocab()), q = c.query.size();
+void Scorer::phase_a(KvCache& cache, std::span<const int32_t> tokens) {
+  cache.clear();
+  ForwardExtras extras;
+  const std::vector<int32_t> blocks(cache.two_d() ? tokens.size() : 0, 0);
+  extras.block_positions = blocks;
+  if (model_.prefix_lm()) extras.prefix = int32_t(tokens.size());  // the prompt region, both ways
+  model_.forward(cache, tokens, iota(0, tokens.size()), extras);
+}
+
+ConditionScore Scorer::phase_b(Condition condition, const ScoreCase& c, std::span<const int32_t> held, int32_t start) {
+  const auto tokens = concat({c.query, suffix_tokens_, c.answer});
+  const PositionPlan plan = model_.plan_positions(held, tokens, start - int32_t(held.size()));
+  const auto logits = model_.forward(*work_, tokens, plan.positions, plan.extras());
+  const size_t vocab = size_t(model_.vocab()), before = c.query.size() + suffix_tokens_.size();
   ConditionScore s{condition, {}, 0.0};
   for (size_t j = 0; j < c.answer.size(); ++j) {
-    const float* row = logits.data() + (q - 1 + j) * vocab;  // the position before answer token j
+    const float* row = logits.data() + (before - 1 + j) * vocab;  // the position before answer token j
     double max = row[0];
     for (size_t v = 1; v < vocab; ++v) max = std::max(max, double(row[v]));
     double sum = 0;
@@ -68,79 +80,92 @@ ConditionScore Scorer::phase_b(Condition condition, const ScoreCase& c, int32_t 
   return s;
 }
 
-std::vector<ConditionScore> Scorer::score(const ScoreCase& c, std::span<const Condition> conditions) {
+CaseScore Scorer::score(const ScoreCase& original, std::span<const Condition> conditions) {
+  ScoreCase c = original;
   auto fail = [&](const std::string& what) { throw Error("case '" + c.id + "': " + what); };
   if (c.query.empty() || c.answer.empty()) fail("query and answer must not be empty");
   if (c.document.empty()) fail("the document is empty");
-  const int32_t P = int32_t(c.prefix.size()), D = int32_t(c.document.size());
-  const int64_t total = 1 + P + D + int64_t(c.query.size() + c.answer.size());
-  if (total > model_.context())
-    fail(std::to_string(total) + " tokens (BOS, prefix, document, query, answer) exceed the model's context of " +
-         std::to_string(model_.context()));
-  for (int32_t t : concat({std::span(&c.bos, 1), c.prefix, c.document, c.query, c.answer}))
+  const std::vector<int32_t> bos = c.bos >= 0 ? std::vector<int32_t>{c.bos} : std::vector<int32_t>{};
+  if (!bos.empty() && std::find(suffix_tokens_.begin(), suffix_tokens_.end(), c.bos) != suffix_tokens_.end())
+    fail(model_.arch() + " places BOS after [gMASK] before the answer, not at the start: give \"bos\": null");
+  for (int32_t t : concat({bos, c.prefix, c.document, c.query, c.answer}))
     if (t < 0 || t >= model_.vocab())
       fail("token id " + std::to_string(t) + " is out of range (vocabulary of " + std::to_string(model_.vocab()) + ")");
-  ensure_capacity(total);
-
   auto needs = [&](std::initializer_list<Condition> any) {
     for (Condition w : conditions)
       for (Condition a : any)
         if (w == a) return true;
     return false;
   };
+  const bool with_prefix = needs({Condition::Full, Condition::Truncated, Condition::TruncatedGap, Condition::Suffix});
+  const int32_t b = int32_t(bos.size()), P = int32_t(c.prefix.size());
+  // Positions from BOS to the last answer token in the longest layout asked for.
+  const auto span = [&] {
+    return int64_t(b) + (with_prefix ? P : 0) + int64_t(c.document.size() + c.query.size() + suffix_tokens_.size() + c.answer.size());
+  };
+  if (span() > model_.context())
+    fail(std::to_string(span()) + " tokens (BOS, prefix, document, query, answer) exceed the model's context of " +
+         std::to_string(model_.context()));
+  CaseScore result;
+  if (window_ > 0 && span() > window_) {
+    const int64_t over = span() - window_;
+    if (options_.window == WindowPolicy::Refuse || over >= int64_t(c.document.size()))
+      fail("the case spans " + std::to_string(span()) + " positions but the model's sliding-window layers attend within " +
+           std::to_string(window_) + ": the answer would not see the whole document" +
+           (options_.window == WindowPolicy::Refuse ? " (cutting the document to fit is an option)" : ", even with the document cut"));
+    c.document.resize(c.document.size() - size_t(over));
+    result.document_tokens_dropped = size_t(over);
+  }
+  const int32_t D = int32_t(c.document.size());
+  result.document_tokens = size_t(D);
+  ensure_capacity(span());
+
   // Phase A, once per layout.
-  const std::vector<int32_t> bos{c.bos};
-  const bool bare = needs({Condition::Bare, Condition::Suffix});
-  if (bare) {
-    bare_->clear();
-    model_.forward(*bare_, concat({bos, c.document}), iota(0, size_t(1 + D)));
-  }
-  if (needs({Condition::Full, Condition::Truncated, Condition::TruncatedGap})) {
-    full_->clear();
-    model_.forward(*full_, concat({bos, c.prefix, c.document}), iota(0, size_t(1 + P + D)));
-  }
+  const auto bare_tokens = concat({bos, c.document}), full_tokens = concat({bos, c.prefix, c.document}),
+             suffix_tokens = concat({bos, c.document, c.prefix});
+  if (needs({Condition::Bare}) || (needs({Condition::Suffix}) && !model_.prefix_lm())) phase_a(*bare_, bare_tokens);
+  if (needs({Condition::Full, Condition::Truncated, Condition::TruncatedGap})) phase_a(*full_, full_tokens);
   if (needs({Condition::Suffix})) {
-    suffix_->clear();
-    model_.forward(*suffix_, concat({bos, c.document, c.prefix}), iota(0, size_t(1 + D + P)));
+    phase_a(*suffix_, suffix_tokens);
     // Causal attention: what follows the document cannot change its entries.
     const auto layers = model_.cache_config(1).n_layers;
-    for (int l = 0; l < layers; ++l)
-      if (suffix_->read_k(l, 0, 1 + D) != bare_->read_k(l, 0, 1 + D) || suffix_->read_v(l, 0, 1 + D) != bare_->read_v(l, 0, 1 + D))
+    for (int l = 0; l < layers && !model_.prefix_lm(); ++l)
+      if (suffix_->read_k(l, 0, b + D) != bare_->read_k(l, 0, b + D) || suffix_->read_v(l, 0, b + D) != bare_->read_v(l, 0, b + D))
         fail("suffix: the document's cache entries differ from bare's in layer " + std::to_string(l) +
              " (attention is not causal?)");
   }
 
-  std::vector<int64_t> keep{0};  // BOS and the document, without the prefix
-  for (int32_t i = 0; i < D; ++i) keep.push_back(1 + P + i);
-  std::vector<ConditionScore> out;
+  std::vector<int64_t> keep;  // BOS and the document, without the prefix
+  if (b) keep.push_back(0);
+  for (int32_t i = 0; i < D; ++i) keep.push_back(b + P + i);
   for (Condition cond : conditions) {
     switch (cond) {
       case Condition::Bare:
         bare_->copy_to(*work_);
-        out.push_back(phase_b(cond, c, 1 + D));
+        result.conditions.push_back(phase_b(cond, c, bare_tokens, b + D));
         break;
       case Condition::Full:
         full_->copy_to(*work_);
-        out.push_back(phase_b(cond, c, 1 + P + D));
+        result.conditions.push_back(phase_b(cond, c, full_tokens, b + P + D));
         break;
       case Condition::Truncated:
         full_->copy_to(*work_);
         work_->select(keep);
-        if (P > 0) work_->reposition(1, D, -P);
-        out.push_back(phase_b(cond, c, 1 + D));
+        if (P > 0) work_->reposition(b, D, -P);
+        result.conditions.push_back(phase_b(cond, c, bare_tokens, b + D));
         break;
       case Condition::TruncatedGap:
         full_->copy_to(*work_);
         work_->select(keep);
-        out.push_back(phase_b(cond, c, 1 + P + D));
+        result.conditions.push_back(phase_b(cond, c, bare_tokens, b + P + D));
         break;
       case Condition::Suffix:
         suffix_->copy_to(*work_);
-        out.push_back(phase_b(cond, c, 1 + D + P));
+        result.conditions.push_back(phase_b(cond, c, suffix_tokens, b + D + P));
         break;
     }
   }
-  return out;
+  return result;
 }
 
 }  // namespace vkllm

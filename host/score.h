@@ -10,8 +10,20 @@
 //   truncated_gap  as truncated without re-rotation; Phase B at 1 + P + D
 //   suffix         [BOS] + document + prefix; under causal attention the document's entries
 //                  must be bit-identical to bare's (checked); Phase B at 1 + D + P
+// A case without BOS (bos < 0) shifts everything down by one.
+//
+// Prefix-LM models (ChatGLM-6B): Phase A is the bidirectional prompt region, every entry
+// seeing every other; Phase B is query + the model's prompt suffix ([gMASK], BOS) + answer,
+// placed by the model's own position plan, so the query and [gMASK] also join the
+// bidirectional region and the answer follows causally. The document's entries under suffix
+// then do see the prefix, and no identity is checked.
+//
 // One Phase A pass per (case, layout); conditions that share it copy its cache and apply cache
 // operations instead of recomputing.
+//
+// Sliding-window layers: a case must fit the smallest window (BOS to the last answer token),
+// or answer tokens would not see the whole document in some layers and the conditions would
+// differ in what is visible. The scorer refuses such a case or cuts the document's tail to fit.
 #include <cstdint>
 #include <memory>
 #include <span>
@@ -25,7 +37,7 @@ namespace vkllm {
 
 struct ScoreCase {
   std::string id;
-  int32_t bos = -1;
+  int32_t bos = -1;  // < 0: none
   std::vector<int32_t> prefix, document, query, answer;
 };
 
@@ -33,25 +45,44 @@ enum class Condition { Bare, Full, Truncated, TruncatedGap, Suffix };
 const char* condition_name(Condition c);
 Condition condition_from_name(const std::string& name);  // Error for an unknown name
 
+enum class WindowPolicy { Refuse, TruncateDocument };
+
 struct ConditionScore {
   Condition condition;
   std::vector<double> token_nll;
   double nll_mean = 0;
 };
 
+struct CaseScore {
+  std::vector<ConditionScore> conditions;  // in the order asked for
+  size_t document_tokens = 0;              // as scored
+  size_t document_tokens_dropped = 0;      // cut from the document's end to fit a window
+};
+
+struct ScorerOptions {
+  DType kv_type = DType::F32;
+  WindowPolicy window = WindowPolicy::Refuse;
+};
+
 class Scorer {
  public:
-  explicit Scorer(Model& model, DType kv_type = DType::F32);
-  // Error naming the case for bad input (empty answer, token ids, length past the context).
-  std::vector<ConditionScore> score(const ScoreCase& c, std::span<const Condition> conditions);
+  explicit Scorer(Model& model, ScorerOptions options = {});
+  // Error naming the case for bad input (empty answer, token ids, length past the context or
+  // a window under WindowPolicy::Refuse).
+  CaseScore score(const ScoreCase& c, std::span<const Condition> conditions);
 
  private:
   void ensure_capacity(int64_t n);
-  // Feeds query + answer at `start` on work_ (already holding the condition's Phase A cache).
-  ConditionScore phase_b(Condition condition, const ScoreCase& c, int32_t start);
+  // Clears `cache` and appends Phase A's tokens at positions 0, 1, ...
+  void phase_a(KvCache& cache, std::span<const int32_t> tokens);
+  // Feeds query, prompt suffix and answer on work_ (already holding the condition's Phase A
+  // cache, whose entries are `held`) with the query starting at position `start`.
+  ConditionScore phase_b(Condition condition, const ScoreCase& c, std::span<const int32_t> held, int32_t start);
 
   Model& model_;
-  DType kv_type_;
+  ScorerOptions options_;
+  std::vector<int32_t> suffix_tokens_;  // the model's prompt suffix
+  int window_ = 0;                      // the smallest sliding window of any layer (0: none)
   int64_t capacity_ = 0;
   // Persistent caches: graphs recorded against them are reused from case to case.
   std::unique_ptr<KvCache> bare_, full_, suffix_, work_;

@@ -44,7 +44,7 @@ KvCacheConfig ChatGlmModel::cache_config(int64_t capacity, DType dtype) const {
   return cache_shape(config_.n_layers, capacity, config_.n_heads, config_.head_dim(), dtype, config_.rope());
 }
 
-PositionPlan ChatGlmModel::plan_positions(std::span<const int32_t> held, std::span<const int32_t> added) const {
+PositionPlan ChatGlmModel::plan_positions(std::span<const int32_t> held, std::span<const int32_t> added, int32_t offset) const {
   std::vector<int32_t> seq(held.begin(), held.end());
   seq.insert(seq.end(), added.begin(), added.end());
   const auto bos = std::find(seq.begin(), seq.end(), config_.bos_id);
@@ -52,12 +52,12 @@ PositionPlan ChatGlmModel::plan_positions(std::span<const int32_t> held, std::sp
   if (bos == seq.end() || gmask == seq.rend())
     throw Error("chatglm: a prompt must end with [gMASK] (" + std::to_string(config_.gmask_id) + ") and then BOS (" +
                 std::to_string(config_.bos_id) + ")");
-  const int32_t prefix = int32_t(bos - seq.begin()), mask_position = int32_t(seq.rend() - gmask) - 1;
+  const int32_t prefix = int32_t(bos - seq.begin()), mask_position = int32_t(seq.rend() - gmask) - 1 + offset;
   PositionPlan plan;
   plan.prefix = prefix;
   for (size_t i = held.size(); i < seq.size(); ++i) {
     const bool in_prompt = int32_t(i) < prefix;
-    plan.positions.push_back(in_prompt ? int32_t(i) : mask_position);
+    plan.positions.push_back(in_prompt ? int32_t(i) + offset : mask_position);
     plan.block_positions.push_back(in_prompt ? 0 : int32_t(i) - prefix + 1);
   }
   return plan;

@@ -50,7 +50,8 @@ class ChatGlmModel : public Model {
   KvCacheConfig cache_config(int64_t capacity, DType dtype = DType::F32) const override;
   // Tokens up to BOS form the bidirectional prefix at positions 0, 1, ...; BOS and every token
   // after it take the [gMASK] position, with block positions 1, 2, 3, ...
-  PositionPlan plan_positions(std::span<const int32_t> held, std::span<const int32_t> added) const override;
+  PositionPlan plan_positions(std::span<const int32_t> held, std::span<const int32_t> added, int32_t offset = 0) const override;
+  bool prefix_lm() const override { return true; }
   std::vector<int32_t> prompt_suffix() const override { return {config_.gmask_id, config_.bos_id}; }
 
  private:

@@ -28,9 +28,9 @@ KvCacheConfig Model::cache_shape(int n_layers, int64_t capacity, int n_kv_heads,
   return c;
 }
 
-PositionPlan Model::plan_positions(std::span<const int32_t> held, std::span<const int32_t> added) const {
+PositionPlan Model::plan_positions(std::span<const int32_t> held, std::span<const int32_t> added, int32_t offset) const {
   PositionPlan plan;
-  for (size_t i = 0; i < added.size(); ++i) plan.positions.push_back(int32_t(held.size() + i));
+  for (size_t i = 0; i < added.size(); ++i) plan.positions.push_back(int32_t(held.size() + i) + offset);
   return plan;
 }
 

@@ -47,8 +47,12 @@ class Model {
   int context() const { return context_; }  // positions the model supports
 
   // Positions for `added` tokens following the `held` ones of a sequence: by default the next
-  // indices. Prefix-LM models place their prompt and generated tokens their own way.
-  virtual PositionPlan plan_positions(std::span<const int32_t> held, std::span<const int32_t> added) const;
+  // indices, plus `offset` where the held entries sit past a gap (cache surgery removed some).
+  // Prefix-LM models place their prompt and generated tokens their own way.
+  virtual PositionPlan plan_positions(std::span<const int32_t> held, std::span<const int32_t> added, int32_t offset = 0) const;
+
+  // Whether the prompt attends both ways (ChatGLM-6B) rather than causally.
+  virtual bool prefix_lm() const { return false; }
 
   // Tokens every prompt must end with (ChatGLM-6B: [gMASK] then BOS); empty for most models.
   virtual std::vector<int32_t> prompt_suffix() const { return {}; }

@@ -2,6 +2,7 @@
 // (interleaved RoPE) and tiny-qwen2 (half-split) with the shared score cases. (llama.cpp's
 // expected NLLs in ../shared/data are not asserted: see issue 6's notes.)
 #include <cmath>
+#include <filesystem>
 #include <fstream>
 #include <span>
 
@@ -9,6 +10,7 @@
 
 #include "host/score.h"
 #include "models/load.h"
+#include "models/make_model.h"
 #include "tests/test_util.h"
 
 using namespace vkllm;
@@ -70,7 +72,7 @@ TEST_CASE_FIXTURE(GpuTest, "bare and full scores equal one causal pass over the 
   Scorer scorer(*loaded.model);
   for (const auto& c : cases) {
     CAPTURE(c.id);
-    const auto s = scorer.score(c, std::vector<Condition>{Condition::Bare, Condition::Full});
+    const auto s = scorer.score(c, std::vector<Condition>{Condition::Bare, Condition::Full}).conditions;
     for (const bool with_prefix : {false, true}) {
       std::vector<int32_t> all{c.bos};
       if (with_prefix) all.insert(all.end(), c.prefix.begin(), c.prefix.end());
@@ -87,10 +89,10 @@ TEST_CASE_FIXTURE(GpuTest, "truncated with an empty prefix is bare exactly, suff
   LoadedModel loaded = load_model(gpu(), *path);
   Scorer scorer(*loaded.model);
   ScoreCase c = cases[0];
-  const auto with_prefix = scorer.score(c, std::vector<Condition>{Condition::Bare, Condition::Suffix});
+  const auto with_prefix = scorer.score(c, std::vector<Condition>{Condition::Bare, Condition::Suffix}).conditions;
   CHECK(with_prefix[1].token_nll != with_prefix[0].token_nll);  // the prefix after the document is visible to the query
   c.prefix.clear();
-  const auto s = scorer.score(c, std::vector<Condition>{Condition::Bare, Condition::Truncated, Condition::TruncatedGap, Condition::Full});
+  const auto s = scorer.score(c, std::vector<Condition>{Condition::Bare, Condition::Truncated, Condition::TruncatedGap, Condition::Full}).conditions;
   for (size_t i = 1; i < s.size(); ++i) CHECK(s[i].token_nll == s[0].token_nll);
 }
 
@@ -105,7 +107,7 @@ TEST_CASE_FIXTURE(GpuTest, "truncated re-rotates with the model's pairing; the w
   Scorer scorer(model);
   for (const ScoreCase& c : cases) {
     CAPTURE(c.id);
-    const auto truncated = scorer.score(c, std::vector<Condition>{Condition::Truncated})[0].token_nll;
+    const auto truncated = scorer.score(c, std::vector<Condition>{Condition::Truncated}).conditions[0].token_nll;
     std::vector<double> by_hand[2];
     for (int wrong = 0; wrong < 2; ++wrong) {
       const int32_t P = int32_t(c.prefix.size()), D = int32_t(c.document.size());
@@ -130,6 +132,95 @@ TEST_CASE_FIXTURE(GpuTest, "truncated re-rotates with the model's pairing; the w
     CHECK(max_diff(truncated, by_hand[0]) <= 1e-6);
     CHECK(max_diff(truncated, by_hand[1]) > 1e-2);
   }
+}
+
+namespace {
+
+LoadedModel synthetic(const char* arch, int window, const std::string& name) {
+  SyntheticModel m;
+  m.arch = arch;
+  m.dim = 64, m.layers = 2, m.heads = 4, m.kv_heads = std::string(arch) == "chatglm6b" ? 4 : 2, m.ffn = 128, m.vocab = 300, m.context = 128;
+  m.sliding_window = window;
+  const auto path = temp_path(name);
+  make_model(m, path);
+  LoadedModel loaded = load_model(gpu(), path);
+  std::filesystem::remove(path);
+  return loaded;
+}
+
+ScoreCase counting_case(int32_t bos, int prefix, int document) {
+  ScoreCase c{"c", bos, {}, {}, {40, 41, 42}, {50, 51, 52, 53}};
+  for (int i = 0; i < prefix; ++i) c.prefix.push_back(100 + 7 * i % 150);
+  for (int i = 0; i < document; ++i) c.document.push_back(20 + 11 * i % 200);
+  return c;
+}
+
+const std::vector<Condition> kAll{Condition::Bare, Condition::Full, Condition::Truncated, Condition::TruncatedGap, Condition::Suffix};
+
+}  // namespace
+
+// A case longer than the window: refused by default; cut to fit, every condition then scores
+// exactly what the same weights without a window give, since nothing falls outside it.
+TEST_CASE_FIXTURE(GpuTest, "sliding-window models: a case past the window is refused or its document cut to fit") {
+  LoadedModel windowed = synthetic("llama", 24, "score-window.gguf"), full = synthetic("llama", 0, "score-full.gguf");
+  const ScoreCase c = counting_case(1, 5, 20);  // spans 1 + 5 + 20 + 3 + 4 = 33 positions
+  Scorer refusing(*windowed.model);
+  CHECK_THROWS_WITH_AS(refusing.score(c, kAll), doctest::Contains("spans 33 positions but the model's sliding-window layers attend within 24"), Error);
+  // bare alone spans 28: still too long.
+  CHECK_THROWS_AS(refusing.score(c, std::vector<Condition>{Condition::Bare}), Error);
+  Scorer cutting(*windowed.model, {.window = WindowPolicy::TruncateDocument});
+  const CaseScore cut = cutting.score(c, kAll);
+  CHECK(cut.document_tokens == 11);
+  CHECK(cut.document_tokens_dropped == 9);
+  ScoreCase shorter = c;
+  shorter.document.resize(11);
+  const CaseScore reference = Scorer(*full.model).score(shorter, kAll);
+  REQUIRE(cut.conditions.size() == reference.conditions.size());
+  for (size_t i = 0; i < cut.conditions.size(); ++i) CHECK(max_diff(cut.conditions[i].token_nll, reference.conditions[i].token_nll) <= 1e-5);
+  // The prefix counts toward the span of the conditions that use it.
+  ScoreCase wide = c;
+  wide.prefix.resize(10, 7);
+  CHECK(cutting.score(wide, std::vector<Condition>{Condition::Full}).document_tokens_dropped == 14);
+  CHECK(cutting.score(wide, std::vector<Condition>{Condition::Bare}).document_tokens_dropped == 4);
+  CHECK_THROWS_WITH_AS(cutting.score(counting_case(1, 30, 5), kAll), doctest::Contains("even with the document cut"), Error);
+}
+
+// Prefix-LM (ChatGLM-6B): Phase A is bidirectional, Phase B is query + [gMASK] + BOS + answer
+// at the model's own 2D positions. The identities that hold for any attention still hold.
+TEST_CASE_FIXTURE(GpuTest, "prefix-LM models: every condition scores; an empty prefix makes them all bare") {
+  LoadedModel glm = synthetic("chatglm6b", 0, "score-glm.gguf");
+  Scorer scorer(*glm.model);
+  const CaseScore s = scorer.score(counting_case(-1, 4, 9), kAll);
+  REQUIRE(s.conditions.size() == 5);
+  for (const auto& cs : s.conditions) {
+    CHECK(cs.token_nll.size() == 4);
+    for (double v : cs.token_nll) CHECK((std::isfinite(v) && v > 0));
+  }
+  // bare by hand: the document as a bidirectional prompt region, then query, [gMASK], BOS and
+  // answer placed by the model. A causal Phase A gives other scores.
+  const ScoreCase c = counting_case(-1, 4, 9);
+  const auto suffix = glm.model->prompt_suffix();
+  std::vector<int32_t> phase_b = c.query;
+  phase_b.insert(phase_b.end(), suffix.begin(), suffix.end());
+  phase_b.insert(phase_b.end(), c.answer.begin(), c.answer.end());
+  for (const bool bidirectional : {true, false}) {
+    KvCache cache(gpu(), glm.model->cache_config(64));
+    std::vector<int32_t> positions, blocks(c.document.size(), 0);
+    for (size_t i = 0; i < c.document.size(); ++i) positions.push_back(int32_t(i));
+    glm.model->forward(cache, c.document, positions, {.block_positions = blocks, .prefix = bidirectional ? int32_t(c.document.size()) : 0});
+    const PositionPlan plan = glm.model->plan_positions(c.document, phase_b);
+    const auto nll = answer_nll(glm.model->forward(cache, phase_b, plan.positions, plan.extras()), size_t(glm.model->vocab()), c.answer,
+                                c.query.size() + suffix.size() - 1);
+    if (bidirectional)
+      CHECK(nll == s.conditions[0].token_nll);
+    else
+      CHECK(max_diff(nll, s.conditions[0].token_nll) > 1e-6);
+  }
+  const CaseScore empty = scorer.score(counting_case(-1, 0, 9), kAll);
+  for (const auto& cs : empty.conditions) CHECK(cs.token_nll == empty.conditions[0].token_nll);
+  CHECK(max_diff(empty.conditions[0].token_nll, s.conditions[0].token_nll) == 0);  // bare ignores the prefix
+  // ChatGLM's BOS comes after [gMASK]; one at the start is refused.
+  CHECK_THROWS_WITH_AS(scorer.score(counting_case(299, 4, 9), kAll), doctest::Contains("give \"bos\": null"), Error);
 }
 
 TEST_SUITE_END();

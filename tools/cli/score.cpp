@@ -2,6 +2,7 @@
 // condition the answer tokens' NLL (--out), and a summary table against bare.
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <fstream>
@@ -26,7 +27,7 @@ namespace {
 using nlohmann::json;
 
 struct ScoreOptions {
-  std::string model, data, conditions = "bare,full,truncated,truncated_gap", out, summary_json;
+  std::string model, data, conditions = "bare,full,truncated,truncated_gap", out, summary_json, window = "refuse";
   bool random_prefix = false;
   uint32_t seed = 0;
 };
@@ -71,16 +72,16 @@ ScoreCase parse_case(const json& j, const json& prefix_value, const Tokenizer* t
   if (j.contains("document") && j["document"].is_string()) {  // text level
     if (!tok) throw Error("text cases need a model with a tokenizer");
     const std::string prefix = prefix_value.is_null() ? "" : text_of(holder, "prefix");
-    c.bos = tok->vocab().bos;
-    if (c.bos < 0) throw Error("the tokenizer has no BOS token");
+    c.bos = tok->vocab().add_bos ? tok->vocab().bos : -1;  // as the model's prompts begin
     c.prefix = tok->encode(prefix, false, false);
     c.document = continuation(*tok, prefix, text_of(j, "document"), "document");
     c.query = tok->encode(text_of(j, "query"), false, false);
     c.answer = continuation(*tok, text_of(j, "query"), text_of(j, "answer"), "answer");
     return c;
   }
-  if (!j.contains("bos") || !j["bos"].is_number_integer()) throw Error("missing field 'bos'");
-  c.bos = j["bos"].get<int32_t>();
+  if (!j.contains("bos") || !(j["bos"].is_number_integer() || j["bos"].is_null()))
+    throw Error("missing field 'bos' (a token id, or null for none)");
+  c.bos = j["bos"].is_null() ? -1 : j["bos"].get<int32_t>();
   c.prefix = ids_of(holder, "prefix");
   c.document = ids_of(j, "document");
   c.query = ids_of(j, "query");
@@ -88,7 +89,9 @@ ScoreCase parse_case(const json& j, const json& prefix_value, const Tokenizer* t
   return c;
 }
 
-std::vector<Variant> variants_of(const json& j, const Tokenizer* tok, const ScoreOptions& o, int line, int vocab) {
+// `reserved`: tokens a random prefix must not hold (BOS, the model's prompt suffix).
+std::vector<Variant> variants_of(const json& j, const Tokenizer* tok, const ScoreOptions& o, int line, int vocab,
+                                 std::vector<int32_t> reserved) {
   std::vector<Variant> v;
   v.push_back({"prefix", parse_case(j, j.contains("prefix") ? j["prefix"] : json(), tok)});
   if (j.contains("prefixes")) {
@@ -97,11 +100,12 @@ std::vector<Variant> variants_of(const json& j, const Tokenizer* tok, const Scor
   }
   if (o.random_prefix) {  // the control: seeded random tokens, as many as the case's own prefix
     Variant r{"random", v.front().c};
+    reserved.push_back(r.c.bos);
     std::mt19937 rng(o.seed ^ (uint32_t(line) * 2654435761u));
     std::uniform_int_distribution<int32_t> token(0, vocab - 1);
     for (auto& t : r.c.prefix)
       do t = token(rng);
-      while (t == r.c.bos);
+      while (std::find(reserved.begin(), reserved.end(), t) != reserved.end());
     v.push_back(std::move(r));
   }
   return v;
@@ -128,7 +132,8 @@ void score(const ScoreOptions& o) {
 
   Device dev;
   LoadedModel loaded = load_model(dev, o.model);
-  Scorer scorer(*loaded.model);
+  if (o.window != "refuse" && o.window != "truncate") throw Error("score: --window is refuse or truncate");
+  Scorer scorer(*loaded.model, {.window = o.window == "truncate" ? WindowPolicy::TruncateDocument : WindowPolicy::Refuse});
   std::ofstream out;
   if (!o.out.empty()) {
     out.open(o.out);
@@ -144,16 +149,24 @@ void score(const ScoreOptions& o) {
     try {
       const json j = json::parse(line);
       if (j.contains("id")) id = j["id"].is_string() ? j["id"].get<std::string>() : j["id"].dump();
-      const auto variants = variants_of(j, loaded.tokenizer ? &*loaded.tokenizer : nullptr, o, number, loaded.model->vocab());
+      const auto variants = variants_of(j, loaded.tokenizer ? &*loaded.tokenizer : nullptr, o, number, loaded.model->vocab(),
+                                        loaded.model->prompt_suffix());
       std::vector<std::pair<std::string, json>> lines_out;  // written only when every variant succeeded
       std::vector<std::tuple<std::string, std::string, double>> results;
       for (const Variant& v : variants) {
         id = v.c.id;
-        for (const ConditionScore& s : scorer.score(v.c, conditions)) {
+        const CaseScore scored = scorer.score(v.c, conditions);
+        for (const ConditionScore& s : scored.conditions) {
           results.emplace_back(row_name(s.condition, v.prefix_name), row_name(Condition::Bare, v.prefix_name), s.nll_mean);
-          lines_out.emplace_back(v.c.id, json{{"id", v.c.id}, {"condition", condition_name(s.condition)}, {"prefix", v.prefix_name},
-                                              {"prefix_tokens", v.c.prefix.size()}, {"token_nll", s.token_nll}, {"nll_mean", s.nll_mean}});
+          json line_json{{"id", v.c.id}, {"condition", condition_name(s.condition)}, {"prefix", v.prefix_name},
+                         {"prefix_tokens", v.c.prefix.size()}, {"document_tokens", scored.document_tokens},
+                         {"token_nll", s.token_nll}, {"nll_mean", s.nll_mean}};
+          if (scored.document_tokens_dropped) line_json["document_tokens_dropped"] = scored.document_tokens_dropped;
+          lines_out.emplace_back(v.c.id, std::move(line_json));
         }
+        if (scored.document_tokens_dropped)
+          std::fprintf(stderr, "%svkllm score: line %d (case %s, prefix %s): the document's last %zu tokens were cut to fit the sliding window\n",
+                       terminal ? "\r" : "", number, v.c.id.c_str(), v.prefix_name.c_str(), scored.document_tokens_dropped);
       }
       for (const auto& [row, bare_row, value] : results) {
         if (!means.count(row)) rows.emplace_back(row, bare_row);
@@ -228,6 +241,9 @@ Command add_score(CLI::App& app) {
   sub->add_option("--summary-json", o->summary_json, "the summary table as JSON");
   sub->add_flag("--random-prefix", o->random_prefix, "also score a seeded random-token prefix as long as each case's own (a control)");
   sub->add_option("--seed", o->seed, "seed of the random prefixes")->capture_default_str();
+  sub->add_option("--window", o->window,
+                  "a case longer than the model's sliding window: refuse it, or truncate its document's end to fit (noted in --out)")
+      ->capture_default_str();
   return {sub, [o] { score(*o); }};
 }
 
