@@ -35,6 +35,23 @@ const char* condition_name(Condition c) {
   return "?";
 }
 
+const char* segment_name(Segment s) {
+  switch (s) {
+    case Segment::Bos: return "bos";
+    case Segment::Prefix: return "prefix";
+    case Segment::Document: return "document";
+    case Segment::Query: return "query";
+    case Segment::Answer: return "answer";
+  }
+  return "?";
+}
+
+Scorer::Layout& Scorer::Layout::add(std::span<const int32_t> part, Segment s) {
+  tokens.insert(tokens.end(), part.begin(), part.end());
+  segments.insert(segments.end(), part.size(), s);
+  return *this;
+}
+
 Condition condition_from_name(const std::string& name) {
   for (Condition c : {Condition::Bare, Condition::Full, Condition::Truncated, Condition::TruncatedGap, Condition::Suffix})
     if (name == condition_name(c)) return c;
@@ -62,12 +79,17 @@ void Scorer::phase_a(KvCache& cache, std::span<const int32_t> tokens) {
   model_.forward(cache, tokens, iota(0, tokens.size()), extras);
 }
 
-ConditionScore Scorer::phase_b(Condition condition, const ScoreCase& c, std::span<const int32_t> held, int32_t start) {
-  const auto tokens = concat({c.query, suffix_tokens_, c.answer});
-  const PositionPlan plan = model_.plan_positions(held, tokens, start - int32_t(held.size()));
-  const auto logits = model_.forward(*work_, tokens, plan.positions, plan.extras());
+ConditionScore Scorer::phase_b(Condition condition, const ScoreCase& c, const Layout& held, int32_t start) {
+  Layout all = held;
+  all.add(c.query, Segment::Query).add(suffix_tokens_, Segment::Query).add(c.answer, Segment::Answer);
+  const std::span<const int32_t> tokens = std::span(all.tokens).subspan(held.tokens.size());
+  const PositionPlan plan = model_.plan_positions(held.tokens, tokens, start - int32_t(held.tokens.size()));
+  AttentionProbe probe;
+  ForwardExtras extras = plan.extras();
+  if (options_.probe) extras.probe = &probe;
+  const auto logits = model_.forward(*work_, tokens, plan.positions, extras);
   const size_t vocab = size_t(model_.vocab()), before = c.query.size() + suffix_tokens_.size();
-  ConditionScore s{condition, {}, 0.0};
+  ConditionScore s{condition, {}, 0.0, {}};
   for (size_t j = 0; j < c.answer.size(); ++j) {
     const float* row = logits.data() + (before - 1 + j) * vocab;  // the position before answer token j
     double max = row[0];
@@ -77,6 +99,15 @@ ConditionScore Scorer::phase_b(Condition condition, const ScoreCase& c, std::spa
     s.token_nll.push_back(max + std::log(sum) - double(row[size_t(c.answer[j])]));
   }
   s.nll_mean = std::accumulate(s.token_nll.begin(), s.token_nll.end(), 0.0) / double(s.token_nll.size());
+  for (size_t l = 0; l < probe.layers.size(); ++l) {  // the answer tokens' own rows
+    std::array<double, kSegments> share{};
+    for (int h = 0; h < probe.n_heads; ++h)
+      for (size_t j = 0; j < c.answer.size(); ++j)
+        for (int64_t slot = 0; slot < probe.n_kv; ++slot)
+          share[size_t(all.segments[size_t(slot)])] += probe.at(int(l), h, int64_t(before + j), slot);
+    for (double& v : share) v /= double(probe.n_heads) * double(c.answer.size());
+    s.attention_share.push_back(share);
+  }
   return s;
 }
 
@@ -121,12 +152,14 @@ CaseScore Scorer::score(const ScoreCase& original, std::span<const Condition> co
   ensure_capacity(span());
 
   // Phase A, once per layout.
-  const auto bare_tokens = concat({bos, c.document}), full_tokens = concat({bos, c.prefix, c.document}),
-             suffix_tokens = concat({bos, c.document, c.prefix});
-  if (needs({Condition::Bare}) || (needs({Condition::Suffix}) && !model_.prefix_lm())) phase_a(*bare_, bare_tokens);
-  if (needs({Condition::Full, Condition::Truncated, Condition::TruncatedGap})) phase_a(*full_, full_tokens);
+  Layout bare, full, suffix;
+  bare.add(bos, Segment::Bos).add(c.document, Segment::Document);
+  full.add(bos, Segment::Bos).add(c.prefix, Segment::Prefix).add(c.document, Segment::Document);
+  suffix.add(bos, Segment::Bos).add(c.document, Segment::Document).add(c.prefix, Segment::Prefix);
+  if (needs({Condition::Bare}) || (needs({Condition::Suffix}) && !model_.prefix_lm())) phase_a(*bare_, bare.tokens);
+  if (needs({Condition::Full, Condition::Truncated, Condition::TruncatedGap})) phase_a(*full_, full.tokens);
   if (needs({Condition::Suffix})) {
-    phase_a(*suffix_, suffix_tokens);
+    phase_a(*suffix_, suffix.tokens);
     // Causal attention: what follows the document cannot change its entries.
     const auto layers = model_.cache_config(1).n_layers;
     for (int l = 0; l < layers && !model_.prefix_lm(); ++l)
@@ -142,26 +175,26 @@ CaseScore Scorer::score(const ScoreCase& original, std::span<const Condition> co
     switch (cond) {
       case Condition::Bare:
         bare_->copy_to(*work_);
-        result.conditions.push_back(phase_b(cond, c, bare_tokens, b + D));
+        result.conditions.push_back(phase_b(cond, c, bare, b + D));
         break;
       case Condition::Full:
         full_->copy_to(*work_);
-        result.conditions.push_back(phase_b(cond, c, full_tokens, b + P + D));
+        result.conditions.push_back(phase_b(cond, c, full, b + P + D));
         break;
       case Condition::Truncated:
         full_->copy_to(*work_);
         work_->select(keep);
         if (P > 0) work_->reposition(b, D, -P);
-        result.conditions.push_back(phase_b(cond, c, bare_tokens, b + D));
+        result.conditions.push_back(phase_b(cond, c, bare, b + D));
         break;
       case Condition::TruncatedGap:
         full_->copy_to(*work_);
         work_->select(keep);
-        result.conditions.push_back(phase_b(cond, c, bare_tokens, b + P + D));
+        result.conditions.push_back(phase_b(cond, c, bare, b + P + D));
         break;
       case Condition::Suffix:
         suffix_->copy_to(*work_);
-        result.conditions.push_back(phase_b(cond, c, suffix_tokens, b + D + P));
+        result.conditions.push_back(phase_b(cond, c, suffix, b + D + P));
         break;
     }
   }

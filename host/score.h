@@ -24,6 +24,7 @@
 // Sliding-window layers: a case must fit the smallest window (BOS to the last answer token),
 // or answer tokens would not see the whole document in some layers and the conditions would
 // differ in what is visible. The scorer refuses such a case or cuts the document's tail to fit.
+#include <array>
 #include <cstdint>
 #include <memory>
 #include <span>
@@ -47,10 +48,19 @@ Condition condition_from_name(const std::string& name);  // Error for an unknown
 
 enum class WindowPolicy { Refuse, TruncateDocument };
 
+// The parts of a scored sequence, for attention probes. The model's prompt suffix ([gMASK],
+// BOS of prefix-LM models) counts as query.
+enum class Segment { Bos, Prefix, Document, Query, Answer };
+constexpr size_t kSegments = 5;
+const char* segment_name(Segment s);
+
 struct ConditionScore {
   Condition condition;
   std::vector<double> token_nll;
   double nll_mean = 0;
+  // With ScorerOptions::probe, per layer: the share of attention mass the answer tokens give
+  // each segment, averaged over query heads and answer tokens (sums to 1).
+  std::vector<std::array<double, kSegments>> attention_share;
 };
 
 struct CaseScore {
@@ -62,6 +72,7 @@ struct CaseScore {
 struct ScorerOptions {
   DType kv_type = DType::F32;
   WindowPolicy window = WindowPolicy::Refuse;
+  bool probe = false;  // fill ConditionScore::attention_share
 };
 
 class Scorer {
@@ -73,11 +84,17 @@ class Scorer {
 
  private:
   void ensure_capacity(int64_t n);
+  // Tokens in cache order with the segment each belongs to.
+  struct Layout {
+    std::vector<int32_t> tokens;
+    std::vector<Segment> segments;
+    Layout& add(std::span<const int32_t> part, Segment s);
+  };
   // Clears `cache` and appends Phase A's tokens at positions 0, 1, ...
   void phase_a(KvCache& cache, std::span<const int32_t> tokens);
   // Feeds query, prompt suffix and answer on work_ (already holding the condition's Phase A
-  // cache, whose entries are `held`) with the query starting at position `start`.
-  ConditionScore phase_b(Condition condition, const ScoreCase& c, std::span<const int32_t> held, int32_t start);
+  // cache, laid out as `held`) with the query starting at position `start`.
+  ConditionScore phase_b(Condition condition, const ScoreCase& c, const Layout& held, int32_t start);
 
   Model& model_;
   ScorerOptions options_;

@@ -97,6 +97,7 @@ void ChatGlmModel::record(Step& s, KvCache& cache, int64_t n) {
     ops::rope(g, k, k, c.n_heads, rope_table_, s.positions);
     cache.write_layer(g, l, k, v, Graph::step_param(kSlotFirst));
     ops::attention(g, q, cache.k(l), cache.v(l), cache.slot_positions(), query_positions, att, a);
+    probe_attention(s, l, q, cache, query_positions, a);
     linear(g, L.wo, L.bo, att, t);
     residual(h, t);
     ops::layernorm(g, x, L.ffn_norm, L.ffn_norm_bias, h, c.norm_eps);

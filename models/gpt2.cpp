@@ -62,6 +62,7 @@ void Gpt2Model::record(Step& s, KvCache& cache, int64_t n) {
     linear(g, L.wv, L.bv, h, v);
     cache.write_layer(g, l, k, v, Graph::step_param(kSlotFirst));
     ops::attention(g, q, cache.k(l), cache.v(l), cache.slot_positions(), s.positions, att, a);
+    probe_attention(s, l, q, cache, s.positions, a);
     linear(g, L.wo, L.bo, att, h);
     ops::add(g, x, h, x);
     ops::layernorm(g, x, L.ffn_norm, L.ffn_norm_bias, h, c.norm_eps);

@@ -63,6 +63,7 @@ void LlamaModel::record(Step& s, KvCache& cache, int64_t n) {
     a.window = cache.window(l);
     a.mask = a.window > 0 ? ops::AttentionMask::SlidingWindow : ops::AttentionMask::Causal;
     ops::attention(g, q, cache.k(l), cache.v(l), cache.slot_positions(), s.positions, att, a);
+    probe_attention(s, l, q, cache, s.positions, a);
     ops::matmul(g, L.wo, att, h);
     ops::add(g, x, h, x);
     ops::rmsnorm(g, x, L.ffn_norm, h, c.norm_eps);

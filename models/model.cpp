@@ -39,10 +39,18 @@ Tensor& Model::Step::add_scratch(Device& device, int64_t rows, int64_t cols, con
   return scratch.back();
 }
 
-Model::Step& Model::step_for(KvCache& cache, int64_t n, int32_t prefix) {
+void Model::probe_attention(Step& s, int layer, const Tensor& q, const KvCache& cache, const Tensor& query_positions,
+                            const ops::AttentionParams& a) {
+  if (!s.probe) return;
+  if (int(s.probs.size()) != layer) throw Error(arch_ + ": layers must be probed in order");
+  s.probs.push_back(device_.tensor(DType::F32, int64_t(a.n_heads) * q.rows, cache.capacity(), "attention probs"));
+  ops::attention_probs(*s.graph, q, cache.k(layer), cache.slot_positions(), query_positions, s.probs.back(), a);
+}
+
+Model::Step& Model::step_for(KvCache& cache, int64_t n, int32_t prefix, bool probe) {
   // Graphs recorded against caches that no longer exist hold their memory: release them.
   std::erase_if(steps_, [](const auto& entry) { return entry.second.cache_alive.expired(); });
-  auto key = std::make_tuple(cache.id(), n, prefix);
+  auto key = std::make_tuple(cache.id(), n, prefix, probe);
   if (auto it = steps_.find(key); it != steps_.end()) return it->second;
   Step s;
   s.cache_alive = cache.lifetime();
@@ -50,6 +58,7 @@ Model::Step& Model::step_for(KvCache& cache, int64_t n, int32_t prefix) {
   s.tokens = device_.tensor(DType::I32, 1, n, "tokens");
   s.positions = device_.tensor(DType::I32, cache.two_d() ? 2 : 1, n, "positions");
   s.prefix = prefix;
+  s.probe = probe;
   s.logits = device_.tensor(DType::F32, n, vocab_, "logits");
   record(s, cache, n);
   return steps_.emplace(key, std::move(s)).first->second;
@@ -73,7 +82,7 @@ std::vector<float> Model::forward(KvCache& cache, std::span<const int32_t> token
   const int64_t first = cache.reserve(positions, extras.block_positions, append_order());
   Step* s = nullptr;
   try {
-    s = &step_for(cache, n, extras.prefix);
+    s = &step_for(cache, n, extras.prefix, extras.probe != nullptr);
   } catch (...) {
     cache.truncate(first);
     throw;
@@ -88,6 +97,19 @@ std::vector<float> Model::forward(KvCache& cache, std::span<const int32_t> token
   } catch (...) {
     cache.truncate(first);
     throw;
+  }
+  if (extras.probe) {
+    AttentionProbe& p = *extras.probe;
+    p.n_tokens = n;
+    p.n_kv = cache.size();
+    p.n_heads = s->probs.empty() ? 0 : int(s->probs.front().rows / n);
+    p.layers.clear();
+    for (const Tensor& t : s->probs) {
+      const auto all = device_.download<float>(t);  // [rows, capacity]: keep the filled slots
+      std::vector<float>& layer = p.layers.emplace_back();
+      for (int64_t r = 0; r < t.rows; ++r)
+        layer.insert(layer.end(), all.begin() + r * t.cols, all.begin() + r * t.cols + p.n_kv);
+    }
   }
   return device_.download<float>(s->logits);
 }

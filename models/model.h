@@ -14,6 +14,7 @@
 
 #include "runtime/graph.h"
 #include "runtime/kv_cache.h"
+#include "runtime/ops.h"
 #include "runtime/tensor.h"
 #include "runtime/weight.h"
 
@@ -21,10 +22,22 @@ namespace vkllm {
 
 class Device;
 
+// The attention probabilities of appended tokens, for probes: per layer, row h * n_tokens + i
+// (query head h, new token i), column the cache slot, over the slots [0, n_kv) after the append.
+struct AttentionProbe {
+  int n_heads = 0;
+  int64_t n_tokens = 0, n_kv = 0;
+  std::vector<std::vector<float>> layers;
+  float at(int layer, int head, int64_t token, int64_t slot) const {
+    return layers[size_t(layer)][size_t((head * n_tokens + token) * n_kv + slot)];
+  }
+};
+
 // What some architectures need besides positions.
 struct ForwardExtras {
   std::span<const int32_t> block_positions;  // 2D RoPE (ChatGLM-6B): one per token
   int32_t prefix = 0;  // prefix-LM models: cache slots [0, prefix) are seen by every query
+  AttentionProbe* probe = nullptr;  // when set, receives the attention probabilities
 };
 
 // Where appended tokens go: positions (and block positions, prefix) for a sequence.
@@ -81,9 +94,15 @@ class Model {
     std::unique_ptr<Graph> graph;
     Tensor tokens, positions, logits;  // inputs I32 [1, n] and [streams, n]; the output [n, vocab]
     int32_t prefix = 0;                 // ForwardExtras::prefix the graph was recorded for
+    bool probe = false;                 // records each layer's attention probabilities into probs
+    std::vector<Tensor> probs;          // per layer: F32 [n_heads * n, cache capacity]
     std::vector<Tensor> scratch;
     Tensor& add_scratch(Device& device, int64_t rows, int64_t cols, const char* name);
   };
+  // Where s.probe asks for it, records layer's attention probabilities (after its attention,
+  // with the same q, keys and parameters) into s.probs.
+  void probe_attention(Step& s, int layer, const Tensor& q, const KvCache& cache, const Tensor& query_positions,
+                       const ops::AttentionParams& a);
   // Records the pass for n tokens into s.graph: reads s.tokens and s.positions, writes
   // s.logits; kSlotFirst and kSlotNKv are the cache's step values.
   virtual void record(Step& s, KvCache& cache, int64_t n) = 0;
@@ -91,12 +110,12 @@ class Model {
   virtual AppendOrder append_order() const { return AppendOrder::Increasing; }
 
  private:
-  Step& step_for(KvCache& cache, int64_t n, int32_t prefix);
+  Step& step_for(KvCache& cache, int64_t n, int32_t prefix, bool probe);
 
   Device& device_;
   std::string arch_;
   int vocab_, context_;
-  std::map<std::tuple<uint64_t, int64_t, int32_t>, Step> steps_;  // by (cache id, token count, prefix)
+  std::map<std::tuple<uint64_t, int64_t, int32_t, bool>, Step> steps_;  // by (cache id, token count, prefix, probe)
 };
 
 }  // namespace vkllm

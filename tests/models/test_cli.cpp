@@ -112,7 +112,8 @@ TEST_CASE("vkllm score writes per-condition NLLs and a summary, and reports bad 
   std::ifstream in(*cases);
   std::string good;
   std::getline(in, good);
-  const auto data = temp_path("score-cases.jsonl"), out = temp_path("score-out.jsonl"), summary = temp_path("score-summary.json");
+  const auto data = temp_path("score-cases.jsonl"), out = temp_path("score-out.jsonl"), summary = temp_path("score-summary.json"),
+             probe = temp_path("score-probe");
   {
     auto with_prefixes = nlohmann::json::parse(good);
     with_prefixes["prefixes"] = {{"oracle", {5, 6, 7}}};
@@ -125,7 +126,7 @@ TEST_CASE("vkllm score writes per-condition NLLs and a summary, and reports bad 
     f << R"(], "query": [6], "answer": [7]})" << "\n";
   }
   const auto r = run_cli("score -m " + *model + " --data " + data + " --conditions bare,truncated,suffix --random-prefix --out " + out +
-                         " --summary-json " + summary);
+                         " --summary-json " + summary + " --probe " + probe);
   CHECK(r.status == 0);
   CHECK(r.err.find("line 2 (case no-answer): missing field 'answer'") != std::string::npos);
   CHECK(r.err.find("line 3 (case bad-token): case 'bad-token': token id 512 is out of range") != std::string::npos);
@@ -140,6 +141,7 @@ TEST_CASE("vkllm score writes per-condition NLLs and a summary, and reports bad 
     CHECK(j["id"] == "s7-00");
     CHECK(j["token_nll"].size() == 4);
     prefix_tokens[j["prefix"]] = j["prefix_tokens"];
+    CHECK(j["attention"].size() == 5);  // stories260K's layers, each a share per segment
   }
   CHECK(n == 9);  // one good case x three conditions x (its prefix, "oracle", "random")
   CHECK(prefix_tokens["prefix"] == 9);
@@ -151,7 +153,12 @@ TEST_CASE("vkllm score writes per-condition NLLs and a summary, and reports bad 
   CHECK(j["truncated[oracle]"]["n_paired"] == 1);
   CHECK(j["suffix[random]"]["n_paired"] == 1);
   CHECK(j["bare"]["n"] == 1);
-  for (const auto& f : {data, out, summary}) std::filesystem::remove(f);
+  std::ifstream probe_json(probe + "/attention.json");
+  const auto attention = nlohmann::json::parse(probe_json);
+  CHECK(attention["segments"] == nlohmann::json({"bos", "prefix", "document", "query", "answer"}));
+  CHECK(attention["conditions"]["truncated[oracle]"]["layers"].size() == 5);
+  CHECK(std::filesystem::file_size(probe + "/attention.png") > 1000);
+  for (const auto& f : {data, out, summary, probe}) std::filesystem::remove_all(f);
 }
 
 TEST_SUITE_END();

@@ -223,4 +223,50 @@ TEST_CASE_FIXTURE(GpuTest, "prefix-LM models: every condition scores; an empty p
   CHECK_THROWS_WITH_AS(scorer.score(counting_case(299, 4, 9), kAll), doctest::Contains("give \"bos\": null"), Error);
 }
 
+// The probe reports what attention did: each query's probabilities sum to 1 over the keys it
+// may see and are 0 elsewhere (later slots, keys past a sliding window); the scorer's segment
+// shares sum to 1, and bare gives the prefix none.
+TEST_CASE_FIXTURE(GpuTest, "attention probes: probabilities respect the mask; segment shares add up") {
+  LoadedModel windowed = synthetic("llama", 6, "probe-window.gguf");
+  Model& model = *windowed.model;
+  KvCache cache(gpu(), model.cache_config(32));
+  std::vector<int32_t> tokens, positions;
+  for (int i = 0; i < 14; ++i) tokens.push_back(20 + 13 * i % 250), positions.push_back(i);
+  model.forward(cache, std::span(tokens).first(10), std::span(positions).first(10));
+  AttentionProbe probe;
+  model.forward(cache, std::span(tokens).last(4), std::span(positions).last(4), {.probe = &probe});
+  REQUIRE(probe.layers.size() == 2);
+  CHECK(probe.n_heads == 4);
+  CHECK(probe.n_tokens == 4);
+  CHECK(probe.n_kv == 14);
+  for (int l = 0; l < 2; ++l)
+    for (int h = 0; h < 4; ++h)
+      for (int i = 0; i < 4; ++i) {
+        const int pos = 10 + i;
+        double sum = 0;
+        for (int slot = 0; slot < 14; ++slot) {
+          const float p = probe.at(l, h, i, slot);
+          if (slot > pos || pos - slot >= 6) CHECK(p == 0.0f);
+          sum += p;
+        }
+        CHECK(std::fabs(sum - 1.0) < 1e-5);
+      }
+
+  LoadedModel full = synthetic("llama", 0, "probe-full.gguf");
+  Scorer scorer(*full.model, {.probe = true});
+  const CaseScore s = scorer.score(counting_case(1, 3, 4), kAll);
+  for (const auto& cs : s.conditions) {
+    CAPTURE(condition_name(cs.condition));
+    REQUIRE(cs.attention_share.size() == 2);
+    for (const auto& layer : cs.attention_share) {
+      double sum = 0;
+      for (double v : layer) sum += v;
+      CHECK(std::fabs(sum - 1.0) < 1e-5);
+      CHECK(layer[size_t(Segment::Document)] > 0);
+      CHECK((cs.condition == Condition::Bare || cs.condition == Condition::Truncated || cs.condition == Condition::TruncatedGap)
+                == (layer[size_t(Segment::Prefix)] == 0));
+    }
+  }
+}
+
 TEST_SUITE_END();

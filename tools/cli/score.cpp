@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <filesystem>
 #include <cstdio>
 #include <fstream>
 #include <map>
@@ -14,6 +15,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "host/heatmap.h"
 #include "host/score.h"
 #include "host/stats.h"
 #include "models/load.h"
@@ -27,7 +29,7 @@ namespace {
 using nlohmann::json;
 
 struct ScoreOptions {
-  std::string model, data, conditions = "bare,full,truncated,truncated_gap", out, summary_json, window = "refuse";
+  std::string model, data, conditions = "bare,full,truncated,truncated_gap", out, summary_json, window = "refuse", probe;
   bool random_prefix = false;
   uint32_t seed = 0;
 };
@@ -111,6 +113,61 @@ std::vector<Variant> variants_of(const json& j, const Tokenizer* tok, const Scor
   return v;
 }
 
+// Attention shares per summary row, summed over cases, for --probe.
+class ProbeTotals {
+ public:
+  void add(const std::string& row, const std::vector<std::array<double, kSegments>>& layers) {
+    auto [it, fresh] = rows_.try_emplace(row);
+    if (fresh) order_.push_back(row);
+    Row& r = it->second;
+    if (r.sum.empty()) r.sum.resize(layers.size());
+    for (size_t l = 0; l < layers.size(); ++l)
+      for (size_t k = 0; k < kSegments; ++k) r.sum[l][k] += layers[l][k];
+    ++r.n;
+  }
+  // DIR/attention.json: per row, n and the mean shares per layer; DIR/attention.png: the
+  // same as a heatmap, one band of layers per row.
+  void write(const std::string& dir) const {
+    std::filesystem::create_directories(dir);
+    json segments = json::array(), rows = json::object();
+    Heatmap map;
+    for (size_t k = 0; k < kSegments; ++k) {
+      segments.push_back(segment_name(Segment(k)));
+      map.column_labels.push_back(segment_name(Segment(k)));
+    }
+    for (const std::string& name : order_) {
+      const Row& r = rows_.at(name);
+      json layers = json::array();
+      map.separators_before.push_back(map.values.size());
+      for (size_t l = 0; l < r.sum.size(); ++l) {
+        std::vector<double> mean(kSegments);
+        for (size_t k = 0; k < kSegments; ++k) mean[k] = r.sum[l][k] / double(r.n);
+        layers.push_back(mean);
+        map.row_labels.push_back(name + " L" + std::to_string(l));
+        map.values.push_back(mean);
+      }
+      rows[name] = json{{"n", r.n}, {"layers", layers}};
+    }
+    const std::string json_path = (std::filesystem::path(dir) / "attention.json").string();
+    std::ofstream f(json_path);
+    if (!f) throw Error("cannot write " + json_path);
+    f << json{{"segments", segments}, {"description", "share of attention mass from the answer tokens to each segment, per layer, "
+                                                      "mean over query heads, answer tokens and cases"},
+              {"conditions", rows}}
+             .dump(2)
+      << "\n";
+    write_heatmap_png(map, (std::filesystem::path(dir) / "attention.png").string());
+  }
+
+ private:
+  struct Row {
+    std::vector<std::array<double, kSegments>> sum;
+    int n = 0;
+  };
+  std::map<std::string, Row> rows_;
+  std::vector<std::string> order_;
+};
+
 // Summary rows are named by condition, with the prefix in brackets unless it is the case's own.
 std::string row_name(Condition c, const std::string& prefix) {
   return prefix == "prefix" ? condition_name(c) : std::string(condition_name(c)) + "[" + prefix + "]";
@@ -133,7 +190,9 @@ void score(const ScoreOptions& o) {
   Device dev;
   LoadedModel loaded = load_model(dev, o.model);
   if (o.window != "refuse" && o.window != "truncate") throw Error("score: --window is refuse or truncate");
-  Scorer scorer(*loaded.model, {.window = o.window == "truncate" ? WindowPolicy::TruncateDocument : WindowPolicy::Refuse});
+  Scorer scorer(*loaded.model, {.window = o.window == "truncate" ? WindowPolicy::TruncateDocument : WindowPolicy::Refuse,
+                                 .probe = !o.probe.empty()});
+  ProbeTotals probes;
   std::ofstream out;
   if (!o.out.empty()) {
     out.open(o.out);
@@ -153,15 +212,20 @@ void score(const ScoreOptions& o) {
                                         loaded.model->prompt_suffix());
       std::vector<std::pair<std::string, json>> lines_out;  // written only when every variant succeeded
       std::vector<std::tuple<std::string, std::string, double>> results;
+      std::vector<std::pair<std::string, const ConditionScore*>> probed;
+      std::vector<CaseScore> scores;
+      scores.reserve(variants.size());
       for (const Variant& v : variants) {
         id = v.c.id;
-        const CaseScore scored = scorer.score(v.c, conditions);
+        const CaseScore& scored = scores.emplace_back(scorer.score(v.c, conditions));
         for (const ConditionScore& s : scored.conditions) {
           results.emplace_back(row_name(s.condition, v.prefix_name), row_name(Condition::Bare, v.prefix_name), s.nll_mean);
           json line_json{{"id", v.c.id}, {"condition", condition_name(s.condition)}, {"prefix", v.prefix_name},
                          {"prefix_tokens", v.c.prefix.size()}, {"document_tokens", scored.document_tokens},
                          {"token_nll", s.token_nll}, {"nll_mean", s.nll_mean}};
           if (scored.document_tokens_dropped) line_json["document_tokens_dropped"] = scored.document_tokens_dropped;
+          if (!s.attention_share.empty()) line_json["attention"] = s.attention_share;
+          probed.emplace_back(row_name(s.condition, v.prefix_name), &s);
           lines_out.emplace_back(v.c.id, std::move(line_json));
         }
         if (scored.document_tokens_dropped)
@@ -174,6 +238,7 @@ void score(const ScoreOptions& o) {
       }
       if (out)
         for (const auto& [_, line_json] : lines_out) out << line_json.dump() << "\n";
+      for (const auto& [row, s] : probed) probes.add(row, s->attention_share);
     } catch (const std::exception& e) {  // one bad case does not stop the others
       std::fprintf(stderr, "%svkllm score: %s line %d (case %s): %s\n", terminal ? "\r" : "", o.data.c_str(), number, id.c_str(), e.what());
       ++failed;
@@ -226,6 +291,7 @@ void score(const ScoreOptions& o) {
     if (!s) throw Error("cannot write " + o.summary_json);
     s << summary.dump(2) << "\n";
   }
+  if (!o.probe.empty()) probes.write(o.probe);
   if (failed == done) throw Error("score: no case could be scored");
 }
 
@@ -241,6 +307,9 @@ Command add_score(CLI::App& app) {
   sub->add_option("--summary-json", o->summary_json, "the summary table as JSON");
   sub->add_flag("--random-prefix", o->random_prefix, "also score a seeded random-token prefix as long as each case's own (a control)");
   sub->add_option("--seed", o->seed, "seed of the random prefixes")->capture_default_str();
+  sub->add_option("--probe", o->probe,
+                  "directory for attention.json and attention.png: per condition and layer, the answer tokens' attention share "
+                  "per segment (BOS, prefix, document, query, answer)");
   sub->add_option("--window", o->window,
                   "a case longer than the model's sliding window: refuse it, or truncate its document's end to fit (noted in --out)")
       ->capture_default_str();
