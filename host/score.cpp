@@ -119,6 +119,9 @@ CaseScore Scorer::score(const ScoreCase& original, std::span<const Condition> co
   const std::vector<int32_t> bos = c.bos >= 0 ? std::vector<int32_t>{c.bos} : std::vector<int32_t>{};
   if (!bos.empty() && std::find(suffix_tokens_.begin(), suffix_tokens_.end(), c.bos) != suffix_tokens_.end())
     fail(model_.arch() + " places BOS after [gMASK] before the answer, not at the start: give \"bos\": null");
+  for (int32_t t : concat({c.prefix, c.document, c.query}))
+    if (std::find(suffix_tokens_.begin(), suffix_tokens_.end(), t) != suffix_tokens_.end())
+      fail("token " + std::to_string(t) + " ends " + model_.arch() + "'s prompts ([gMASK], BOS) and may not appear before the answer");
   for (int32_t t : concat({bos, c.prefix, c.document, c.query, c.answer}))
     if (t < 0 || t >= model_.vocab())
       fail("token id " + std::to_string(t) + " is out of range (vocabulary of " + std::to_string(model_.vocab()) + ")");

@@ -221,6 +221,9 @@ TEST_CASE_FIXTURE(GpuTest, "prefix-LM models: every condition scores; an empty p
   CHECK(max_diff(empty.conditions[0].token_nll, s.conditions[0].token_nll) == 0);  // bare ignores the prefix
   // ChatGLM's BOS comes after [gMASK]; one at the start is refused.
   CHECK_THROWS_WITH_AS(scorer.score(counting_case(299, 4, 9), kAll), doctest::Contains("give \"bos\": null"), Error);
+  ScoreCase with_gmask = counting_case(-1, 4, 9);
+  with_gmask.document[3] = 298;
+  CHECK_THROWS_WITH_AS(scorer.score(with_gmask, kAll), doctest::Contains("may not appear before the answer"), Error);
 }
 
 // The probe reports what attention did: each query's probabilities sum to 1 over the keys it
