@@ -134,17 +134,16 @@ CaseScore Scorer::score(const ScoreCase& original, std::span<const Condition> co
   const bool with_prefix = needs({Condition::Full, Condition::Truncated, Condition::TruncatedGap, Condition::Suffix});
   const int32_t b = int32_t(bos.size()), P = int32_t(c.prefix.size());
   // Positions from BOS to the last answer token in the longest layout asked for.
-  const auto span = [&] {
-    return int64_t(b) + (with_prefix ? P : 0) + int64_t(c.document.size() + c.query.size() + suffix_tokens_.size() + c.answer.size());
-  };
-  if (span() > model_.context())
-    fail(std::to_string(span()) + " tokens (BOS, prefix, document, query, answer) exceed the model's context of " +
+  const int64_t around_document = int64_t(b) + (with_prefix ? P : 0) + int64_t(c.query.size() + suffix_tokens_.size() + c.answer.size());
+  const int64_t span = around_document + int64_t(c.document.size());
+  if (span > model_.context())
+    fail(std::to_string(span) + " tokens (BOS, prefix, document, query, answer) exceed the model's context of " +
          std::to_string(model_.context()));
   CaseScore result;
-  if (window_ > 0 && span() > window_) {
-    const int64_t over = span() - window_;
+  if (window_ > 0 && span > window_) {
+    const int64_t over = span - window_;
     if (options_.window == WindowPolicy::Refuse || over >= int64_t(c.document.size()))
-      fail("the case spans " + std::to_string(span()) + " positions but the model's sliding-window layers attend within " +
+      fail("the case spans " + std::to_string(span) + " positions but the model's sliding-window layers attend within " +
            std::to_string(window_) + ": the answer would not see the whole document" +
            (options_.window == WindowPolicy::Refuse ? " (cutting the document to fit is an option)" : ", even with the document cut"));
     c.document.resize(c.document.size() - size_t(over));
@@ -152,7 +151,7 @@ CaseScore Scorer::score(const ScoreCase& original, std::span<const Condition> co
   }
   const int32_t D = int32_t(c.document.size());
   result.document_tokens = size_t(D);
-  ensure_capacity(span());
+  ensure_capacity(around_document + D);
 
   // Phase A, once per layout.
   Layout bare, full, suffix;
@@ -164,11 +163,11 @@ CaseScore Scorer::score(const ScoreCase& original, std::span<const Condition> co
   if (needs({Condition::Suffix})) {
     phase_a(*suffix_, suffix.tokens);
     // Causal attention: what follows the document cannot change its entries.
-    const auto layers = model_.cache_config(1).n_layers;
-    for (int l = 0; l < layers && !model_.prefix_lm(); ++l)
-      if (suffix_->read_k(l, 0, b + D) != bare_->read_k(l, 0, b + D) || suffix_->read_v(l, 0, b + D) != bare_->read_v(l, 0, b + D))
-        fail("suffix: the document's cache entries differ from bare's in layer " + std::to_string(l) +
-             " (attention is not causal?)");
+    if (!model_.prefix_lm())
+      for (int l = 0; l < model_.cache_config(1).n_layers; ++l)
+        if (suffix_->read_k(l, 0, b + D) != bare_->read_k(l, 0, b + D) || suffix_->read_v(l, 0, b + D) != bare_->read_v(l, 0, b + D))
+          fail("suffix: the document's cache entries differ from bare's in layer " + std::to_string(l) +
+               " (attention is not causal?)");
   }
 
   std::vector<int64_t> keep;  // BOS and the document, without the prefix

@@ -129,12 +129,9 @@ class ProbeTotals {
   // same as a heatmap, one band of layers per row.
   void write(const std::string& dir) const {
     std::filesystem::create_directories(dir);
-    json segments = json::array(), rows = json::object();
+    json rows = json::object();
     Heatmap map;
-    for (size_t k = 0; k < kSegments; ++k) {
-      segments.push_back(segment_name(Segment(k)));
-      map.column_labels.push_back(segment_name(Segment(k)));
-    }
+    for (size_t k = 0; k < kSegments; ++k) map.column_labels.push_back(segment_name(Segment(k)));
     for (const std::string& name : order_) {
       const Row& r = rows_.at(name);
       json layers = json::array();
@@ -151,7 +148,7 @@ class ProbeTotals {
     const std::string json_path = (std::filesystem::path(dir) / "attention.json").string();
     std::ofstream f(json_path);
     if (!f) throw Error("cannot write " + json_path);
-    f << json{{"segments", segments}, {"description", "share of attention mass from the answer tokens to each segment, per layer, "
+    f << json{{"segments", map.column_labels}, {"description", "share of attention mass from the answer tokens to each segment, per layer, "
                                                       "mean over query heads, answer tokens and cases"},
               {"conditions", rows}}
              .dump(2)
@@ -189,7 +186,6 @@ void score(const ScoreOptions& o) {
 
   Device dev;
   LoadedModel loaded = load_model(dev, o.model);
-  if (o.window != "refuse" && o.window != "truncate") throw Error("score: --window is refuse or truncate");
   Scorer scorer(*loaded.model, {.window = o.window == "truncate" ? WindowPolicy::TruncateDocument : WindowPolicy::Refuse,
                                  .probe = !o.probe.empty()});
   ProbeTotals probes;
@@ -212,20 +208,20 @@ void score(const ScoreOptions& o) {
                                         loaded.model->prompt_suffix());
       std::vector<std::pair<std::string, json>> lines_out;  // written only when every variant succeeded
       std::vector<std::tuple<std::string, std::string, double>> results;
-      std::vector<std::pair<std::string, const ConditionScore*>> probed;
-      std::vector<CaseScore> scores;
-      scores.reserve(variants.size());
+      std::vector<std::pair<std::string, std::vector<std::array<double, kSegments>>>> probed;  // (row, shares per layer)
       for (const Variant& v : variants) {
         id = v.c.id;
-        const CaseScore& scored = scores.emplace_back(scorer.score(v.c, conditions));
+        const CaseScore scored = scorer.score(v.c, conditions);
         for (const ConditionScore& s : scored.conditions) {
           results.emplace_back(row_name(s.condition, v.prefix_name), row_name(Condition::Bare, v.prefix_name), s.nll_mean);
           json line_json{{"id", v.c.id}, {"condition", condition_name(s.condition)}, {"prefix", v.prefix_name},
                          {"prefix_tokens", v.c.prefix.size()}, {"document_tokens", scored.document_tokens},
                          {"token_nll", s.token_nll}, {"nll_mean", s.nll_mean}};
           if (scored.document_tokens_dropped) line_json["document_tokens_dropped"] = scored.document_tokens_dropped;
-          if (!s.attention_share.empty()) line_json["attention"] = s.attention_share;
-          probed.emplace_back(row_name(s.condition, v.prefix_name), &s);
+          if (!s.attention_share.empty()) {
+            line_json["attention"] = s.attention_share;
+            probed.emplace_back(row_name(s.condition, v.prefix_name), s.attention_share);
+          }
           lines_out.emplace_back(v.c.id, std::move(line_json));
         }
         if (scored.document_tokens_dropped)
@@ -238,7 +234,7 @@ void score(const ScoreOptions& o) {
       }
       if (out)
         for (const auto& [_, line_json] : lines_out) out << line_json.dump() << "\n";
-      for (const auto& [row, s] : probed) probes.add(row, s->attention_share);
+      for (const auto& [row, shares] : probed) probes.add(row, shares);
     } catch (const std::exception& e) {  // one bad case does not stop the others
       std::fprintf(stderr, "%svkllm score: %s line %d (case %s): %s\n", terminal ? "\r" : "", o.data.c_str(), number, id.c_str(), e.what());
       ++failed;
@@ -312,6 +308,7 @@ Command add_score(CLI::App& app) {
                   "per segment (BOS, prefix, document, query, answer)");
   sub->add_option("--window", o->window,
                   "a case longer than the model's sliding window: refuse it, or truncate its document's end to fit (noted in --out)")
+      ->check(CLI::IsMember({"refuse", "truncate"}))
       ->capture_default_str();
   return {sub, [o] { score(*o); }};
 }
