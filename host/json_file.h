@@ -8,5 +8,6 @@
 namespace vkllm {
 
 nlohmann::json read_json_file(const std::string& path);
+std::string read_text_file(const std::string& path);  // the whole file; Error naming it when unreadable
 
 }  // namespace vkllm

@@ -1,16 +1,17 @@
 #pragma once
-// Text <-> token ids for SentencePiece-style and byte-level BPE vocabularies, with special
-// tokens, and a streaming decoder that never emits half a UTF-8 character.
+// Text <-> token ids for SentencePiece-style and byte-level BPE vocabularies: tokens written in
+// the text, normalizers, pre-tokenizers and the BPE model as the Vocab describes them, and a
+// streaming decoder that never emits half a UTF-8 character.
 #include <cstdint>
-#include <memory>
-#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
-#include <unordered_map>
 #include <vector>
 
+#include "host/tokenizer/normalizer.h"
 #include "host/tokenizer/pretokenize.h"
+#include "host/tokenizer/text_tokens.h"
+#include "host/tokenizer/token_index.h"
 #include "host/vocab.h"
 
 namespace vkllm {
@@ -34,19 +35,19 @@ class Tokenizer {
   void check_id(int32_t id) const;
 
  private:
-  void encode_text(std::string_view text, bool first_in_text, std::vector<int32_t>& out) const;
-  void encode_spm(std::string_view text, bool space_prefix, std::vector<int32_t>& out) const;
-  void encode_byte_pairs(std::string_view text, std::vector<int32_t>& out) const;
-  int32_t find(std::string_view text) const;  // -1 when absent
-  std::optional<double> merge_rank(std::string_view left, std::string_view right) const;
+  void encode_text(std::string_view text, bool at_input_start, bool parse_special, std::vector<int32_t>& out) const;
+  void encode_piece(std::string_view piece, std::vector<int32_t>& out) const;
+  // A character with no token: its byte tokens, the unknown token, or an error.
+  void encode_unknown(std::string_view character, bool after_unknown, std::vector<int32_t>& out) const;
 
   Vocab vocab_;
-  std::unordered_map<std::string, int32_t> ids_;
-  std::unordered_map<std::string, int32_t> merge_ranks_;  // key: merge_key(left, right)
-  // Tokens matched in the text, longest text first: with parse_special (control, unknown and
-  // user-defined) and without it (user-defined only).
-  std::vector<int32_t> specials_, user_defined_;
-  std::unique_ptr<PreTokenizer> pre_;                     // byte pairs only
+  TokenIndex ids_;
+  MergeIndex merges_;  // empty: merges rank by score
+  int32_t byte_ids_[256];
+  Normalizer normalizer_;
+  PreTokenizer pre_tokenizer_;
+  // Tokens matched in the raw text, and those matched in the normalized text.
+  TextTokenMatcher raw_tokens_, normalized_tokens_;
 };
 
 // Feeds generated ids one at a time and returns the text that is complete so far: bytes of a

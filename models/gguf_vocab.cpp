@@ -63,8 +63,20 @@ std::optional<Vocab> vocab_from_gguf(const GgufFile& f) {
       v.merges.emplace_back(m.substr(0, space), m.substr(space + 1));
     }
   }
-  if (v.kind == TokenizerKind::Spm) v.merges.clear();  // GGUF SentencePiece ranks by score
-  v.pre = f.has("tokenizer.ggml.pre") ? f.get_string("tokenizer.ggml.pre") : "default";
+  const bool spm = v.kind == TokenizerKind::Spm;
+  if (spm) {
+    v.merges.clear();  // GGUF SentencePiece ranks by score
+    v.normalizer = sentencepiece_normalizer(f.get_bool("tokenizer.ggml.add_space_prefix", true));
+    v.byte_fallback = true;
+  } else {
+    const std::string pre = f.has("tokenizer.ggml.pre") ? f.get_string("tokenizer.ggml.pre") : "default";
+    try {
+      v.pre_tokenizer = llama_cpp_pre_tokenizer(pre);
+    } catch (const Error& e) {
+      throw Error(f.path() + ": " + e.what());
+    }
+    v.ignore_merges = pre == "llama3" || pre == "llama-bpe" || pre == "llama-v3";
+  }
   v.bos = token_id(f, "tokenizer.ggml.bos_token_id");
   v.eos = token_id(f, "tokenizer.ggml.eos_token_id");
   v.unk = token_id(f, "tokenizer.ggml.unknown_token_id");
@@ -75,11 +87,8 @@ std::optional<Vocab> vocab_from_gguf(const GgufFile& f) {
     auto it = std::find(v.tokens.begin(), v.tokens.end(), text);
     if (it != v.tokens.end() && v.types[it - v.tokens.begin()] == TokenType::Control) v.end_of_generation.push_back(int32_t(it - v.tokens.begin()));
   }
-  const bool spm = v.kind == TokenizerKind::Spm;
   v.add_bos = f.get_bool("tokenizer.ggml.add_bos_token", spm);
   v.add_eos = f.get_bool("tokenizer.ggml.add_eos_token", false);
-  v.add_space_prefix = f.get_bool("tokenizer.ggml.add_space_prefix", spm);
-  v.ignore_merges = v.pre == "llama3" || v.pre == "llama-bpe" || v.pre == "llama-v3";
   v.validate(f.path());
   return v;
 }

@@ -39,7 +39,7 @@ LoadedModel load_model(Device& device, const std::string& path) {
       if (v.size() > rows)
         throw Error(path + ": the tokenizer has " + std::to_string(v.size()) + " tokens but the embedding only " + std::to_string(rows) + " rows");
       while (v.size() < rows) {
-        v.tokens.push_back("<unused" + std::to_string(v.size()) + ">");
+        v.tokens.emplace_back();
         v.types.push_back(TokenType::Unused);
         if (!v.scores.empty()) v.scores.push_back(0.0f);
       }
@@ -69,8 +69,11 @@ LoadedModel load_model(Device& device, const std::string& path) {
 }
 
 Tokenizer load_tokenizer(const std::string& path) {
-  if (is_hf_directory(path)) return Tokenizer(vocab_from_tokenizer_json(path));
-  if (!is_gguf(path)) throw Error(path + ": not a GGUF file; only GGUF files carry a tokenizer");
+  const std::filesystem::path p(path);
+  if (std::filesystem::is_directory(p) && std::filesystem::exists(p / "tokenizer.json")) return Tokenizer(vocab_from_tokenizer_json(path));
+  if (p.filename() == "tokenizer.json" && std::filesystem::is_regular_file(p))
+    return Tokenizer(vocab_from_tokenizer_json(p.parent_path().empty() ? "." : p.parent_path().string()));
+  if (!is_gguf(path)) throw Error(path + ": neither a GGUF file nor a Hugging Face tokenizer (a directory with tokenizer.json)");
   GgufFile file(path);
   auto vocab = vocab_from_gguf(file);
   if (!vocab) throw Error(path + ": the file has no tokenizer (tokenizer.ggml.model)");

@@ -8,7 +8,7 @@ packages=(
   libvulkan-dev glslc spirv-tools
   mesa-vulkan-drivers vulkan-validationlayers vulkan-tools
   libglm-dev doctest-dev libstb-dev
-  nlohmann-json3-dev libcli11-dev libfmt-dev libpcre2-dev
+  nlohmann-json3-dev libcli11-dev libfmt-dev libpcre2-dev libicu-dev
 )
 
 missing=()

@@ -1,7 +1,8 @@
 #pragma once
 // The merge loop both BPE flavours share: the text starts as one symbol per UTF-8 character,
 // and the adjacent pair with the best rank (lowest; ties go to the leftmost) is merged until no
-// adjacent pair has a rank.
+// adjacent pair merges.
+#include <cstdint>
 #include <functional>
 #include <optional>
 #include <string_view>
@@ -9,8 +10,21 @@
 
 namespace vkllm {
 
-using PairRank = std::function<std::optional<double>(std::string_view left, std::string_view right)>;
+struct Symbol {
+  std::string_view text;
+  int32_t id;  // -1: not in the vocabulary
+};
 
-std::vector<std::string_view> merge_pairs(std::string_view text, const PairRank& rank);
+struct PairMerge {
+  double rank;
+  int32_t id;  // the merged symbol's
+};
+
+// id_of(text): a character's id or -1. merge(left, right, merged text): the rank and id of the
+// pair's merge, if it has one.
+using IdOf = std::function<int32_t(std::string_view text)>;
+using MergeOf = std::function<std::optional<PairMerge>(const Symbol& left, const Symbol& right, std::string_view merged)>;
+
+std::vector<Symbol> merge_pairs(std::string_view text, const IdOf& id_of, const MergeOf& merge);
 
 }  // namespace vkllm

@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <cstdio>
-#include <iterator>
 
 #include "host/tokenizer/byte_alphabet.h"
 #include "host/tokenizer/merge.h"
@@ -15,19 +14,24 @@ namespace {
 
 constexpr std::string_view kSpmSpace = "\xe2\x96\x81";  // "▁" stands for a space in SentencePiece pieces
 
-std::string merge_key(std::string_view left, std::string_view right) {
-  std::string key = std::to_string(left.size());
-  key.append(":").append(left).append(right);
-  return key;
+const Vocab& validated(const Vocab& v) {
+  v.validate("tokenizer");
+  return v;
 }
 
-uint32_t decode_codepoint(std::string_view s, size_t& i) {
-  const uint8_t lead = uint8_t(s[i]);
-  const size_t len = std::min(utf8::sequence_length(lead), s.size() - i);
-  uint32_t cp = len == 1 ? lead : lead & (0xFF >> (len + 1));
-  for (size_t k = 1; k < len; ++k) cp = (cp << 6) | (uint8_t(s[i + k]) & 0x3F);
-  i += len;
-  return cp;
+// Tokens written in the text: control, unknown and user-defined ones, raw or normalized.
+std::vector<TextToken> text_tokens(const Vocab& v, const Normalizer& normalizer, bool normalized) {
+  std::vector<TextToken> out;
+  for (int32_t id = 0; id < v.size(); ++id) {
+    const TokenType t = v.types[size_t(id)];
+    if (v.tokens[size_t(id)].empty() || (t != TokenType::Control && t != TokenType::UserDefined && t != TokenType::Unknown)) continue;
+    auto o = v.text_token_options.find(id);
+    const TextTokenOptions options = o == v.text_token_options.end() ? TextTokenOptions{} : o->second;
+    if (options.normalized != normalized) continue;
+    out.push_back({id, normalized ? normalizer.apply(v.tokens[size_t(id)]) : v.tokens[size_t(id)], t != TokenType::UserDefined,
+                   options.lstrip, options.rstrip, options.single_word});
+  }
+  return out;
 }
 
 }  // namespace
@@ -37,10 +41,8 @@ void Vocab::validate(const std::string& source) const {
   require(n > 0, source + ": the vocabulary has no tokens");
   require(int32_t(types.size()) == n, source + ": " + std::to_string(types.size()) + " token types for " + std::to_string(n) + " tokens");
   require(scores.empty() || int32_t(scores.size()) == n,
-              source + ": " + std::to_string(scores.size()) + " token scores for " + std::to_string(n) + " tokens");
-  require(kind != TokenizerKind::BytePairs || !merges.empty(), source + ": a byte-pair vocabulary without merges");
-  require(kind != TokenizerKind::Spm || !scores.empty() || !merges.empty(),
-              source + ": a SentencePiece vocabulary needs scores or merges");
+          source + ": " + std::to_string(scores.size()) + " token scores for " + std::to_string(n) + " tokens");
+  require(!scores.empty() || !merges.empty(), source + ": the vocabulary has neither merges nor token scores to merge by");
   auto check = [&](int32_t id, const char* what) {
     require(id >= -1 && id < n, source + ": " + what + " token id " + std::to_string(id) + " is not in the vocabulary of " + std::to_string(n));
   };
@@ -48,45 +50,31 @@ void Vocab::validate(const std::string& source) const {
   check(eos, "EOS");
   check(unk, "unknown");
   for (int32_t id : end_of_generation) check(id, "end-of-generation");
+  for (const auto& [id, _] : text_token_options) check(id, "added");
 }
 
-Tokenizer::Tokenizer(Vocab vocab) : vocab_(std::move(vocab)) {
-  vocab_.validate("tokenizer");
-  ids_.reserve(vocab_.tokens.size());
-  for (int32_t id = 0; id < vocab_.size(); ++id) {
-    ids_.emplace(vocab_.tokens[id], id);  // the first of duplicate pieces wins
-    const TokenType t = vocab_.types[id];
-    if ((t == TokenType::Control || t == TokenType::UserDefined || t == TokenType::Unknown) && !vocab_.tokens[id].empty())
-      specials_.push_back(id);
+std::vector<NormalizerStep> sentencepiece_normalizer(bool space_prefix) {
+  std::vector<NormalizerStep> steps;
+  if (space_prefix) steps.push_back(NormalizerStep::prepend(std::string(kSpmSpace)));
+  steps.push_back(NormalizerStep::replace(" ", std::string(kSpmSpace)));
+  return steps;
+}
+
+Tokenizer::Tokenizer(Vocab vocab)
+    : vocab_(std::move(vocab)),
+      ids_(validated(vocab_).tokens),
+      merges_(vocab_.merges),
+      normalizer_(vocab_.normalizer, "tokenizer normalizer"),
+      pre_tokenizer_(vocab_.pre_tokenizer, "tokenizer pre-tokenizer"),
+      raw_tokens_(text_tokens(vocab_, normalizer_, false)),
+      normalized_tokens_(text_tokens(vocab_, normalizer_, true)) {
+  for (int b = 0; b < 256; ++b) {
+    char name[8];
+    std::snprintf(name, sizeof name, "<0x%02X>", b);
+    byte_ids_[b] = ids_.find(name);
   }
-  std::stable_sort(specials_.begin(), specials_.end(),
-                   [&](int32_t a, int32_t b) { return vocab_.tokens[a].size() > vocab_.tokens[b].size(); });
-  std::copy_if(specials_.begin(), specials_.end(), std::back_inserter(user_defined_),
-               [&](int32_t id) { return vocab_.types[id] == TokenType::UserDefined; });
-  for (size_t r = 0; r < vocab_.merges.size(); ++r)
-    merge_ranks_.emplace(merge_key(vocab_.merges[r].first, vocab_.merges[r].second), int32_t(r));
-  if (vocab_.kind == TokenizerKind::BytePairs)
-    pre_ = vocab_.pre_patterns.empty() ? std::make_unique<PreTokenizer>(vocab_.pre)
-                                       : std::make_unique<PreTokenizer>(vocab_.pre_patterns, "tokenizer pre-tokenizer");
 }
 
-int32_t Tokenizer::find(std::string_view text) const {
-  auto it = ids_.find(std::string(text));
-  return it == ids_.end() ? -1 : it->second;
-}
-
-std::optional<double> Tokenizer::merge_rank(std::string_view left, std::string_view right) const {
-  if (!merge_ranks_.empty()) {
-    auto it = merge_ranks_.find(merge_key(left, right));
-    if (it == merge_ranks_.end()) return std::nullopt;
-    return double(it->second);
-  }
-  std::string merged(left);
-  merged.append(right);
-  const int32_t id = find(merged);
-  if (id < 0) return std::nullopt;
-  return -double(vocab_.scores[id]);  // higher score merges first
-}
 
 void Tokenizer::check_id(int32_t id) const {
   if (id < 0 || id >= vocab_.size())
@@ -100,92 +88,67 @@ bool Tokenizer::ends_generation(int32_t id) const {
 std::vector<int32_t> Tokenizer::encode(std::string_view text, bool add_special, bool parse_special) const {
   std::vector<int32_t> out;
   if (add_special && vocab_.add_bos && vocab_.bos >= 0) out.push_back(vocab_.bos);
-  // Split out special tokens written in the text (longest match at the earliest position);
-  // the text between them is tokenized normally.
-  bool after_special = true;  // SentencePiece puts its "▁" before text that starts a fragment
-  size_t start = 0;
-  const std::vector<int32_t>& matched = parse_special ? specials_ : user_defined_;
-  for (size_t i = 0; i < text.size();) {
-    int32_t hit = -1;
-    for (int32_t id : matched) {
-      const std::string& s = vocab_.tokens[id];
-      if (text.compare(i, s.size(), s) == 0) {
-        hit = id;
-        break;
-      }
-    }
-    if (hit < 0) {
-      ++i;
-      continue;
-    }
-    if (i > start) encode_text(text.substr(start, i - start), after_special, out);
-    out.push_back(hit);
-    after_special = true;
-    i += vocab_.tokens[hit].size();
-    start = i;
+  for (const auto& s : raw_tokens_.split(text, parse_special)) {
+    if (s.id >= 0)
+      out.push_back(s.id);
+    else
+      encode_text(text.substr(s.begin, s.end - s.begin), s.begin == 0, parse_special, out);
   }
-  if (start < text.size()) encode_text(text.substr(start), after_special, out);
   if (add_special && vocab_.add_eos && vocab_.eos >= 0) out.push_back(vocab_.eos);
   return out;
 }
 
-void Tokenizer::encode_text(std::string_view text, bool after_special, std::vector<int32_t>& out) const {
-  if (vocab_.kind == TokenizerKind::Spm)
-    encode_spm(text, vocab_.add_space_prefix && after_special, out);
-  else
-    encode_byte_pairs(text, out);
-}
-
-void Tokenizer::encode_spm(std::string_view text, bool space_prefix, std::vector<int32_t>& out) const {
-  std::string escaped;
-  if (space_prefix) escaped.append(kSpmSpace);
-  for (char c : text) {
-    if (c == ' ')
-      escaped.append(kSpmSpace);
-    else
-      escaped.push_back(c);
-  }
-  const auto symbols = merge_pairs(escaped, [&](std::string_view l, std::string_view r) { return merge_rank(l, r); });
-  for (std::string_view s : symbols) {
-    if (const int32_t id = find(s); id >= 0) {
-      out.push_back(id);
+void Tokenizer::encode_text(std::string_view text, bool at_input_start, bool parse_special, std::vector<int32_t>& out) const {
+  const std::string normalized = normalizer_.apply(text);
+  for (const auto& s : normalized_tokens_.split(normalized, parse_special)) {
+    if (s.id >= 0) {
+      out.push_back(s.id);
       continue;
     }
-    for (unsigned char b : s) {  // byte fallback: <0xAB> pieces, else the unknown token
-      char name[8];
-      std::snprintf(name, sizeof name, "<0x%02X>", b);
-      const int32_t id = find(name);
-      if (id < 0 && vocab_.unk < 0) throw Error("tokenizer: no piece, byte piece or unknown token for the text '" + std::string(s) + "'");
-      out.push_back(id >= 0 ? id : vocab_.unk);
-    }
+    for (const std::string& piece : pre_tokenizer_.split(std::string_view(normalized).substr(s.begin, s.end - s.begin), at_input_start && s.begin == 0))
+      encode_piece(piece, out);
   }
 }
 
-void Tokenizer::encode_byte_pairs(std::string_view text, std::vector<int32_t>& out) const {
-  const ByteAlphabet& alphabet = byte_alphabet();
-  for (std::string_view word : pre_->split(text)) {
-    std::string mapped;
-    for (unsigned char b : word) mapped.append(alphabet.of_byte[b]);
-    if (vocab_.ignore_merges) {
-      if (const int32_t id = find(mapped); id >= 0) {
-        out.push_back(id);
-        continue;
-      }
+void Tokenizer::encode_piece(std::string_view piece, std::vector<int32_t>& out) const {
+  if (vocab_.ignore_merges)
+    if (const int32_t id = ids_.find(piece); id >= 0) {
+      out.push_back(id);
+      return;
     }
-    for (std::string_view s : merge_pairs(mapped, [&](std::string_view l, std::string_view r) { return merge_rank(l, r); })) {
-      if (const int32_t id = find(s); id >= 0) {
-        out.push_back(id);
-        continue;
-      }
-      for (size_t i = 0; i < s.size();) {  // a vocabulary missing a byte character: per character, else unknown
-        const size_t len = std::min(utf8::sequence_length(uint8_t(s[i])), s.size() - i);
-        const int32_t id = find(s.substr(i, len));
-        if (id < 0 && vocab_.unk < 0) throw Error("tokenizer: no token for the text '" + std::string(word) + "'");
-        out.push_back(id >= 0 ? id : vocab_.unk);
-        i += len;
-      }
+  const auto id_of = [&](std::string_view s) { return ids_.find(s); };
+  const auto merge_of = [&](const Symbol& left, const Symbol& right, std::string_view merged) -> std::optional<PairMerge> {
+    const int32_t id = ids_.find(merged);  // a merge whose result is no token is no merge
+    if (id < 0) return std::nullopt;
+    if (merges_.empty()) return PairMerge{-double(vocab_.scores[size_t(id)]), id};  // higher score merges first
+    if (left.id < 0 || right.id < 0) return std::nullopt;
+    const auto rank = merges_.rank(left.text, right.text, vocab_.merges);
+    if (!rank) return std::nullopt;
+    return PairMerge{double(*rank), id};
+  };
+  bool after_unknown = false;
+  for (const Symbol& s : merge_pairs(piece, id_of, merge_of)) {
+    if (s.id >= 0) {
+      out.push_back(s.id);
+      after_unknown = false;
+      continue;
+    }
+    encode_unknown(s.text, after_unknown, out);  // merged symbols always have ids: this is one character
+    after_unknown = out.back() == vocab_.unk;
+  }
+}
+
+void Tokenizer::encode_unknown(std::string_view character, bool after_unknown, std::vector<int32_t>& out) const {
+  if (vocab_.byte_fallback) {
+    bool all = true;
+    for (unsigned char b : character) all = all && byte_ids_[b] >= 0;
+    if (all) {
+      for (unsigned char b : character) out.push_back(byte_ids_[b]);
+      return;
     }
   }
+  if (vocab_.unk < 0) throw Error("tokenizer: no token, byte token or unknown token for the character '" + std::string(character) + "'");
+  if (!(vocab_.fuse_unk && after_unknown)) out.push_back(vocab_.unk);
 }
 
 std::string Tokenizer::piece(int32_t id, bool render_special) const {
@@ -221,7 +184,7 @@ std::string Tokenizer::piece(int32_t id, bool render_special) const {
   const ByteAlphabet& alphabet = byte_alphabet();
   for (size_t i = 0; i < text.size();) {
     const size_t start = i;
-    const uint32_t cp = decode_codepoint(text, i);
+    const uint32_t cp = utf8::decode(text, i);
     auto it = alphabet.byte_of.find(cp);
     if (it != alphabet.byte_of.end())
       out.push_back(char(it->second));

@@ -1,11 +1,12 @@
 #include "host/tokenizer/tokenizer_json.h"
 
 #include <filesystem>
+#include <map>
 
 #include <nlohmann/json.hpp>
 
 #include "host/json_file.h"
-
+#include "host/json_reader.h"
 #include "runtime/error.h"
 
 namespace vkllm {
@@ -15,20 +16,142 @@ using nlohmann::json;
 
 namespace {
 
+// Reads the pieces of a tokenizer.json, naming the file and the field (e.g.
+// "pre_tokenizer.pretokenizers[1].behavior") in every error.
+class Fields {
+ public:
+  explicit Fields(std::string file) : file_(std::move(file)) {}
 
-// Components of a normalizer or pre-tokenizer, flattening "Sequence".
-std::vector<json> components(const json& j, const char* list_key) {
-  if (j.is_null()) return {};
-  if (j.value("type", "") == "Sequence") {
-    std::vector<json> out;
-    for (const auto& c : j.at(list_key)) {
-      auto inner = components(c, list_key);
-      out.insert(out.end(), inner.begin(), inner.end());
-    }
-    return out;
+  [[noreturn]] void fail(const std::string& path, const std::string& what) const { throw Error(file_ + ": " + path + " " + what); }
+
+  const json& at(const json& j, const std::string& path, const char* key) const {
+    if (!j.is_object() || !j.contains(key)) fail(path + "." + key, "is missing");
+    return j[key];
   }
-  return {j};
-}
+  std::string string(const json& j, const std::string& path, const char* key) const {
+    const json& v = at(j, path, key);
+    if (!v.is_string()) fail(path + "." + key, "is not a string");
+    return v.get<std::string>();
+  }
+  bool boolean(const json& j, const std::string& path, const char* key, bool fallback) const {
+    if (!j.contains(key) || j[key].is_null()) return fallback;
+    if (!j[key].is_boolean()) fail(path + "." + key, "is not true or false");
+    return j[key].get<bool>();
+  }
+  // {"String": "..."} or {"Regex": "..."}: the text and whether it is a regular expression.
+  std::pair<std::string, bool> pattern(const json& j, const std::string& path) const {
+    const json& p = at(j, path, "pattern");
+    if (p.is_object() && p.contains("String") && p["String"].is_string()) return {p["String"].get<std::string>(), false};
+    if (p.is_object() && p.contains("Regex") && p["Regex"].is_string()) return {p["Regex"].get<std::string>(), true};
+    fail(path + ".pattern", "is neither {\"String\": ...} nor {\"Regex\": ...}");
+  }
+  [[noreturn]] void unsupported(const std::string& path, const std::string& type, const char* supported) const {
+    fail(path + ".type", "'" + type + "' is not supported (supported: " + supported + ")");
+  }
+
+  void normalizer(const json& j, const std::string& path, std::vector<NormalizerStep>& out) const {
+    if (j.is_null()) return;
+    const std::string type = string(j, path, "type");
+    using K = NormalizerStep::Kind;
+    if (type == "Sequence") {
+      const json& list = at(j, path, "normalizers");
+      for (size_t i = 0; i < list.size(); ++i) normalizer(list[i], path + ".normalizers[" + std::to_string(i) + "]", out);
+    } else if (type == "NFC" || type == "NFD" || type == "NFKC" || type == "NFKD" || type == "Lowercase") {
+      out.push_back({type == "NFC" ? K::NFC : type == "NFD" ? K::NFD : type == "NFKC" ? K::NFKC : type == "NFKD" ? K::NFKD : K::Lowercase});
+    } else if (type == "Strip") {
+      NormalizerStep s{K::Strip};
+      s.strip_left = boolean(j, path, "strip_left", true);
+      s.strip_right = boolean(j, path, "strip_right", true);
+      out.push_back(s);
+    } else if (type == "Replace") {
+      auto [text, regex] = pattern(j, path);
+      out.push_back(NormalizerStep::replace(std::move(text), string(j, path, "content"), regex));
+    } else if (type == "Prepend") {
+      out.push_back(NormalizerStep::prepend(string(j, path, "prepend")));
+    } else {
+      unsupported(path, type, "Sequence, NFC, NFD, NFKC, NFKD, Lowercase, Strip, Replace, Prepend");
+    }
+  }
+
+  void pre_tokenizer(const json& j, const std::string& path, std::vector<PreTokenizerStep>& out) const {
+    if (j.is_null()) return;
+    const std::string type = string(j, path, "type");
+    using K = PreTokenizerStep::Kind;
+    if (type == "Sequence") {
+      const json& list = at(j, path, "pretokenizers");
+      for (size_t i = 0; i < list.size(); ++i) pre_tokenizer(list[i], path + ".pretokenizers[" + std::to_string(i) + "]", out);
+    } else if (type == "Split") {
+      auto [text, regex] = pattern(j, path);
+      out.push_back(PreTokenizerStep::split_on(std::move(text), regex, behavior(j, path), boolean(j, path, "invert", false)));
+    } else if (type == "ByteLevel") {
+      out.push_back(PreTokenizerStep::byte_level(boolean(j, path, "add_prefix_space", true), boolean(j, path, "use_regex", true)));
+    } else if (type == "Digits") {
+      const bool each = boolean(j, path, "individual_digits", false);
+      out.push_back(PreTokenizerStep::split_on(R"(\p{N})", true, each ? SplitBehavior::Isolated : SplitBehavior::Contiguous));
+    } else if (type == "Metaspace") {
+      PreTokenizerStep s{K::Metaspace};
+      s.replacement = j.contains("replacement") ? string(j, path, "replacement") : "\xe2\x96\x81";
+      if (s.replacement.empty()) fail(path + ".replacement", "is empty");
+      if (j.contains("prepend_scheme")) {
+        const std::string scheme = string(j, path, "prepend_scheme");
+        if (scheme == "always") s.prepend = PreTokenizerStep::Prepend::Always;
+        else if (scheme == "first") s.prepend = PreTokenizerStep::Prepend::First;
+        else if (scheme == "never") s.prepend = PreTokenizerStep::Prepend::Never;
+        else fail(path + ".prepend_scheme", "'" + scheme + "' is not always, first or never");
+      } else {  // files before prepend_scheme
+        s.prepend = boolean(j, path, "add_prefix_space", true) ? PreTokenizerStep::Prepend::Always : PreTokenizerStep::Prepend::Never;
+      }
+      s.split = boolean(j, path, "split", true);
+      out.push_back(s);
+    } else {
+      unsupported(path, type, "Sequence, Split, ByteLevel, Digits, Metaspace");
+    }
+  }
+
+  SplitBehavior behavior(const json& j, const std::string& path) const {
+    const std::string b = string(j, path, "behavior");
+    if (b == "Removed") return SplitBehavior::Removed;
+    if (b == "Isolated") return SplitBehavior::Isolated;
+    if (b == "MergedWithPrevious") return SplitBehavior::MergedWithPrevious;
+    if (b == "MergedWithNext") return SplitBehavior::MergedWithNext;
+    if (b == "Contiguous") return SplitBehavior::Contiguous;
+    fail(path + ".behavior", "'" + b + "' is not Removed, Isolated, MergedWithPrevious, MergedWithNext or Contiguous");
+  }
+
+  // The special tokens the post-processor puts around a single text: (before, after).
+  void post_processor(const json& j, const std::string& path, std::vector<std::string>& before, std::vector<std::string>& after) const {
+    if (j.is_null()) return;
+    const std::string type = string(j, path, "type");
+    if (type == "Sequence") {
+      const json& list = at(j, path, "processors");
+      for (size_t i = 0; i < list.size(); ++i) post_processor(list[i], path + ".processors[" + std::to_string(i) + "]", before, after);
+    } else if (type == "TemplateProcessing") {
+      const json& single = at(j, path, "single");
+      const json& specials = j.value("special_tokens", json::object());
+      bool text_seen = false;
+      for (size_t i = 0; i < single.size(); ++i) {
+        const std::string item = path + ".single[" + std::to_string(i) + "]";
+        if (single[i].contains("Sequence")) {
+          text_seen = true;
+          continue;
+        }
+        const std::string name = string(at(single[i], item, "SpecialToken"), item + ".SpecialToken", "id");
+        std::vector<std::string> tokens{name};
+        if (specials.contains(name) && specials[name].contains("tokens")) tokens = specials[name]["tokens"].get<std::vector<std::string>>();
+        auto& side = text_seen ? after : before;
+        side.insert(side.end(), tokens.begin(), tokens.end());
+      }
+    } else if (type == "BertProcessing" || type == "RobertaProcessing") {
+      before.push_back(at(j, path, "cls").at(0).get<std::string>());
+      after.push_back(at(j, path, "sep").at(0).get<std::string>());
+    } else if (type != "ByteLevel") {  // ByteLevel only trims offsets
+      unsupported(path, type, "Sequence, TemplateProcessing, BertProcessing, RobertaProcessing, ByteLevel");
+    }
+  }
+
+ private:
+  std::string file_;
+};
 
 // A token named in tokenizer_config.json: a string or {"content": ...}.
 std::string token_text(const json& j) {
@@ -37,107 +160,184 @@ std::string token_text(const json& j) {
   return {};
 }
 
+struct AddedToken {
+  int32_t id = -1;
+  std::string content;
+  bool special = false;
+  TextTokenOptions options;
+};
+
 }  // namespace
 
 Vocab vocab_from_tokenizer_json(const std::string& dir) {
   const fs::path path = fs::path(dir) / "tokenizer.json";
   const std::string where = path.string();
-  const json t = read_json_file(path.string());
-  const json& model = t.at("model");
-  if (model.value("type", "") != "BPE") throw Error(where + ": model type '" + model.value("type", "") + "' is not supported (BPE is)");
+  const std::string text = read_text_file(where);
+  const Fields fields(where);
 
+  // The file is read in one pass with the pull reader: the model's vocabulary and merges (most
+  // of a large file) without building a DOM; the small pipeline pieces as nlohmann::json.
   Vocab v;
-  bool byte_level = false, metaspace = false;
-  for (const auto& c : components(t.value("pre_tokenizer", json()), "pretokenizers")) {
-    const std::string type = c.value("type", "");
-    if (type == "ByteLevel") {
-      byte_level = true;
-      if (c.value("use_regex", true)) v.pre_patterns.push_back(R"('s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+)");
-    } else if (type == "Split" && c.contains("pattern") && c["pattern"].contains("Regex")) {
-      v.pre_patterns.push_back(c["pattern"]["Regex"].get<std::string>());
-    } else if (type == "Digits") {
-      v.pre_patterns.push_back(c.value("individual_digits", false) ? R"(\p{N})" : R"(\p{N}+)");
-    } else if (type == "Metaspace") {
-      metaspace = true;
-      v.add_space_prefix = c.value("prepend_scheme", std::string("always")) != "never" && c.value("add_prefix_space", true);
+  json normalizer, pre_tokenizer, post_processor;
+  std::string model_type;
+  json unk_token, dropout;
+  std::string continuing_subword_prefix, end_of_word_suffix;
+  std::vector<AddedToken> added;
+  bool has_vocab = false, has_merges = false;
+  JsonReader r(text, where);
+  auto subtree = [&](const char* name) {  // a small piece, as a DOM
+    const std::string_view raw = r.raw();
+    try {
+      return json::parse(raw);
+    } catch (const json::exception& e) {
+      fields.fail(name, std::string("is not valid JSON (") + e.what() + ")");
+    }
+  };
+  auto bool_field = [&](const char* name) {
+    if (r.peek() != JsonReader::Type::Boolean) r.fail(std::string("model.") + name + " is not true or false");
+    return r.boolean();
+  };
+  r.object([&](std::string_view key) {
+    if (key == "normalizer") {
+      normalizer = subtree("normalizer");
+    } else if (key == "pre_tokenizer") {
+      pre_tokenizer = subtree("pre_tokenizer");
+    } else if (key == "post_processor") {
+      post_processor = subtree("post_processor");
+    } else if (key == "added_tokens") {
+      r.array([&] {
+        AddedToken a;
+        r.object([&](std::string_view field) {
+          if (field == "id") a.id = int32_t(r.integer());
+          else if (field == "content") a.content = r.string();
+          else if (field == "special") a.special = r.boolean();
+          else if (field == "lstrip") a.options.lstrip = r.boolean();
+          else if (field == "rstrip") a.options.rstrip = r.boolean();
+          else if (field == "single_word") a.options.single_word = r.boolean();
+          else if (field == "normalized") a.options.normalized = r.boolean();
+          else r.skip();
+        });
+        if (a.id < 0 || a.content.empty()) r.fail("added_tokens[" + std::to_string(added.size()) + "] needs an id and a content");
+        added.push_back(std::move(a));
+      });
+    } else if (key == "model") {
+      r.object([&](std::string_view field) {
+        if (field == "type") {
+          model_type = r.string();
+        } else if (field == "vocab") {
+          has_vocab = true;
+          if (r.peek() != JsonReader::Type::Object) r.fail("model.vocab is not an object of token -> id (a " + std::string(model_type.empty() ? "non-BPE" : model_type) + " model?)");
+          r.object([&](std::string_view token) {
+            const int64_t id = r.integer();
+            if (id < 0 || id >= (int64_t(1) << 31)) r.fail("model.vocab['" + std::string(token) + "'] has the id " + std::to_string(id));
+            if (size_t(id) >= v.tokens.size()) v.tokens.resize(size_t(id) + 1);
+            v.tokens[size_t(id)] = token;
+          });
+        } else if (field == "merges") {
+          has_merges = true;
+          r.array([&] {
+            if (r.peek() == JsonReader::Type::Array) {  // ["left", "right"]
+              std::string left;
+              int parts = 0;
+              r.array([&] {
+                if (parts == 0) left = r.string();
+                else if (parts == 1) v.merges.emplace_back(std::move(left), std::string(r.string()));
+                else r.fail("model.merges[" + std::to_string(v.merges.size()) + "] has more than two parts");
+                ++parts;
+              });
+              if (parts != 2) r.fail("model.merges[" + std::to_string(v.merges.size()) + "] does not have two parts");
+            } else {  // "left right": a piece may itself be a space, the separator follows it
+              const std::string_view m = r.string();
+              const size_t space = m.find(' ', 1);
+              if (space == std::string_view::npos) r.fail("model.merges entry '" + std::string(m) + "' has no separating space");
+              v.merges.emplace_back(std::string(m.substr(0, space)), std::string(m.substr(space + 1)));
+            }
+          });
+        } else if (field == "unk_token") {
+          unk_token = subtree("model.unk_token");
+        } else if (field == "dropout") {
+          dropout = subtree("model.dropout");
+        } else if (field == "byte_fallback") {
+          v.byte_fallback = bool_field("byte_fallback");
+        } else if (field == "fuse_unk") {
+          v.fuse_unk = bool_field("fuse_unk");
+        } else if (field == "ignore_merges") {
+          v.ignore_merges = bool_field("ignore_merges");
+        } else if (field == "continuing_subword_prefix" || field == "end_of_word_suffix") {
+          std::string& target = field == "continuing_subword_prefix" ? continuing_subword_prefix : end_of_word_suffix;
+          if (!r.null()) target = r.string();
+        } else {
+          r.skip();
+        }
+      });
     } else {
-      throw Error(where + ": pre-tokenizer '" + type + "' is not supported");
+      r.skip();
     }
-  }
+  });
+  r.end();
+
+  if (model_type != "BPE") fields.fail("model.type", "'" + model_type + "' is not supported (BPE is)");
+  if (!has_vocab || !has_merges) fields.fail(has_vocab ? "model.merges" : "model.vocab", "is missing");
+  if (!dropout.is_null() && !(dropout.is_number() && dropout.get<double>() == 0))
+    fields.fail("model.dropout", "is set: BPE dropout makes tokenization random, which inference does not want");
+  if (!continuing_subword_prefix.empty()) fields.fail("model.continuing_subword_prefix", "'" + continuing_subword_prefix + "' is not supported");
+  if (!end_of_word_suffix.empty()) fields.fail("model.end_of_word_suffix", "'" + end_of_word_suffix + "' is not supported");
+  fields.normalizer(normalizer, "normalizer", v.normalizer);
+  fields.pre_tokenizer(pre_tokenizer, "pre_tokenizer", v.pre_tokenizer);
+  bool byte_level = false;
+  for (const auto& s : v.pre_tokenizer) byte_level = byte_level || s.kind == PreTokenizerStep::Kind::ByteLevel;
   v.kind = byte_level ? TokenizerKind::BytePairs : TokenizerKind::Spm;
-  if (!byte_level) {
-    // SentencePiece-style: spaces become "▁" (Replace), a "▁" may be prepended (Prepend).
-    bool prepends = false;
-    for (const auto& c : components(t.value("normalizer", json()), "normalizers")) {
-      const std::string type = c.value("type", "");
-      if (type == "Prepend") prepends = true;
-      else if (type != "Replace" && type != "NFC" && type != "NFKC")
-        throw Error(where + ": normalizer '" + type + "' is not supported");
-    }
-    if (!metaspace) v.add_space_prefix = prepends;
-    if (!model.value("byte_fallback", false) && !model.value("unk_token", json()).is_string())
-      throw Error(where + ": a SentencePiece-style BPE without byte fallback or an unknown token");
-  }
 
   // Ids: the model's vocabulary plus added tokens (which may extend it).
-  const json& vocab = model.at("vocab");
-  int32_t n = 0;
-  for (const auto& [text, id] : vocab.items()) n = std::max(n, id.get<int32_t>() + 1);
-  for (const auto& a : t.value("added_tokens", json::array())) n = std::max(n, a.at("id").get<int32_t>() + 1);
-  v.tokens.assign(size_t(n), std::string());
-  v.types.assign(size_t(n), TokenType::Unused);
-  for (const auto& [text, id] : vocab.items()) {
-    const int32_t i = id.get<int32_t>();
-    if (i < 0) throw Error(where + ": negative id for '" + text + "'");
-    v.tokens[size_t(i)] = text;
-    const bool byte = !byte_level && text.size() == 6 && text.starts_with("<0x") && text.ends_with(">");
-    v.types[size_t(i)] = byte ? TokenType::Byte : TokenType::Normal;
+  v.types.assign(v.tokens.size(), TokenType::Normal);
+  for (size_t i = 0; i < v.tokens.size(); ++i) {
+    const std::string& t = v.tokens[i];
+    if (t.empty()) v.types[i] = TokenType::Unused;
+    else if (!byte_level && t.size() == 6 && t.starts_with("<0x") && t.ends_with(">")) v.types[i] = TokenType::Byte;
   }
-  for (const auto& a : t.value("added_tokens", json::array())) {
-    const int32_t i = a.at("id").get<int32_t>();
-    v.tokens[size_t(i)] = a.at("content").get<std::string>();
-    v.types[size_t(i)] = a.value("special", false) ? TokenType::Control : TokenType::UserDefined;
-  }
-  for (const auto& m : model.at("merges")) {
-    if (m.is_array() && m.size() == 2) {
-      v.merges.emplace_back(m[0].get<std::string>(), m[1].get<std::string>());
-    } else {
-      const std::string s = m.get<std::string>();
-      const size_t space = s.find(' ', 1);
-      if (space == std::string::npos) throw Error(where + ": merge '" + s + "' has no separating space");
-      v.merges.emplace_back(s.substr(0, space), s.substr(space + 1));
+  // An added token whose text the model's vocabulary has takes the model's id, as in Hugging
+  // Face: one pass over the vocabulary for the (few) added tokens whose given id holds another text.
+  std::map<std::string_view, int32_t> model_id;
+  for (const AddedToken& a : added)
+    if (size_t(a.id) >= v.tokens.size() || v.tokens[size_t(a.id)] != a.content) model_id.emplace(a.content, -1);
+  if (!model_id.empty())
+    for (size_t i = 0; i < v.tokens.size(); ++i)
+      if (auto it = model_id.find(v.tokens[i]); it != model_id.end() && it->second < 0) it->second = int32_t(i);
+  for (const AddedToken& a : added) {
+    auto it = model_id.find(a.content);
+    const int32_t id = it != model_id.end() && it->second >= 0 ? it->second : a.id;
+    if (size_t(id) >= v.tokens.size()) {
+      v.tokens.resize(size_t(id) + 1);
+      v.types.resize(size_t(id) + 1, TokenType::Unused);
     }
+    v.tokens[size_t(id)] = a.content;
+    v.types[size_t(id)] = a.special ? TokenType::Control : TokenType::UserDefined;
+    const TextTokenOptions& o = a.options;
+    if (o.lstrip || o.rstrip || o.single_word || o.normalized) v.text_token_options[id] = o;
   }
-  v.ignore_merges = model.value("ignore_merges", false);
-  auto id_of = [&](const std::string& text) -> int32_t {
-    for (int32_t i = 0; i < n; ++i)
-      if (v.tokens[size_t(i)] == text && !text.empty()) return i;
+  auto id_of = [&](const std::string& token) -> int32_t {
+    if (token.empty()) return -1;
+    for (size_t i = 0; i < v.tokens.size(); ++i)
+      if (v.tokens[i] == token) return int32_t(i);
     return -1;
   };
-  if (model.value("unk_token", json()).is_string()) v.unk = id_of(model["unk_token"].get<std::string>());
+  if (unk_token.is_string()) v.unk = id_of(unk_token.get<std::string>());
 
-  // BOS/EOS: tokenizer_config.json names them; without it, a post-processor that puts a special
-  // token first means BOS.
-  v.add_bos = false;
+  // BOS/EOS: tokenizer_config.json names them and whether to add them; without its say, the
+  // post-processor's special tokens around the text decide.
+  std::vector<std::string> before, after;
+  fields.post_processor(post_processor, "post_processor", before, after);
+  if (before.size() > 1 || after.size() > 1) fields.fail("post_processor", "puts several special tokens on one side of the text, which is not supported");
+  v.add_bos = !before.empty();
+  v.add_eos = !after.empty();
+  if (!before.empty()) v.bos = id_of(before[0]);
+  if (!after.empty()) v.eos = id_of(after[0]);
   const fs::path config_path = fs::path(dir) / "tokenizer_config.json";
   const json config = fs::exists(config_path) ? read_json_file(config_path.string()) : json::object();
-  if (config.contains("bos_token")) v.bos = id_of(token_text(config["bos_token"]));
-  if (config.contains("eos_token")) v.eos = id_of(token_text(config["eos_token"]));
-  const json post = t.value("post_processor", json());
-  if (config.contains("add_bos_token") && config["add_bos_token"].is_boolean()) {
-    v.add_bos = config["add_bos_token"].get<bool>();
-  } else {
-    for (const auto& c : components(post, "processors")) {
-      if (c.value("type", "") != "TemplateProcessing" || !c.contains("single") || c["single"].empty()) continue;
-      const json& first = c["single"][0];
-      if (first.contains("SpecialToken")) {
-        v.add_bos = true;
-        const int32_t id = id_of(first["SpecialToken"].value("id", ""));
-        if (id >= 0) v.bos = id;
-      }
-    }
-  }
-  v.add_eos = config.value("add_eos_token", false) == true;
+  if (config.contains("bos_token") && !token_text(config["bos_token"]).empty()) v.bos = id_of(token_text(config["bos_token"]));
+  if (config.contains("eos_token") && !token_text(config["eos_token"]).empty()) v.eos = id_of(token_text(config["eos_token"]));
+  if (config.contains("add_bos_token") && config["add_bos_token"].is_boolean()) v.add_bos = config["add_bos_token"].get<bool>();
+  if (config.contains("add_eos_token") && config["add_eos_token"].is_boolean()) v.add_eos = config["add_eos_token"].get<bool>();
   const fs::path generation = fs::path(dir) / "generation_config.json";
   if (fs::exists(generation)) {
     const json g = read_json_file(generation.string());
@@ -147,8 +347,6 @@ Vocab vocab_from_tokenizer_json(const std::string& dir) {
         if (id.is_number_integer()) v.end_of_generation.push_back(id.get<int32_t>());
     }
   }
-  for (int32_t i = 0; i < n; ++i)  // ids nothing defined: unused, with a placeholder text
-    if (v.tokens[size_t(i)].empty() && v.types[size_t(i)] == TokenType::Unused) v.tokens[size_t(i)] = "<unused" + std::to_string(i) + ">";
   v.validate(where);
   return v;
 }

@@ -17,10 +17,19 @@ inline size_t sequence_length(uint8_t lead) {
   return 1;
 }
 
+// Length of the well-formed character at s[i] (shortest form, no surrogates, at most
+// U+10FFFF), or 0 where the bytes there are not one.
+size_t valid_length(std::string_view s, size_t i);
+
+// The codepoint at s[i], advancing i past it; a byte that starts no well-formed character is
+// returned as itself (a value below 256) and advances one byte.
+uint32_t decode(std::string_view s, size_t& i);
+
 // Length of the longest prefix of `s` that ends on a character boundary: a trailing lead byte
 // whose continuation bytes have not arrived yet is left out.
 size_t complete_prefix(std::string_view s);
 
 std::string encode(uint32_t codepoint);
+void append(std::string& out, uint32_t codepoint);
 
 }  // namespace vkllm::utf8

@@ -27,7 +27,7 @@ void tokenize(const TokenizeOptions& o) {
 Command add_tokenize(CLI::App& app) {
   auto o = std::make_shared<TokenizeOptions>();
   auto* sub = app.add_subcommand("tokenize", "print the token ids of a text, space separated");
-  sub->add_option("-m,--model", o->model, "GGUF file (a vocabulary-only GGUF is enough)")->required();
+  sub->add_option("-m,--model", o->model, "GGUF file (a vocabulary-only GGUF is enough), or a Hugging Face directory or tokenizer.json")->required();
   sub->add_option("-p,--prompt", o->prompt, "text to tokenize")->required();
   sub->add_flag("--no-bos", o->no_bos, "no BOS/EOS even where the vocabulary adds them");
   sub->add_flag("--no-special", o->no_special, "treat control tokens written in the text as plain text");
