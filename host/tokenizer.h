@@ -42,7 +42,7 @@ class Tokenizer {
 
   Vocab vocab_;
   TokenIndex ids_;
-  MergeIndex merges_;  // empty: merges rank by score
+  MergeIndex merges_;  // of vocab_.merges
   int32_t byte_ids_[256];
   Normalizer normalizer_;
   PreTokenizer pre_tokenizer_;

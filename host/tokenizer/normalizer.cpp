@@ -36,11 +36,8 @@ std::string strip(std::string_view text, bool left, bool right) {
     }
   if (right)
     while (end > begin) {
-      size_t start = end - 1;
-      while (start > begin && (uint8_t(text[start]) & 0xC0) == 0x80) --start;  // back to the character's lead byte
-      size_t i = start;
-      const uint32_t cp = utf8::decode(text, i);
-      if (i != end || !unicode::is_whitespace(cp)) break;
+      size_t start = 0;
+      if (!unicode::is_whitespace(utf8::decode_before(text, end, start))) break;
       end = start;
     }
   return std::string(text.substr(begin, end - begin));

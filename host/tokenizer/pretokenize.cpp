@@ -65,27 +65,16 @@ struct Span {
   bool delimiter;
 };
 
-// Hugging Face's split: the text as alternating pieces and delimiters, then the delimiters
-// removed, kept alone or joined to a neighbour.
-void split_piece(const Piece& piece, const Pattern& pattern, SplitBehavior behavior, bool invert, std::vector<Piece>& out) {
-  std::vector<Span> spans;
-  size_t at = 0;
-  for (const auto& [begin, end] : pattern.find_all(piece.text)) {
-    if (at != begin) spans.push_back({at, begin, invert});
-    spans.push_back({begin, end, !invert});
-    at = end;
-  }
-  if (at != piece.text.size()) spans.push_back({at, piece.text.size(), invert});
-
+// Hugging Face's split behaviours: delimiter spans removed, kept alone or joined to a neighbour.
+std::vector<Span> apply_behavior(std::vector<Span> spans, SplitBehavior behavior) {
   std::vector<Span> kept;
   bool previous_delimiter = false;
   switch (behavior) {
+    case SplitBehavior::Isolated:
+      return spans;
     case SplitBehavior::Removed:
       for (const Span& s : spans)
         if (!s.delimiter) kept.push_back(s);
-      break;
-    case SplitBehavior::Isolated:
-      kept = spans;
       break;
     case SplitBehavior::Contiguous:
       for (const Span& s : spans) {
@@ -116,7 +105,21 @@ void split_piece(const Piece& piece, const Pattern& pattern, SplitBehavior behav
       std::reverse(kept.begin(), kept.end());
       break;
   }
-  for (const Span& s : kept)
+  return kept;
+}
+
+// The piece as alternating text and delimiters (what the pattern matches, or with `invert` what
+// it does not), then split by the behaviour; empty pieces are dropped.
+void split_piece(const Piece& piece, const Pattern& pattern, SplitBehavior behavior, bool invert, std::vector<Piece>& out) {
+  std::vector<Span> spans;
+  size_t at = 0;
+  for (const auto& [begin, end] : pattern.find_all(piece.text)) {
+    if (at != begin) spans.push_back({at, begin, invert});
+    spans.push_back({begin, end, !invert});
+    at = end;
+  }
+  if (at != piece.text.size()) spans.push_back({at, piece.text.size(), invert});
+  for (const Span& s : apply_behavior(std::move(spans), behavior))
     if (s.end > s.begin) out.push_back({piece.text.substr(s.begin, s.end - s.begin), piece.first && s.begin == 0});
 }
 

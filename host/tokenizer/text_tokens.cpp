@@ -34,17 +34,12 @@ std::pair<int32_t, size_t> TextTokenMatcher::longest_at(std::string_view text, s
 
 namespace {
 
-uint32_t last_char(std::string_view s) {
-  size_t start = s.size() - 1;
-  while (start > 0 && (uint8_t(s[start]) & 0xC0) == 0x80 && s.size() - start < 4) --start;
-  size_t i = start;
-  const uint32_t cp = utf8::decode(s, i);
-  return i == s.size() ? cp : uint8_t(s.back());
-}
-
-uint32_t first_char(std::string_view s) {
-  size_t i = 0;
-  return utf8::decode(s, i);
+// Hugging Face's single_word: no word character right before or after the match.
+bool touches_word(std::string_view text, size_t begin, size_t end) {
+  size_t at = 0;
+  if (begin > 0 && unicode::is_word(utf8::decode_before(text, begin, at))) return true;
+  at = end;
+  return end < text.size() && unicode::is_word(utf8::decode(text, at));
 }
 
 }  // namespace
@@ -66,15 +61,11 @@ std::vector<TextTokenMatcher::Segment> TextTokenMatcher::split(std::string_view 
     size_t begin = i, end = i + length;
     i = end;  // a match that does not count still hides the text it covers, as in Hugging Face
     if (token.control && !parse_control) continue;
-    if (token.single_word && ((begin > 0 && unicode::is_word(last_char(text.substr(0, begin)))) ||
-                              (end < text.size() && unicode::is_word(first_char(text.substr(end))))))
-      continue;
+    if (token.single_word && touches_word(text, begin, end)) continue;
     if (token.lstrip)
       while (begin > emitted) {
-        size_t start = begin - 1;
-        while (start > emitted && (uint8_t(text[start]) & 0xC0) == 0x80) --start;
-        size_t next = start;
-        if (!unicode::is_whitespace(utf8::decode(text, next)) || next != begin) break;
+        size_t start = 0;
+        if (!unicode::is_whitespace(utf8::decode_before(text, begin, start)) || start < emitted) break;
         begin = start;
       }
     if (token.rstrip)

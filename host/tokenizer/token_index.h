@@ -36,7 +36,6 @@ class MergeIndex {
   MergeIndex() = default;
   explicit MergeIndex(const Merges& merges);  // a repeated pair keeps its first rank
   std::optional<int32_t> rank(std::string_view left, std::string_view right, const Merges& merges) const;
-  bool empty() const { return slots_.empty(); }
 
  private:
   struct Slot {

@@ -42,7 +42,6 @@ void Vocab::validate(const std::string& source) const {
   require(int32_t(types.size()) == n, source + ": " + std::to_string(types.size()) + " token types for " + std::to_string(n) + " tokens");
   require(scores.empty() || int32_t(scores.size()) == n,
           source + ": " + std::to_string(scores.size()) + " token scores for " + std::to_string(n) + " tokens");
-  require(!scores.empty() || !merges.empty(), source + ": the vocabulary has neither merges nor token scores to merge by");
   auto check = [&](int32_t id, const char* what) {
     require(id >= -1 && id < n, source + ": " + what + " token id " + std::to_string(id) + " is not in the vocabulary of " + std::to_string(n));
   };
@@ -118,9 +117,10 @@ void Tokenizer::encode_piece(std::string_view piece, std::vector<int32_t>& out) 
     }
   const auto id_of = [&](std::string_view s) { return ids_.find(s); };
   const auto merge_of = [&](const Symbol& left, const Symbol& right, std::string_view merged) -> std::optional<PairMerge> {
+    if (vocab_.merges.empty() && vocab_.scores.empty()) return std::nullopt;  // characters only
     const int32_t id = ids_.find(merged);  // a merge whose result is no token is no merge
     if (id < 0) return std::nullopt;
-    if (merges_.empty()) return PairMerge{-double(vocab_.scores[size_t(id)]), id};  // higher score merges first
+    if (vocab_.merges.empty()) return PairMerge{-double(vocab_.scores[size_t(id)]), id};  // higher score merges first
     if (left.id < 0 || right.id < 0) return std::nullopt;
     const auto rank = merges_.rank(left.text, right.text, vocab_.merges);
     if (!rank) return std::nullopt;

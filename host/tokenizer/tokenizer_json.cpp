@@ -1,5 +1,7 @@
 #include "host/tokenizer/tokenizer_json.h"
 
+#include <algorithm>
+#include <climits>
 #include <filesystem>
 #include <map>
 
@@ -183,6 +185,7 @@ Vocab vocab_from_tokenizer_json(const std::string& dir) {
   json unk_token, dropout;
   std::string continuing_subword_prefix, end_of_word_suffix;
   std::vector<AddedToken> added;
+  std::vector<std::pair<std::string, int32_t>> vocab;
   bool has_vocab = false, has_merges = false;
   JsonReader r(text, where);
   auto subtree = [&](const char* name) {  // a small piece, as a DOM
@@ -208,7 +211,7 @@ Vocab vocab_from_tokenizer_json(const std::string& dir) {
       r.array([&] {
         AddedToken a;
         r.object([&](std::string_view field) {
-          if (field == "id") a.id = int32_t(r.integer());
+          if (field == "id") a.id = int32_t(std::clamp<int64_t>(r.integer(), -1, INT32_MAX));
           else if (field == "content") a.content = r.string();
           else if (field == "special") a.special = r.boolean();
           else if (field == "lstrip") a.options.lstrip = r.boolean();
@@ -224,14 +227,12 @@ Vocab vocab_from_tokenizer_json(const std::string& dir) {
       r.object([&](std::string_view field) {
         if (field == "type") {
           model_type = r.string();
-        } else if (field == "vocab") {
+        } else if (field == "vocab" && r.peek() == JsonReader::Type::Object) {  // other models' vocabularies are lists
           has_vocab = true;
-          if (r.peek() != JsonReader::Type::Object) r.fail("model.vocab is not an object of token -> id (a " + std::string(model_type.empty() ? "non-BPE" : model_type) + " model?)");
           r.object([&](std::string_view token) {
             const int64_t id = r.integer();
             if (id < 0 || id >= (int64_t(1) << 31)) r.fail("model.vocab['" + std::string(token) + "'] has the id " + std::to_string(id));
-            if (size_t(id) >= v.tokens.size()) v.tokens.resize(size_t(id) + 1);
-            v.tokens[size_t(id)] = token;
+            vocab.emplace_back(std::string(token), int32_t(id));
           });
         } else if (field == "merges") {
           has_merges = true;
@@ -277,7 +278,7 @@ Vocab vocab_from_tokenizer_json(const std::string& dir) {
   r.end();
 
   if (model_type != "BPE") fields.fail("model.type", "'" + model_type + "' is not supported (BPE is)");
-  if (!has_vocab || !has_merges) fields.fail(has_vocab ? "model.merges" : "model.vocab", "is missing");
+  if (!has_vocab || !has_merges) fields.fail(has_vocab ? "model.merges" : "model.vocab", has_vocab ? "is missing" : "is missing or not an object of token -> id");
   if (!dropout.is_null() && !(dropout.is_number() && dropout.get<double>() == 0))
     fields.fail("model.dropout", "is set: BPE dropout makes tokenization random, which inference does not want");
   if (!continuing_subword_prefix.empty()) fields.fail("model.continuing_subword_prefix", "'" + continuing_subword_prefix + "' is not supported");
@@ -288,7 +289,17 @@ Vocab vocab_from_tokenizer_json(const std::string& dir) {
   for (const auto& s : v.pre_tokenizer) byte_level = byte_level || s.kind == PreTokenizerStep::Kind::ByteLevel;
   v.kind = byte_level ? TokenizerKind::BytePairs : TokenizerKind::Spm;
 
-  // Ids: the model's vocabulary plus added tokens (which may extend it).
+  // Ids: the model's vocabulary plus added tokens (which may extend it); no id past their count,
+  // so a corrupt id cannot ask for a huge table.
+  const size_t max_ids = vocab.size() + added.size();
+  for (const auto& [token, id] : vocab)
+    if (size_t(id) >= max_ids) fields.fail("model.vocab['" + token + "']", "has the id " + std::to_string(id) + ", past the " + std::to_string(max_ids) + " tokens");
+  for (const AddedToken& a : added)
+    if (size_t(a.id) >= max_ids) fields.fail("added_tokens", "give '" + a.content + "' the id " + std::to_string(a.id) + ", past the " + std::to_string(max_ids) + " tokens");
+  for (auto& [token, id] : vocab) {
+    if (size_t(id) >= v.tokens.size()) v.tokens.resize(size_t(id) + 1);
+    v.tokens[size_t(id)] = std::move(token);
+  }
   v.types.assign(v.tokens.size(), TokenType::Normal);
   for (size_t i = 0; i < v.tokens.size(); ++i) {
     const std::string& t = v.tokens[i];

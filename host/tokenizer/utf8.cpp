@@ -28,6 +28,17 @@ uint32_t decode(std::string_view s, size_t& i) {
   return cp;
 }
 
+uint32_t decode_before(std::string_view s, size_t end, size_t& start) {
+  for (size_t back = 1; back <= 4 && back <= end; ++back)
+    if (valid_length(s, end - back) == back) {
+      start = end - back;
+      size_t i = start;
+      return decode(s, i);
+    }
+  start = end - 1;
+  return uint8_t(s[start]);
+}
+
 size_t complete_prefix(std::string_view s) {
   // A character is at most 4 bytes, so only the last 3 bytes can start an unfinished one.
   const size_t n = s.size();

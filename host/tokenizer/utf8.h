@@ -25,6 +25,10 @@ size_t valid_length(std::string_view s, size_t i);
 // returned as itself (a value below 256) and advances one byte.
 uint32_t decode(std::string_view s, size_t& i);
 
+// The character that ends at s[end]: its codepoint, with `start` set to where it begins; a byte
+// that ends no well-formed character is returned as itself. end > 0.
+uint32_t decode_before(std::string_view s, size_t end, size_t& start);
+
 // Length of the longest prefix of `s` that ends on a character boundary: a trailing lead byte
 // whose continuation bytes have not arrived yet is left out.
 size_t complete_prefix(std::string_view s);

@@ -117,6 +117,9 @@ TEST_CASE("a tokenizer.json piece vkllm does not implement is refused, naming th
   const fs::path ok = small_tokenizer("tokenizer-ok", json::object());
   CHECK(Tokenizer(vocab_from_tokenizer_json(ok.string())).encode("ab a", false) == std::vector<int32_t>{2, 3, 0});
   fs::remove_all(ok);
+  const fs::path characters = small_tokenizer("tokenizer-no-merges", {{"model", {{"merges", json::array()}}}});
+  CHECK(Tokenizer(vocab_from_tokenizer_json(characters.string())).encode("ab a", false) == std::vector<int32_t>{0, 1, 3, 0});
+  fs::remove_all(characters);
   const json nfc = {{"type", "NFC"}};
   check_contains(load_error("t1", {{"normalizer", {{"type", "Sequence"}, {"normalizers", {nfc, {{"type", "BertNormalizer"}}}}}}}), "normalizer.normalizers[1].type 'BertNormalizer' is not supported");
   check_contains(load_error("t2", {{"pre_tokenizer", {{"type", "Sequence"}, {"pretokenizers", {{{"type", "Whitespace"}}}}}}}), "pre_tokenizer.pretokenizers[0].type 'Whitespace' is not supported");
@@ -142,6 +145,8 @@ TEST_CASE("a truncated or corrupt tokenizer.json is refused with the line of the
   CHECK_THROWS_WITH_AS(vocab_from_tokenizer_json(dir.string()), doctest::Contains("text after the value"), Error);
   std::ofstream(dir / "tokenizer.json", std::ios::trunc) << R"({"model": {"type": "BPE", "vocab": {"a": -4}, "merges": []}})";
   CHECK_THROWS_WITH_AS(vocab_from_tokenizer_json(dir.string()), doctest::Contains("model.vocab['a'] has the id -4"), Error);
+  std::ofstream(dir / "tokenizer.json", std::ios::trunc) << R"({"model": {"type": "BPE", "vocab": {"a": 0, "b": 2000000000}, "merges": []}})";
+  CHECK_THROWS_WITH_AS(vocab_from_tokenizer_json(dir.string()), doctest::Contains("model.vocab['b'] has the id 2000000000, past the 2 tokens"), Error);
   fs::remove_all(dir);
 }
 
