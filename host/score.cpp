@@ -76,6 +76,7 @@ void Scorer::phase_a(KvCache& cache, std::span<const int32_t> tokens) {
   const std::vector<int32_t> blocks(cache.two_d() ? tokens.size() : 0, 0);
   extras.block_positions = blocks;
   if (model_.prefix_lm()) extras.prefix = int32_t(tokens.size());  // the prompt region, both ways
+  extras.outputs = std::span<const int32_t>();  // the cache is the result: no logits
   model_.forward(cache, tokens, iota(0, tokens.size()), extras);
 }
 
@@ -87,11 +88,14 @@ ConditionScore Scorer::phase_b(Condition condition, const ScoreCase& c, const La
   AttentionProbe probe;
   ForwardExtras extras = plan.extras();
   if (options_.probe) extras.probe = &probe;
-  const auto logits = model_.forward(*work_, tokens, plan.positions, extras);
   const size_t vocab = size_t(model_.vocab()), before = c.query.size() + suffix_tokens_.size();
+  std::vector<int32_t> rows;  // each answer token is scored by the logits of the row before it
+  for (size_t j = 0; j < c.answer.size(); ++j) rows.push_back(int32_t(before - 1 + j));
+  extras.outputs = rows;
+  const auto logits = model_.forward(*work_, tokens, plan.positions, extras);
   ConditionScore s{condition, {}, 0.0, {}};
   for (size_t j = 0; j < c.answer.size(); ++j) {
-    const float* row = logits.data() + (before - 1 + j) * vocab;  // the position before answer token j
+    const float* row = logits.data() + j * vocab;
     double max = row[0];
     for (size_t v = 1; v < vocab; ++v) max = std::max(max, double(row[v]));
     double sum = 0;

@@ -17,7 +17,11 @@ void Session::clear() {
   tokens_.clear();
 }
 
-std::vector<float> Session::decode(std::span<const int32_t> tokens) {
+std::vector<float> Session::decode(std::span<const int32_t> tokens) { return append(tokens, false); }
+
+std::vector<float> Session::decode_last(std::span<const int32_t> tokens) { return append(tokens, true); }
+
+std::vector<float> Session::append(std::span<const int32_t> tokens, bool last_only) {
   require(!tokens.empty(), "decode: no tokens");
   const int64_t n_past = int64_t(tokens_.size()), n = int64_t(tokens.size());
   if (n_past + n > context_)
@@ -27,26 +31,32 @@ std::vector<float> Session::decode(std::span<const int32_t> tokens) {
     if (t < 0 || t >= vocab())
       throw Error("token id " + std::to_string(t) + " is out of range (vocabulary of " + std::to_string(vocab()) + ")");
 
+  // The rows of the batch that output: the new tokens', or only the last one's.
+  auto rows_from = [&](int64_t first, int64_t total) {
+    std::vector<int32_t> rows;
+    for (int64_t r = last_only ? total - 1 : first; r < total; ++r) rows.push_back(int32_t(r));
+    return rows;
+  };
   if (options_.use_cache) {
     const PositionPlan plan = model_.plan_positions(tokens_, tokens);
-    auto logits = model_.forward(*cache_, tokens, plan.positions, plan.extras());
+    const std::vector<int32_t> rows = rows_from(0, n);
+    ForwardExtras extras = plan.extras();
+    extras.outputs = rows;
+    auto logits = model_.forward(*cache_, tokens, plan.positions, extras);
     tokens_.insert(tokens_.end(), tokens.begin(), tokens.end());
     return logits;
   }
-  // No cache: the whole sequence again from an empty cache; keep the new tokens' rows.
+  // No cache: the whole sequence again from an empty cache; only the new tokens' rows output.
   std::vector<int32_t> all = tokens_;
   all.insert(all.end(), tokens.begin(), tokens.end());
   const PositionPlan plan = model_.plan_positions({}, all);
+  const std::vector<int32_t> rows = rows_from(n_past, n_past + n);
+  ForwardExtras extras = plan.extras();
+  extras.outputs = rows;
   cache_->truncate(0);
-  auto logits = model_.forward(*cache_, all, plan.positions, plan.extras());
+  auto logits = model_.forward(*cache_, all, plan.positions, extras);
   tokens_ = std::move(all);
-  const size_t v = size_t(vocab());
-  return std::vector<float>(logits.end() - std::ptrdiff_t(size_t(n) * v), logits.end());
-}
-
-std::vector<float> Session::decode_last(std::span<const int32_t> tokens) {
-  auto logits = decode(tokens);
-  return std::vector<float>(logits.end() - vocab(), logits.end());
+  return logits;
 }
 
 }  // namespace vkllm

@@ -37,6 +37,8 @@ class Session {
   void clear();
 
  private:
+  std::vector<float> append(std::span<const int32_t> tokens, bool last_only);
+
   Model& model_;
   SessionOptions options_;
   int64_t context_;

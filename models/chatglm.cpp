@@ -106,8 +106,7 @@ void ChatGlmModel::record(Step& s, KvCache& cache, int64_t n) {
     linear(g, L.w_down, L.b_down, up, t);
     residual(h, t);
   }
-  ops::layernorm(g, x, w_.output_norm, w_.output_norm_bias, h, c.norm_eps);
-  ops::matmul(g, w_.output, h, s.logits);
+  output_head(s, x, h, w_.output, [&](const Tensor& in, const Tensor& out) { ops::layernorm(g, in, w_.output_norm, w_.output_norm_bias, out, c.norm_eps); });
 }
 
 }  // namespace vkllm

@@ -71,8 +71,7 @@ void Gpt2Model::record(Step& s, KvCache& cache, int64_t n) {
     linear(g, L.w_down, L.b_down, up, h);
     ops::add(g, x, h, x);
   }
-  ops::layernorm(g, x, w_.output_norm, w_.output_norm_bias, h, c.norm_eps);
-  ops::matmul(g, w_.output, h, s.logits);
+  output_head(s, x, h, w_.output, [&](const Tensor& in, const Tensor& out) { ops::layernorm(g, in, w_.output_norm, w_.output_norm_bias, out, c.norm_eps); });
 }
 
 }  // namespace vkllm

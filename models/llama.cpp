@@ -74,8 +74,7 @@ void LlamaModel::record(Step& s, KvCache& cache, int64_t n) {
     ops::matmul(g, L.w_down, gate, h);
     ops::add(g, x, h, x);
   }
-  ops::rmsnorm(g, x, w_.output_norm, h, c.norm_eps);
-  ops::matmul(g, w_.output, h, s.logits);
+  output_head(s, x, h, w_.output, [&](const Tensor& in, const Tensor& out) { ops::rmsnorm(g, in, w_.output_norm, out, c.norm_eps); });
 }
 
 }  // namespace vkllm

@@ -47,19 +47,35 @@ void Model::probe_attention(Step& s, int layer, const Tensor& q, const KvCache& 
   ops::attention_probs(*s.graph, q, cache.k(layer), cache.slot_positions(), query_positions, s.probs.back(), a);
 }
 
-Model::Step& Model::step_for(KvCache& cache, int64_t n, int32_t prefix, bool probe) {
+void Model::output_head(Step& s, const Tensor& x, const Tensor& spare, const Weight& output,
+                        const std::function<void(const Tensor& in, const Tensor& out)>& norm) {
+  if (s.n_outputs == 0) return;
+  Tensor rows = x;
+  if (s.output_rows.storage) {
+    rows = s.add_scratch(device_, s.n_outputs, x.cols, "output rows");
+    ops::gather_rows(*s.graph, x, s.output_rows, rows);
+  }
+  const Tensor normed = spare.slice_rows(0, s.n_outputs);
+  norm(rows, normed);
+  ops::matmul(*s.graph, output, normed, s.logits, s.n);  // the kernel all n rows would take
+}
+
+Model::Step& Model::step_for(KvCache& cache, int64_t n, int64_t n_outputs, int32_t prefix, bool probe) {
   // Graphs recorded against caches that no longer exist hold their memory: release them.
   std::erase_if(steps_, [](const auto& entry) { return entry.second.cache_alive.expired(); });
-  auto key = std::make_tuple(cache.id(), n, prefix, probe);
+  auto key = std::make_tuple(cache.id(), n, n_outputs, prefix, probe);
   if (auto it = steps_.find(key); it != steps_.end()) return it->second;
   Step s;
   s.cache_alive = cache.lifetime();
   s.graph = std::make_unique<Graph>(device_);
+  s.n = n;
+  s.n_outputs = n_outputs < 0 ? n : n_outputs;
   s.tokens = device_.tensor(DType::I32, 1, n, "tokens");
   s.positions = device_.tensor(DType::I32, cache.two_d() ? 2 : 1, n, "positions");
+  if (n_outputs > 0) s.output_rows = device_.tensor(DType::I32, 1, n_outputs, "output rows");
   s.prefix = prefix;
   s.probe = probe;
-  s.logits = device_.tensor(DType::F32, n, vocab_, "logits");
+  if (s.n_outputs > 0) s.logits = device_.tensor(DType::F32, s.n_outputs, vocab_, "logits");
   record(s, cache, n);
   return steps_.emplace(key, std::move(s)).first->second;
 }
@@ -79,15 +95,27 @@ std::vector<float> Model::forward(KvCache& cache, std::span<const int32_t> token
       throw Error("block position " + std::to_string(p) + " is outside the model's context of " + std::to_string(context_));
   if (extras.prefix < 0) throw Error(arch_ + ": negative prefix length");
   const int64_t n = int64_t(tokens.size());
+  // Output rows that are every row in order take the plain path; others are gathered.
+  int64_t n_outputs = -1;
+  if (extras.outputs) {
+    bool in_order = int64_t(extras.outputs->size()) == n;
+    for (size_t i = 0; i < extras.outputs->size(); ++i) {
+      const int32_t r = (*extras.outputs)[i];
+      if (r < 0 || r >= n) throw Error("output row " + std::to_string(r) + " is not in the batch of " + std::to_string(n) + " tokens");
+      in_order = in_order && r == int32_t(i);
+    }
+    if (!in_order) n_outputs = int64_t(extras.outputs->size());
+  }
   const int64_t first = cache.reserve(positions, extras.block_positions, append_order());
   Step* s = nullptr;
   try {
-    s = &step_for(cache, n, extras.prefix, extras.probe != nullptr);
+    s = &step_for(cache, n, n_outputs, extras.prefix, extras.probe != nullptr);
   } catch (...) {
     cache.truncate(first);
     throw;
   }
   device_.upload(s->tokens, tokens.data());
+  if (s->output_rows.storage) device_.upload(s->output_rows, extras.outputs->data());
   device_.upload(s->positions.slice_rows(0, 1), positions.data());
   if (s->positions.rows > 1) device_.upload(s->positions.slice_rows(1, 1), extras.block_positions.data());
   s->graph->set_step(kSlotFirst, uint32_t(first));
@@ -111,7 +139,7 @@ std::vector<float> Model::forward(KvCache& cache, std::span<const int32_t> token
         layer.insert(layer.end(), all.begin() + r * t.cols, all.begin() + r * t.cols + p.n_kv);
     }
   }
-  return device_.download<float>(s->logits);
+  return s->n_outputs > 0 ? device_.download<float>(s->logits) : std::vector<float>();
 }
 
 }  // namespace vkllm

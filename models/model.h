@@ -4,6 +4,7 @@
 // replayed with step values for the write slot and the key count. Architectures implement
 // record() and cache_config().
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <optional>
 #include <memory>
@@ -38,6 +39,9 @@ struct ForwardExtras {
   std::span<const int32_t> block_positions;  // 2D RoPE (ChatGLM-6B): one per token
   int32_t prefix = 0;  // prefix-LM models: cache slots [0, prefix) are seen by every query
   AttentionProbe* probe = nullptr;  // when set, receives the attention probabilities
+  // The rows of the batch whose logits are computed and returned, in this order; unset: every
+  // row. Only these rows go through the final norm and the LM head (none: neither runs).
+  std::optional<std::span<const int32_t>> outputs;
 };
 
 // Where appended tokens go: positions (and block positions, prefix) for a sequence.
@@ -73,9 +77,11 @@ class Model {
   // A cache shaped for this model (its RoPE, if any, is what reposition re-applies).
   virtual KvCacheConfig cache_config(int64_t capacity, DType dtype = DType::F32) const = 0;
 
-  // Appends the tokens at `positions` to the cache and returns their logits, [n][vocab]
-  // row-major. Token ids must be < vocab and positions < context; the cache enforces its own
-  // invariants. On error the cache is left as it was.
+  // Appends the tokens at `positions` to the cache and returns the logits of the output rows
+  // (extras.outputs; every row by default), [rows][vocab] row-major: bit for bit what the same
+  // rows give among all rows. Token ids must be < vocab, positions < context and output rows
+  // < the token count; the cache enforces its own invariants. On error the cache is left as
+  // it was.
   std::vector<float> forward(KvCache& cache, std::span<const int32_t> tokens, std::span<const int32_t> positions,
                              const ForwardExtras& extras = {});
 
@@ -92,7 +98,9 @@ class Model {
   struct Step {
     std::weak_ptr<const void> cache_alive;
     std::unique_ptr<Graph> graph;
-    Tensor tokens, positions, logits;  // inputs I32 [1, n] and [streams, n]; the output [n, vocab]
+    int64_t n = 0, n_outputs = 0;      // batch rows, and the rows that output logits
+    Tensor tokens, positions, logits;  // inputs I32 [1, n] and [streams, n]; the output [n_outputs, vocab]
+    Tensor output_rows;                 // I32 [1, n_outputs]: which rows, where not every row in order
     int32_t prefix = 0;                 // ForwardExtras::prefix the graph was recorded for
     bool probe = false;                 // records each layer's attention probabilities into probs
     std::vector<Tensor> probs;          // per layer: F32 [n_heads * n, cache capacity]
@@ -103,19 +111,26 @@ class Model {
   // with the same q, keys and parameters) into s.probs.
   void probe_attention(Step& s, int layer, const Tensor& q, const KvCache& cache, const Tensor& query_positions,
                        const ops::AttentionParams& a);
-  // Records the pass for n tokens into s.graph: reads s.tokens and s.positions, writes
-  // s.logits; kSlotFirst and kSlotNKv are the cache's step values.
+  // The final norm and the LM head for the rows the step outputs, from the last hidden state x
+  // [n, dim]; nothing when no row outputs. norm(in, out) is the architecture's final norm;
+  // `spare` is a scratch of x's shape the builder no longer needs.
+  void output_head(Step& s, const Tensor& x, const Tensor& spare, const Weight& output,
+                   const std::function<void(const Tensor& in, const Tensor& out)>& norm);
+  // Records the pass for s.n tokens into s.graph: reads s.tokens and s.positions, writes
+  // s.logits (through output_head); kSlotFirst and kSlotNKv are the cache's step values.
   virtual void record(Step& s, KvCache& cache, int64_t n) = 0;
   // How new positions must relate to cached ones (ChatGLM-6B repeats positions by design).
   virtual AppendOrder append_order() const { return AppendOrder::Increasing; }
 
  private:
-  Step& step_for(KvCache& cache, int64_t n, int32_t prefix, bool probe);
+  // n_outputs < 0: every row outputs, in order.
+  Step& step_for(KvCache& cache, int64_t n, int64_t n_outputs, int32_t prefix, bool probe);
 
   Device& device_;
   std::string arch_;
   int vocab_, context_;
-  std::map<std::tuple<uint64_t, int64_t, int32_t, bool>, Step> steps_;  // by (cache id, token count, prefix, probe)
+  // by (cache id, token count, output rows or -1 for all, prefix, probe)
+  std::map<std::tuple<uint64_t, int64_t, int64_t, int32_t, bool>, Step> steps_;
 };
 
 }  // namespace vkllm

@@ -35,10 +35,12 @@ void get_rows(Graph& g, const Tensor& table, const Tensor& ids, const Tensor& ou
 // y[n, m] = x[n, :] . w[m, :] (w f32 or f16 [m, k]; x f32 [n, k]; y f32 [n, m]).
 // Few vectors take the matrix-vector kernel (which reuses each weight load for up to 8
 // vectors), many the tiled matrix-matrix kernel, except on devices where barriers are expensive.
-void matmul(Graph& g, const Tensor& w, const Tensor& x, const Tensor& y);
+// batch_rows > 0 picks the kernel a batch of that many rows takes: rows gathered from a batch
+// then compute bit for bit what they compute among all of it (each kernel's rows are independent).
+void matmul(Graph& g, const Tensor& w, const Tensor& x, const Tensor& y, int64_t batch_rows = 0);
 // The same for any Weight; Q8_0 weights take the Q8_0 matrix-vector kernel at every batch size
 // (x and y rows must start at multiples of 4 floats).
-void matmul(Graph& g, const Weight& w, const Tensor& x, const Tensor& y);
+void matmul(Graph& g, const Weight& w, const Tensor& x, const Tensor& y, int64_t batch_rows = 0);
 // The same with the kernel forced, for tests and benchmarks.
 void matvec_kernel(Graph& g, const Tensor& w, const Tensor& x, const Tensor& y);
 void matmul_kernel(Graph& g, const Tensor& w, const Tensor& x, const Tensor& y);

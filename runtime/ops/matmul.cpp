@@ -65,8 +65,8 @@ void matmul_kernel(Graph& g, const Tensor& w, const Tensor& x, const Tensor& y) 
   record_pieces(g, pipe, w, x, y, [](int64_t m, int64_t n) { return Groups{u32((m + 31) / 32), u32((n + 31) / 32), 1}; });
 }
 
-void matmul(Graph& g, const Weight& w, const Tensor& x, const Tensor& y) {
-  if (!w.q8_0()) return matmul(g, w.values, x, y);
+void matmul(Graph& g, const Weight& w, const Tensor& x, const Tensor& y, int64_t batch_rows) {
+  if (!w.q8_0()) return matmul(g, w.values, x, y, batch_rows);
   require_dtype(x, DType::F32, "matmul");
   require_dtype(y, DType::F32, "matmul");
   require(x.cols == w.cols() && y.rows == x.rows && y.cols == w.rows(),
@@ -89,8 +89,8 @@ void matmul(Graph& g, const Weight& w, const Tensor& x, const Tensor& y) {
     }
 }
 
-void matmul(Graph& g, const Tensor& w, const Tensor& x, const Tensor& y) {
-  if (x.rows <= kMatvecMaxVectors || g.device().caps().workgroup_barriers_expensive)
+void matmul(Graph& g, const Tensor& w, const Tensor& x, const Tensor& y, int64_t batch_rows) {
+  if ((batch_rows > 0 ? batch_rows : x.rows) <= kMatvecMaxVectors || g.device().caps().workgroup_barriers_expensive)
     matvec_kernel(g, w, x, y);
   else
     matmul_kernel(g, w, x, y);

@@ -59,11 +59,11 @@ void bench(const BenchOptions& o) {
   for (int rep = -1; rep < o.repetitions; ++rep) {  // rep -1: warm-up (records graphs, builds pipelines)
     session.clear();
     auto t0 = std::chrono::steady_clock::now();
-    session.decode(prompt);
+    session.decode_last(prompt);  // as llama-bench: logits for the last prompt token only
     auto t1 = std::chrono::steady_clock::now();
     for (int i = 0; i < o.generate; ++i) {
       const int32_t next = token(rng);
-      session.decode({&next, 1});
+      session.decode_last({&next, 1});
     }
     auto t2 = std::chrono::steady_clock::now();
     if (rep < 0) continue;

@@ -1,0 +1,94 @@
+// A batch says which rows produce logits: only those go through the final norm and the LM
+// head, and each equals, bit for bit, what the same row gives when every row outputs.
+#include <cstring>
+#include <filesystem>
+
+#include "host/session.h"
+#include "models/load.h"
+#include "models/make_model.h"
+#include "tests/test_util.h"
+
+using namespace vkllm;
+using namespace vkllm::test;
+
+namespace {
+
+LoadedModel synthetic(const std::string& arch, const std::string& type) {
+  SyntheticModel m;
+  m.arch = arch;
+  m.dim = 64, m.layers = 2, m.heads = 4, m.ffn = 128, m.vocab = 300, m.context = 64, m.type = type;
+  m.kv_heads = arch == "gpt2" || arch == "chatglm6b" ? 4 : 2;
+  const auto path = temp_path("rows-" + arch + "-" + type + ".gguf");
+  make_model(m, path);
+  LoadedModel loaded = load_model(gpu(), path);
+  std::filesystem::remove(path);
+  return loaded;
+}
+
+bool same_bits(const float* a, const float* b, size_t n) { return std::memcmp(a, b, n * sizeof(float)) == 0; }
+
+}  // namespace
+
+TEST_CASE_FIXTURE(GpuTest, "output rows give bit for bit the logits of those rows among all rows") {
+  for (const std::string arch : {"llama", "gpt2", "chatglm6b"})
+    for (const std::string type : {"f16", "q8_0"}) {
+      CAPTURE(arch);
+      CAPTURE(type);
+      LoadedModel loaded = synthetic(arch, type);
+      Model& model = *loaded.model;
+      const size_t vocab = size_t(model.vocab());
+      std::vector<int32_t> tokens;
+      for (int i = 0; i < 13; ++i) tokens.push_back(3 + 17 * i % 290);
+      if (arch == "chatglm6b") tokens.insert(tokens.end(), {298, 299});  // [gMASK] BOS
+      const int32_t n = int32_t(tokens.size());
+      const PositionPlan plan = model.plan_positions({}, tokens);
+      auto run = [&](std::optional<std::span<const int32_t>> outputs, KvCache& cache) {
+        ForwardExtras extras = plan.extras();
+        extras.outputs = outputs;
+        return model.forward(cache, tokens, plan.positions, extras);
+      };
+      KvCache all_cache(gpu(), model.cache_config(n));
+      const auto all = run(std::nullopt, all_cache);
+      REQUIRE(all.size() == size_t(n) * vocab);
+      for (const std::vector<int32_t>& rows :
+           {std::vector<int32_t>{n - 1}, std::vector<int32_t>{0, 5, n - 1}, std::vector<int32_t>{n - 1, 0, 7, 7},
+            std::vector<int32_t>{1, 2, 3, 4, 5, 6, 7, 8, 9, 10}}) {
+        KvCache cache(gpu(), model.cache_config(n));
+        const auto some = run(rows, cache);
+        REQUIRE(some.size() == rows.size() * vocab);
+        for (size_t i = 0; i < rows.size(); ++i) {
+          CAPTURE(rows[i]);
+          CHECK(same_bits(some.data() + i * vocab, all.data() + size_t(rows[i]) * vocab, vocab));
+        }
+      }
+      // No output rows: the cache fills, nothing is computed for logits.
+      KvCache silent(gpu(), model.cache_config(n));
+      CHECK(run(std::span<const int32_t>(), silent).empty());
+      CHECK(silent.size() == n);
+      CHECK(silent.read_k(1, 0, n) == all_cache.read_k(1, 0, n));
+      CHECK(silent.read_v(1, 0, n) == all_cache.read_v(1, 0, n));
+      // A row outside the batch is refused and leaves the cache as it was.
+      KvCache refused(gpu(), model.cache_config(n));
+      const std::vector<int32_t> bad{n};
+      const std::string message = "output row " + std::to_string(n) + " is not in the batch of " + std::to_string(n) + " tokens";
+      CHECK_THROWS_WITH_AS(run(bad, refused), doctest::Contains(message.c_str()), Error);
+      CHECK(refused.size() == 0);
+    }
+}
+
+TEST_CASE_FIXTURE(GpuTest, "a session's last-row decode equals the last row of a full decode, cached or not") {
+  LoadedModel loaded = synthetic("llama", "f16");
+  const std::vector<int32_t> prompt{1, 40, 41, 42, 43, 44, 45, 46, 47, 48, 49};
+  const size_t vocab = size_t(loaded.model->vocab());
+  for (const bool use_cache : {true, false}) {
+    CAPTURE(use_cache);
+    Session full(*loaded.model, {.context = 32, .use_cache = use_cache}), last(*loaded.model, {.context = 32, .use_cache = use_cache});
+    const auto all_rows = full.decode(prompt);
+    const auto last_row = last.decode_last(prompt);
+    REQUIRE(last_row.size() == vocab);
+    CHECK(same_bits(last_row.data(), all_rows.data() + all_rows.size() - vocab, vocab));
+    const int32_t next = 77;
+    const auto a = full.decode({&next, 1}), b = last.decode_last({&next, 1});
+    CHECK(same_bits(a.data(), b.data(), vocab));
+  }
+}
