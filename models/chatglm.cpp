@@ -66,7 +66,7 @@ PositionPlan ChatGlmModel::plan_positions(std::span<const int32_t> held, std::sp
 void ChatGlmModel::record(Step& s, KvCache& cache, int64_t n) {
   const ChatGlmConfig& c = config_;
   Graph& g = *s.graph;
-  auto scratch = [&](int64_t cols, const char* name) { return s.add_scratch(device(), n, cols, name); };
+  auto scratch = [&](int64_t cols, const char* name) { return Model::scratch(s, n, cols, name); };
   Tensor x = scratch(c.dim, "x"), h = scratch(c.dim, "h"), t = scratch(c.dim, "t"), att = scratch(c.dim, "attn");
   Tensor q = scratch(c.dim, "q"), k = scratch(c.dim, "k"), v = scratch(c.dim, "v"), up = scratch(c.hidden, "up");
   const Tensor query_positions = s.positions.slice_rows(0, 1);

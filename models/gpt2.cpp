@@ -41,7 +41,7 @@ KvCacheConfig Gpt2Model::cache_config(int64_t capacity, DType dtype) const {
 void Gpt2Model::record(Step& s, KvCache& cache, int64_t n) {
   const Gpt2Config& c = config_;
   Graph& g = *s.graph;
-  auto scratch = [&](int64_t cols, const char* name) { return s.add_scratch(device(), n, cols, name); };
+  auto scratch = [&](int64_t cols, const char* name) { return Model::scratch(s, n, cols, name); };
   Tensor x = scratch(c.dim, "x"), h = scratch(c.dim, "h"), att = scratch(c.dim, "attn");
   Tensor q = scratch(c.dim, "q"), k = scratch(c.dim, "k"), v = scratch(c.dim, "v"), up = scratch(c.hidden, "up");
 

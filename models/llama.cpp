@@ -39,7 +39,7 @@ void LlamaModel::record(Step& s, KvCache& cache, int64_t n) {
   const LlamaConfig& c = config_;
   const int64_t kv_dim = int64_t(c.n_kv_heads) * c.head_dim();
   Graph& g = *s.graph;
-  auto scratch = [&](int64_t cols, const char* name) { return s.add_scratch(device(), n, cols, name); };
+  auto scratch = [&](int64_t cols, const char* name) { return Model::scratch(s, n, cols, name); };
   Tensor x = scratch(c.dim, "x"), h = scratch(c.dim, "h"), q = scratch(c.dim, "q"), att = scratch(c.dim, "attn");
   Tensor k = scratch(kv_dim, "k"), v = scratch(kv_dim, "v");
   Tensor gate = scratch(c.hidden, "gate"), up = scratch(c.hidden, "up");

@@ -1,5 +1,7 @@
 #include "models/model.h"
 
+#include <algorithm>
+
 #include "runtime/device.h"
 #include "runtime/error.h"
 #include "runtime/ops.h"
@@ -34,16 +36,28 @@ PositionPlan Model::plan_positions(std::span<const int32_t> held, std::span<cons
   return plan;
 }
 
-Tensor& Model::Step::add_scratch(Device& device, int64_t rows, int64_t cols, const char* name) {
-  scratch.push_back(device.tensor(DType::F32, rows, cols, name));
-  return scratch.back();
+Tensor Model::scratch(Step& s, int64_t rows, int64_t cols, const char* name) {
+  const int taken = s.scratch_taken[{name, cols}]++;
+  Tensor& buffer = arena_[{name, cols, taken}];
+  if (buffer.rows < rows) {
+    // Grow to a power of two rows, so that growing is rare, but not past one descriptor's range
+    // where the exact size would fit in one (ops that need a single range keep getting one).
+    const uint64_t row_bytes = uint64_t(cols) * 4, range = device_.caps().max_buffer_range;
+    int64_t capacity = 16;
+    while (capacity < rows) capacity *= 2;
+    if (uint64_t(rows) * row_bytes <= range) capacity = std::min<int64_t>(capacity, int64_t(range / row_bytes));
+    buffer = Tensor{};  // release the old buffer first (steps still holding it are dropped)
+    buffer = device_.tensor(DType::F32, std::max(capacity, rows), cols, name);
+    ++arena_generation_;
+  }
+  return buffer.slice_rows(0, rows);
 }
 
 void Model::probe_attention(Step& s, int layer, const Tensor& q, const KvCache& cache, const Tensor& query_positions,
                             const ops::AttentionParams& a) {
   if (!s.probe) return;
   if (int(s.probs.size()) != layer) throw Error(arch_ + ": layers must be probed in order");
-  s.probs.push_back(device_.tensor(DType::F32, int64_t(a.n_heads) * q.rows, cache.capacity(), "attention probs"));
+  s.probs.push_back(scratch(s, int64_t(a.n_heads) * q.rows, cache.capacity(), "attention probs"));
   ops::attention_probs(*s.graph, q, cache.k(layer), cache.slot_positions(), query_positions, s.probs.back(), a);
 }
 
@@ -52,7 +66,7 @@ void Model::output_head(Step& s, const Tensor& x, const Tensor& spare, const Wei
   if (s.n_outputs == 0) return;
   Tensor rows = x;
   if (s.output_rows.storage) {
-    rows = s.add_scratch(device_, s.n_outputs, x.cols, "output rows");
+    rows = scratch(s, s.n_outputs, x.cols, "output rows");
     ops::gather_rows(*s.graph, x, s.output_rows, rows);
   }
   const Tensor normed = spare.slice_rows(0, s.n_outputs);
@@ -61,10 +75,19 @@ void Model::output_head(Step& s, const Tensor& x, const Tensor& spare, const Wei
 }
 
 Model::Step& Model::step_for(KvCache& cache, int64_t n, int64_t n_outputs, int32_t prefix, bool probe) {
-  // Graphs recorded against caches that no longer exist hold their memory: release them.
-  std::erase_if(steps_, [](const auto& entry) { return entry.second.cache_alive.expired(); });
+  // Steps recorded against caches that no longer exist, or against arena buffers since
+  // replaced, are of no further use: release them.
+  std::erase_if(steps_, [&](const auto& entry) {
+    return entry.second.cache_alive.expired() || entry.second.arena_generation != arena_generation_;
+  });
   auto key = std::make_tuple(cache.id(), n, n_outputs, prefix, probe);
-  if (auto it = steps_.find(key); it != steps_.end()) return it->second;
+  if (auto it = steps_.find(key); it != steps_.end()) {
+    it->second.last_used = ++uses_;
+    return it->second;
+  }
+  if (steps_.size() >= kMaxSteps)
+    steps_.erase(std::min_element(steps_.begin(), steps_.end(),
+                                  [](const auto& a, const auto& b) { return a.second.last_used < b.second.last_used; }));
   Step s;
   s.cache_alive = cache.lifetime();
   s.graph = std::make_unique<Graph>(device_);
@@ -75,8 +98,12 @@ Model::Step& Model::step_for(KvCache& cache, int64_t n, int64_t n_outputs, int32
   if (n_outputs > 0) s.output_rows = device_.tensor(DType::I32, 1, n_outputs, "output rows");
   s.prefix = prefix;
   s.probe = probe;
-  if (s.n_outputs > 0) s.logits = device_.tensor(DType::F32, s.n_outputs, vocab_, "logits");
+  if (s.n_outputs > 0) s.logits = scratch(s, s.n_outputs, vocab_, "logits");
   record(s, cache, n);
+  s.arena_generation = arena_generation_;
+  s.last_used = ++uses_;
+  // The arena grew while recording: steps bound to the replaced buffers go now, with them.
+  std::erase_if(steps_, [&](const auto& entry) { return entry.second.arena_generation != arena_generation_; });
   return steps_.emplace(key, std::move(s)).first->second;
 }
 

@@ -104,9 +104,14 @@ class Model {
     int32_t prefix = 0;                 // ForwardExtras::prefix the graph was recorded for
     bool probe = false;                 // records each layer's attention probabilities into probs
     std::vector<Tensor> probs;          // per layer: F32 [n_heads * n, cache capacity]
-    std::vector<Tensor> scratch;
-    Tensor& add_scratch(Device& device, int64_t rows, int64_t cols, const char* name);
+    uint64_t arena_generation = 0;      // the arena buffers it was recorded against
+    uint64_t last_used = 0;
+    std::map<std::pair<std::string, int64_t>, int> scratch_taken;  // per (name, width): how many so far
   };
+  // F32 [rows, cols] working memory for a step being recorded, from the model's arena: steps
+  // run one at a time, so all of them share one buffer per (name, width, n-th of those in the
+  // step), sized for the largest batch yet. Views stay valid until the arena grows.
+  Tensor scratch(Step& s, int64_t rows, int64_t cols, const char* name);
   // Where s.probe asks for it, records layer's attention probabilities (after its attention,
   // with the same q, keys and parameters) into s.probs.
   void probe_attention(Step& s, int layer, const Tensor& q, const KvCache& cache, const Tensor& query_positions,
@@ -129,8 +134,13 @@ class Model {
   Device& device_;
   std::string arch_;
   int vocab_, context_;
-  // by (cache id, token count, output rows or -1 for all, prefix, probe)
+  // Recorded steps by (cache id, token count, output rows or -1 for all, prefix, probe): at most
+  // kMaxSteps, the least recently used dropped first. Their memory is the arena's, so it stays
+  // bounded however many distinct token counts arrive.
+  static constexpr size_t kMaxSteps = 32;
   std::map<std::tuple<uint64_t, int64_t, int64_t, int32_t, bool>, Step> steps_;
+  std::map<std::tuple<std::string, int64_t, int>, Tensor> arena_;  // by (name, width, n-th in a step)
+  uint64_t arena_generation_ = 0, uses_ = 0;
 };
 
 }  // namespace vkllm
