@@ -22,6 +22,15 @@ KvCache::KvCache(Device& device, KvCacheConfig config) : device_(device), config
     config_.rope->validate();
     if (config_.rope->head_dim != config_.head_dim) throw Error("KV cache: RoPE head_dim differs from the cache's");
   }
+  if (!config_.layer_rope.empty()) {
+    if (!config_.rope) throw Error("KV cache: per-layer RoPE needs the cache's RoPE too");
+    if (int(config_.layer_rope.size()) != config_.n_layers) throw Error("KV cache: layer_rope needs one entry per layer");
+    for (const RopeConfig& r : config_.layer_rope) {
+      r.validate();
+      if (r.head_dim != config_.head_dim || r.streams() != config_.rope->streams())
+        throw Error("KV cache: every layer's RoPE needs the cache's head_dim and position streams");
+    }
+  }
   if (!config_.sliding_window.empty() && int(config_.sliding_window.size()) != config_.n_layers)
     throw Error("KV cache: sliding_window needs one entry per layer");
   for (int l = 0; l < config_.n_layers; ++l) {
@@ -158,6 +167,12 @@ void KvCache::select(std::span<const int64_t> slots) {
   upload_positions();
 }
 
+const RopeConfig& KvCache::rope(int layer) const {
+  check_layer(layer);
+  if (!config_.rope) throw Error("KV cache: this model has no rotary position embeddings");
+  return config_.layer_rope.empty() ? *config_.rope : config_.layer_rope[size_t(layer)];
+}
+
 void KvCache::truncate(int64_t n) {
   if (n < 0 || n > size_)
     throw Error("KV cache: cannot truncate to " + std::to_string(n) + " slots; " + std::to_string(size_) + " are filled");
@@ -173,11 +188,16 @@ void KvCache::reposition(int64_t first, int64_t count, int32_t delta, int32_t bl
       throw Error("KV cache: reposition by " + std::to_string(delta) + " would move slot " + std::to_string(i) +
                   " to a negative position");
   if (count == 0 || (delta == 0 && block_delta == 0)) return;
-  RopeTable table = RopeTable::delta(device_, *config_.rope, delta, block_delta);
+  // One delta table per distinct RoPE among the layers.
+  std::vector<RopeTable> tables;
+  tables.reserve(size_t(config_.n_layers));  // the graph binds them: no reallocation
   Graph g(device_);
-  for (const Tensor& k : k_) {
-    const Tensor rows = k.slice_rows(first, count);
-    ops::rope_shift(g, rows, rows, config_.n_kv_heads, table);
+  for (int l = 0; l < config_.n_layers; ++l) {
+    const RopeConfig& r = rope(l);
+    auto it = std::find_if(tables.begin(), tables.end(), [&](const RopeTable& t) { return t.config == r; });
+    if (it == tables.end()) it = tables.insert(tables.end(), RopeTable::delta(device_, r, delta, block_delta));
+    const Tensor rows = k_[size_t(l)].slice_rows(first, count);
+    ops::rope_shift(g, rows, rows, config_.n_kv_heads, *it);
   }
   g.run();
   for (int64_t i = first; i < first + count; ++i) {

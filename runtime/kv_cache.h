@@ -33,6 +33,10 @@ struct KvCacheConfig {
   DType dtype = DType::F32;
   // The keys' rotary embedding; none (GPT-2, learned positions) makes reposition an error.
   std::optional<RopeConfig> rope;
+  // Per layer, where layers rotate differently (Gemma 3: base 10000 on sliding layers, 1e6 with
+  // linear scaling on global ones): one entry per layer, each with rope's head_dim and
+  // position streams. Empty: every layer uses rope.
+  std::vector<RopeConfig> layer_rope;
   // Per layer: attention window in positions (0 = full). Empty: every layer is full.
   std::vector<int> sliding_window;
 };
@@ -63,6 +67,8 @@ class KvCache {
   bool two_d() const { return config_.rope && config_.rope->pairing == RopePairing::Glm2D; }
   // Layer's attention window in positions (0: full); its attention masks older keys.
   int window(int layer) const;
+  // Layer's rotary embedding (rope or its layer_rope entry); Error where there is none.
+  const RopeConfig& rope(int layer) const;
 
   const Tensor& k(int layer) const;
   const Tensor& v(int layer) const;
@@ -86,7 +92,7 @@ class KvCache {
   // Keeps slots [0, n).
   void truncate(int64_t n);
   // Re-rotates the keys of slots [first, first + count) by `delta` positions (and `block_delta`
-  // block positions for 2D RoPE) with the model's own pairing; values are untouched.
+  // block positions for 2D RoPE), each layer with its own RoPE; values are untouched.
   void reposition(int64_t first, int64_t count, int32_t delta, int32_t block_delta = 0);
   void clear() { truncate(0); }
 

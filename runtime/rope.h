@@ -35,6 +35,7 @@ struct RopeConfig {
   double yarn_ext_factor = 0.0, yarn_attn_factor = 1.0, yarn_beta_fast = 32.0, yarn_beta_slow = 1.0;
   int yarn_original_context = 0;
 
+  bool operator==(const RopeConfig&) const = default;
   int rotated_dims() const;  // per frequency stream
   int pairs() const;         // frequencies per stream: rotated_dims() / 2
   int streams() const { return pairing == RopePairing::Glm2D ? 2 : 1; }

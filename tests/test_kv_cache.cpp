@@ -200,6 +200,54 @@ TEST_CASE_FIXTURE(GpuTest, "reposition equals RoPE at the new positions and leav
   }
 }
 
+// Gemma 3 rotates its sliding layers with base 10000 and its global ones with base 1e6 and
+// linear scaling 8: reposition must re-rotate each layer with that layer's own RoPE.
+TEST_CASE_FIXTURE(GpuTest, "select + reposition equals RoPE at the new positions with each layer's own RoPE") {
+  Device& d = gpu();
+  RopeConfig local = rope(RopePairing::HalfSplit), global = local;
+  global.theta = 1000000.0;
+  global.freq_scale = 1.0 / 8.0;
+  const std::vector<RopeConfig> per_layer{local, global};
+  const std::vector<int32_t> pos = range(0, 40);
+  std::vector<ref::Mat> raw;
+  for (int l = 0; l < 2; ++l) raw.push_back(random_mat(40, 128, 40 + uint32_t(l)));
+  std::vector<int64_t> keep{0};  // BOS, then the document after a 6-token prefix
+  for (int64_t s = 7; s < 40; ++s) keep.push_back(s);
+  std::vector<int32_t> moved{0};
+  for (size_t i = 1; i < keep.size(); ++i) moved.push_back(int32_t(keep[i]) - 6);
+  // The surgery on a cache told each layer's RoPE, and on one that applies layer 0's to both.
+  for (const bool one_rope_for_all : {false, true}) {
+    CAPTURE(one_rope_for_all);
+    KvCacheConfig c = config(DType::F32, local, 64);
+    if (!one_rope_for_all) c.layer_rope = per_layer;
+    KvCache cache(d, c);
+    std::vector<Tensor> tk, tv;
+    for (int l = 0; l < 2; ++l) {
+      tk.push_back(to_device(d, ref::rope(raw[size_t(l)], 2, per_layer[size_t(l)], {pos})));
+      tv.push_back(to_device(d, raw[size_t(l)]));
+    }
+    cache.append(tk, tv, pos);
+    cache.select(keep);
+    cache.reposition(1, int64_t(keep.size()) - 1, -6);
+    for (int l = 0; l < 2; ++l) {
+      CAPTURE(l);
+      ref::Mat kept(int64_t(keep.size()), 128), got(int64_t(keep.size()), 128);
+      for (size_t i = 0; i < keep.size(); ++i)
+        std::copy_n(raw[size_t(l)].v.begin() + keep[i] * 128, 128, kept.v.begin() + int64_t(i) * 128);
+      const auto bytes = cache.read_k(l, 0, int64_t(keep.size()));
+      std::memcpy(got.v.data(), bytes.data(), bytes.size());
+      const float error = max_rel_diff(got, ref::rope(kept, 2, per_layer[size_t(l)], {moved}));
+      if (one_rope_for_all && l == 1)
+        CHECK(error > 1e-2f);  // the global layer re-rotated with the sliding layers' base
+      else
+        CHECK(error <= 1e-5f);
+    }
+  }
+  KvCacheConfig bad = config(DType::F32, local, 64);
+  bad.layer_rope = {local};
+  CHECK_THROWS_WITH_AS(KvCache(d, bad), doctest::Contains("layer_rope needs one entry per layer"), Error);
+}
+
 TEST_CASE_FIXTURE(GpuTest, "reposition needs rotary embeddings; bad ranges and overflow are errors") {
   Device& d = gpu();
   KvCache learned(d, config(DType::F32));  // GPT-2 style: no RoPE
