@@ -36,7 +36,7 @@ PositionPlan Model::plan_positions(std::span<const int32_t> held, std::span<cons
   return plan;
 }
 
-Tensor Model::scratch(Step& s, int64_t rows, int64_t cols, const char* name) {
+Tensor Model::scratch(Step& s, int64_t rows, int64_t cols, const char* name, MemoryKind kind) {
   const int taken = s.scratch_taken[{name, cols}]++;
   Tensor& buffer = arena_[{name, cols, taken}];
   if (buffer.rows < rows) {
@@ -47,7 +47,8 @@ Tensor Model::scratch(Step& s, int64_t rows, int64_t cols, const char* name) {
     while (capacity < rows) capacity *= 2;
     if (uint64_t(rows) * row_bytes <= range) capacity = std::min<int64_t>(capacity, int64_t(range / row_bytes));
     buffer = Tensor{};  // release the old buffer first (steps still holding it are dropped)
-    buffer = device_.tensor(DType::F32, std::max(capacity, rows), cols, name);
+    buffer = kind == MemoryKind::Host ? device_.io_tensor(DType::F32, std::max(capacity, rows), cols, name)
+                                      : device_.tensor(DType::F32, std::max(capacity, rows), cols, name);
     ++arena_generation_;
   }
   return buffer.slice_rows(0, rows);
@@ -93,12 +94,14 @@ Model::Step& Model::step_for(KvCache& cache, int64_t n, int64_t n_outputs, int32
   s.graph = std::make_unique<Graph>(device_);
   s.n = n;
   s.n_outputs = n_outputs < 0 ? n : n_outputs;
-  s.tokens = device_.tensor(DType::I32, 1, n, "tokens");
-  s.positions = device_.tensor(DType::I32, cache.two_d() ? 2 : 1, n, "positions");
-  if (n_outputs > 0) s.output_rows = device_.tensor(DType::I32, 1, n_outputs, "output rows");
+  // Inputs and outputs in mapped memory: a step is one submission, with no transfer around it.
+  s.tokens = device_.io_tensor(DType::I32, 1, n, "tokens");
+  s.positions = device_.io_tensor(DType::I32, cache.two_d() ? 2 : 1, n, "positions");
+  if (n_outputs > 0) s.output_rows = device_.io_tensor(DType::I32, 1, n_outputs, "output rows");
   s.prefix = prefix;
   s.probe = probe;
-  if (s.n_outputs > 0) s.logits = scratch(s, s.n_outputs, vocab_, "logits");
+  if (s.n_outputs > 0) s.logits = scratch(s, s.n_outputs, vocab_, "logits", MemoryKind::Host);
+  cache.write_positions(*s.graph, s.positions, Graph::step_param(kSlotFirst));
   record(s, cache, n);
   s.arena_generation = arena_generation_;
   s.last_used = ++uses_;

@@ -110,8 +110,9 @@ class Model {
   };
   // F32 [rows, cols] working memory for a step being recorded, from the model's arena: steps
   // run one at a time, so all of them share one buffer per (name, width, n-th of those in the
-  // step), sized for the largest batch yet. Views stay valid until the arena grows.
-  Tensor scratch(Step& s, int64_t rows, int64_t cols, const char* name);
+  // step), sized for the largest batch yet. Views stay valid until the arena grows. Host: in
+  // mapped memory (Device::io_tensor), for outputs read back after every run.
+  Tensor scratch(Step& s, int64_t rows, int64_t cols, const char* name, MemoryKind kind = MemoryKind::Device);
   // Where s.probe asks for it, records layer's attention probabilities (after its attention,
   // with the same q, keys and parameters) into s.probs.
   void probe_attention(Step& s, int layer, const Tensor& q, const KvCache& cache, const Tensor& query_positions,

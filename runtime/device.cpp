@@ -81,6 +81,14 @@ Device::~Device() {
 }
 
 Tensor Device::tensor(DType dtype, int64_t rows, int64_t cols, std::string_view name) {
+  return allocate_tensor(dtype, rows, cols, name, MemoryKind::Device);
+}
+
+Tensor Device::io_tensor(DType dtype, int64_t rows, int64_t cols, std::string_view name) {
+  return allocate_tensor(dtype, rows, cols, name, caps_.unified_memory ? MemoryKind::Device : MemoryKind::Host);
+}
+
+Tensor Device::allocate_tensor(DType dtype, int64_t rows, int64_t cols, std::string_view name, MemoryKind kind) {
   if (rows < 0 || cols < 0) throw Error("negative tensor shape for '" + std::string(name) + "'");
   Tensor t;
   t.dtype = dtype;
@@ -88,7 +96,7 @@ Tensor Device::tensor(DType dtype, int64_t rows, int64_t cols, std::string_view 
   t.cols = cols;
   t.row_stride = cols;
   const uint64_t row = std::max<uint64_t>(uint64_t(cols) * dtype_size(dtype), 4);
-  t.storage = allocator_->allocate(row * uint64_t(rows), row, MemoryKind::Device, name);
+  t.storage = allocator_->allocate(row * uint64_t(rows), row, kind, name);
   return t;
 }
 
@@ -223,6 +231,7 @@ void Device::submit_and_wait(VkCommandBuffer cb) {
   VkSubmitInfo si{VK_STRUCTURE_TYPE_SUBMIT_INFO};
   si.commandBufferCount = 1;
   si.pCommandBuffers = &cb;
+  ++submissions_;
   VKLLM_CHECK(vkQueueSubmit(queue_, 1, &si, fence_));
   VKLLM_CHECK(vkWaitForFences(device_, 1, &fence_, VK_TRUE, UINT64_MAX));
   VKLLM_CHECK(vkResetFences(device_, 1, &fence_));

@@ -43,6 +43,10 @@ class Device {
   Pipelines& pipelines() { return *pipelines_; }
 
   Tensor tensor(DType dtype, int64_t rows, int64_t cols, std::string_view name = "tensor");
+  // In memory the host maps, which shaders read and write directly: a step's inputs and outputs
+  // on devices whose own memory is not mapped, so that running it needs no transfers. On
+  // unified-memory devices this is tensor().
+  Tensor io_tensor(DType dtype, int64_t rows, int64_t cols, std::string_view name = "io");
 
   // Copies rows x cols elements between host memory (packed row-major) and a tensor view.
   void upload(const Tensor& t, const void* data);
@@ -64,12 +68,14 @@ class Device {
   // with a barrier against all earlier device work and ends with one making writes host-visible.
   void run_commands(const std::function<void(VkCommandBuffer)>& record);
   void submit_and_wait(VkCommandBuffer cb);
+  uint64_t submissions() const { return submissions_; }  // queue submissions so far
 
   // Barriers every command buffer vkllm records begins and ends with.
   static void barrier_after_previous_work(VkCommandBuffer cb);
   static void barrier_before_host_access(VkCommandBuffer cb);
 
  private:
+  Tensor allocate_tensor(DType dtype, int64_t rows, int64_t cols, std::string_view name, MemoryKind kind);
   void check_host_size(const Tensor& t, size_t bytes) const;
   // Calls fn(chunk, chunk_byte_offset, host_byte_offset, bytes) for each contiguous piece of `t`.
   void for_each_piece(const Tensor& t, const std::function<void(const Chunk&, uint64_t, uint64_t, uint64_t)>& fn) const;
@@ -84,6 +90,7 @@ class Device {
   VkFence fence_ = VK_NULL_HANDLE;
   std::unique_ptr<Allocator> allocator_;
   std::unique_ptr<Pipelines> pipelines_;
+  uint64_t submissions_ = 0;
 };
 
 }  // namespace vkllm

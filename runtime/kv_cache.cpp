@@ -39,7 +39,7 @@ KvCache::KvCache(Device& device, KvCacheConfig config) : device_(device), config
   }
   positions_.resize(size_t(config_.capacity));
   if (two_d()) block_positions_.resize(size_t(config_.capacity));
-  slot_positions_ = device.tensor(DType::I32, two_d() ? 2 : 1, config_.capacity, "kv cache positions");
+  slot_positions_ = device.tensor(DType::I32, 1, config_.capacity, "kv cache positions");
 }
 
 void KvCache::check_layer(int layer) const {
@@ -70,8 +70,7 @@ int KvCache::window(int layer) const {
 
 void KvCache::upload_positions() {
   if (size_ == 0) return;
-  device_.upload(slot_positions_.slice_rows(0, 1).slice_cols(0, size_), positions_.data());
-  if (two_d()) device_.upload(slot_positions_.slice_rows(1, 1).slice_cols(0, size_), block_positions_.data());
+  device_.upload(slot_positions_.slice_cols(0, size_), positions_.data());
 }
 
 int64_t KvCache::reserve(std::span<const int32_t> positions, std::span<const int32_t> block_positions, AppendOrder order) {
@@ -100,8 +99,23 @@ int64_t KvCache::reserve(std::span<const int32_t> positions, std::span<const int
   std::copy(positions.begin(), positions.end(), positions_.begin() + first);
   if (two_d()) std::copy(block_positions.begin(), block_positions.end(), block_positions_.begin() + first);
   size_ += n;
-  upload_positions();
   return first;
+}
+
+namespace {
+// Row 0 of a one-row-per-stream I32 tensor as a column: one element per row, for copy_rows.
+Tensor as_column(const Tensor& t, int64_t count) {
+  Tensor c = t;
+  c.rows = count;
+  c.cols = 1;
+  c.row_stride = 1;
+  return c;
+}
+}  // namespace
+
+void KvCache::write_positions(Graph& g, const Tensor& positions, uint32_t first_slot) const {
+  if (positions.dtype != DType::I32) throw Error("KV cache: positions must be I32, not " + positions.describe());
+  ops::copy_rows(g, as_column(positions, positions.cols), as_column(slot_positions_, config_.capacity), first_slot);
 }
 
 void KvCache::write_layer(Graph& g, int layer, const Tensor& k, const Tensor& v, uint32_t first_slot) const {
@@ -130,6 +144,7 @@ void KvCache::append(std::span<const Tensor> k, std::span<const Tensor> v, std::
     size_ = before;  // the reservation does not outlive a failed write
     throw;
   }
+  upload_positions();
 }
 
 void KvCache::select(std::span<const int64_t> slots) {

@@ -72,17 +72,21 @@ class KvCache {
 
   const Tensor& k(int layer) const;
   const Tensor& v(int layer) const;
-  // I32 [streams, capacity]: each slot's position (and block position), for attention masks.
+  // I32 [1, capacity]: each slot's position, for attention masks (block positions stay on the
+  // host: no mask uses them).
   const Tensor& slot_positions() const { return slot_positions_; }
 
   // Claims the next n slots for tokens at `positions` (and `block_positions` for 2D RoPE) and
-  // returns the first; the caller then writes their K/V (write_layer). Throws, changing nothing,
-  // on overflow or an order violation.
+  // returns the first; the caller then writes their K/V (write_layer) and their positions
+  // (write_positions) on the device. Throws, changing nothing, on overflow or an order violation.
   int64_t reserve(std::span<const int32_t> positions, std::span<const int32_t> block_positions = {},
                   AppendOrder order = AppendOrder::Increasing);
   // Records the copy of new K/V rows ([n, row_width()], f32) into slots starting at first_slot
   // (a slot number or Graph::step_param).
   void write_layer(Graph& g, int layer, const Tensor& k, const Tensor& v, uint32_t first_slot) const;
+  // Records the copy of the new tokens' positions (row 0 of I32 [streams, n]) into the slot
+  // positions from first_slot on, so that a decode step needs no upload of its own.
+  void write_positions(Graph& g, const Tensor& positions, uint32_t first_slot) const;
   // reserve + write_layer for every layer, run now.
   void append(std::span<const Tensor> k, std::span<const Tensor> v, std::span<const int32_t> positions,
               std::span<const int32_t> block_positions = {}, AppendOrder order = AppendOrder::Increasing);

@@ -56,7 +56,9 @@ Allocator::Allocator(VkDevice device, const DeviceInfo& info, const Capabilities
   };
   const auto kLocal = VK_MEMORY_PROPERTY_DEVICE_LOCAL_BIT;
   const auto kHost = VK_MEMORY_PROPERTY_HOST_VISIBLE_BIT | VK_MEMORY_PROPERTY_HOST_COHERENT_BIT;
-  int local = find(kLocal, 0), host = find(kHost, 0), both = find(kLocal | kHost, 0);
+  // Host memory is read back as well as written: cached where the device offers it.
+  int local = find(kLocal, 0), host = find(kHost | VK_MEMORY_PROPERTY_HOST_CACHED_BIT, 0), both = find(kLocal | kHost, 0);
+  if (host < 0) host = find(kHost, 0);
   if (host < 0) throw Error("device '" + info.name + "' has no host-visible coherent memory type");
   if (local < 0) local = host;
   const bool direct = caps.unified_memory && both >= 0;
@@ -158,6 +160,7 @@ void Allocator::release(size_t index, uint64_t offset, uint64_t size) {
 }
 
 std::shared_ptr<Buffer> Allocator::allocate(uint64_t bytes, uint64_t unit_bytes, MemoryKind kind, std::string_view what) {
+  ++allocations_;
   if (bytes == 0) bytes = unit_bytes = 4;  // empty tensors still get a bindable buffer
   if (unit_bytes == 0 || bytes % unit_bytes != 0)
     throw Error("allocation of " + std::to_string(bytes) + " bytes for '" + std::string(what) +

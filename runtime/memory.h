@@ -64,6 +64,7 @@ class Allocator {
   std::shared_ptr<Buffer> allocate(uint64_t bytes, uint64_t unit_bytes, MemoryKind kind, std::string_view what);
 
   uint64_t bytes_in_use() const { return in_use_; }
+  uint64_t allocations() const { return allocations_; }  // allocate() calls so far
 
  private:
   friend class Buffer;
@@ -88,7 +89,7 @@ class Allocator {
   uint64_t heap_size_[2] = {};
   uint32_t heap_index_[2] = {};
   uint64_t block_size_ = 0, alignment_ = 256;
-  uint64_t in_use_ = 0;
+  uint64_t in_use_ = 0, allocations_ = 0;
   std::vector<std::unique_ptr<Block>> blocks_;  // null once released
 };
 

@@ -45,7 +45,7 @@ void matmul(Graph& g, const Weight& w, const Tensor& x, const Tensor& y, int64_t
 void matvec_kernel(Graph& g, const Tensor& w, const Tensor& x, const Tensor& y);
 void matmul_kernel(Graph& g, const Tensor& w, const Tensor& x, const Tensor& y);
 
-// dst rows [dst_row0, dst_row0 + src.rows) = src (f32 -> f32, f32 -> f16 or f16 -> f16).
+// dst rows [dst_row0, dst_row0 + src.rows) = src (f32 -> f32, f32 -> f16, f16 -> f16 or i32 -> i32).
 // dst_row0 may be Graph::step_param(slot); dst must then lie in one buffer range.
 void copy_rows(Graph& g, const Tensor& src, const Tensor& dst, uint32_t dst_row0);
 // dst[i] = src[indices[i]] (indices I32 [1, dst.rows], each < src.rows).

@@ -1,6 +1,6 @@
 #version 450
 // dst[dst_row0 + i] = src[indices ? indices[i] : i] for i < n_rows, converting f32 -> f16 when
-// the destination is f16 (f16 -> f16 and f32 -> f32 are bit-exact). The source may be one chunk
+// the destination is f16 (f16 -> f16, f32 -> f32 and i32 -> i32 are bit-exact). The source may be one chunk
 // of a larger tensor holding rows [src_row0, src_row0 + src_rows); gathered rows outside it are
 // left to the other chunks' dispatches. dst_row0 may be a step value (decode appends).
 #include "common.glsl"
@@ -9,6 +9,10 @@
 #extension GL_EXT_shader_16bit_storage : require
 #extension GL_EXT_shader_explicit_arithmetic_types_float16 : require
 #endif
+#if defined(ROWS_I32)
+#define SRC int
+#define DST int
+#else
 #ifdef SRC_F16
 #define SRC float16_t
 #else
@@ -18,6 +22,7 @@
 #define DST float16_t
 #else
 #define DST float
+#endif
 #endif
 layout(set = 0, binding = 0) readonly buffer S { SRC src[]; };
 layout(set = 0, binding = 1) writeonly buffer D { DST dst[]; };

@@ -11,6 +11,7 @@ constexpr uint32_t kLocal = 256;
 
 std::string variant(const Device& d, DType src, DType dst) {
   if (src == DType::F32 && dst == DType::F32) return "copy_rows_f32_f32";
+  if (src == DType::I32 && dst == DType::I32) return "copy_rows_i32_i32";
   require(d.caps().f16_storage, "copy_rows: f16 rows need 16-bit storage buffers");
   if (src == DType::F32 && dst == DType::F16) return "copy_rows_f32_f16";
   if (src == DType::F16 && dst == DType::F16) return "copy_rows_f16_f16";

@@ -14,14 +14,14 @@ using namespace vkllm::test;
 
 namespace {
 
-LoadedModel synthetic(const std::string& arch, const std::string& type) {
+LoadedModel synthetic(const std::string& arch, const std::string& type, Device& device = gpu()) {
   SyntheticModel m;
   m.arch = arch;
   m.dim = 64, m.layers = 2, m.heads = 4, m.ffn = 128, m.vocab = 300, m.context = 64, m.type = type;
   m.kv_heads = arch == "gpt2" || arch == "chatglm6b" ? 4 : 2;
   const auto path = temp_path("rows-" + arch + "-" + type + ".gguf");
   make_model(m, path);
-  LoadedModel loaded = load_model(gpu(), path);
+  LoadedModel loaded = load_model(device, path);
   std::filesystem::remove(path);
   return loaded;
 }
@@ -121,4 +121,28 @@ TEST_CASE_FIXTURE(GpuTest, "forward passes at 50 distinct token counts keep devi
   const auto first = pass(37, true);
   for (int n = 60; n > 50; --n) pass(std::min(n, 64), false);
   CHECK(pass(37, true) == first);
+}
+
+// Every device type: the step's inputs and logits live in mapped memory and the cache writes its
+// positions on the device, so a decode step is its graph's one submission, with nothing allocated.
+TEST_CASE_FIXTURE(GpuTest, "a decode step is one queue submission and no allocation, with or without staging buffers") {
+  for (const bool staging : {false, true}) {
+    CAPTURE(staging);
+    std::unique_ptr<Device> own = staging ? open_device_with({{"VKLLM_FORCE_STAGING", "1"}}) : nullptr;
+    Device& d = staging ? *own : gpu();
+    if (staging) REQUIRE_FALSE(d.caps().unified_memory);
+    LoadedModel loaded = synthetic("llama", "q8_0", d);
+    Session session(*loaded.model, {.context = 16});
+    const std::vector<int32_t> prompt{1, 20, 21, 22};
+    session.decode_last(prompt);
+    const int32_t first = 23, second = 24;
+    const auto recorded = session.decode_last({&first, 1});  // records the one-token step
+    const uint64_t submissions = d.submissions(), allocations = d.allocator().allocations();
+    const auto logits = session.decode_last({&second, 1});
+    CHECK(d.submissions() - submissions == 1);
+    CHECK(d.allocator().allocations() - allocations == 0);
+    CHECK(logits.size() == recorded.size());
+    CHECK(logits != recorded);  // the step saw its new token and position
+    if (own) check_no_validation_messages(*own);
+  }
 }

@@ -56,26 +56,33 @@ void bench(const BenchOptions& o) {
   // One session, cleared between repetitions, so the recorded graphs are reused.
   Session session(*model, {.context = o.prompt + o.generate});
   std::vector<double> pp, tg;
+  uint64_t submissions = 0, allocations = 0;  // over the timed generation steps
   for (int rep = -1; rep < o.repetitions; ++rep) {  // rep -1: warm-up (records graphs, builds pipelines)
     session.clear();
     auto t0 = std::chrono::steady_clock::now();
     session.decode_last(prompt);  // as llama-bench: logits for the last prompt token only
     auto t1 = std::chrono::steady_clock::now();
+    const uint64_t submitted = dev.submissions(), allocated = dev.allocator().allocations();
     for (int i = 0; i < o.generate; ++i) {
       const int32_t next = token(rng);
       session.decode_last({&next, 1});
     }
     auto t2 = std::chrono::steady_clock::now();
     if (rep < 0) continue;
+    submissions += dev.submissions() - submitted;
+    allocations += dev.allocator().allocations() - allocated;
     pp.push_back(o.prompt / std::chrono::duration<double>(t1 - t0).count());
     tg.push_back(o.generate / std::chrono::duration<double>(t2 - t1).count());
   }
   const std::string name = std::filesystem::path(o.model).filename().string();
+  const double steps = double(o.generate) * double(o.repetitions);
+  const double submissions_per_step = steps > 0 ? double(submissions) / steps : 0, allocations_per_step = steps > 0 ? double(allocations) / steps : 0;
   if (o.json) {
     std::printf("{\"model\": \"%s\", \"device\": \"%s\", \"n_prompt\": %d, \"n_gen\": %d, \"repetitions\": %d, "
-                "\"load_s\": %.3f, \"pp_tps\": %.3f, \"pp_tps_sd\": %.3f, \"tg_tps\": %.3f, \"tg_tps_sd\": %.3f}\n",
+                "\"load_s\": %.3f, \"pp_tps\": %.3f, \"pp_tps_sd\": %.3f, \"tg_tps\": %.3f, \"tg_tps_sd\": %.3f, "
+                "\"submissions_per_token\": %.2f, \"allocations_per_token\": %.2f}\n",
                 name.c_str(), dev.info().name.c_str(), o.prompt, o.generate, o.repetitions, load_s, mean(pp), stddev(pp),
-                mean(tg), stddev(tg));
+                mean(tg), stddev(tg), submissions_per_step, allocations_per_step);
     return;
   }
   std::printf("| %-28s | %-32s | %8s | %18s |\n", "model", "device", "test", "t/s");
@@ -86,7 +93,8 @@ void bench(const BenchOptions& o) {
   std::snprintf(tg_name, sizeof tg_name, "tg%d", o.generate);
   for (auto [test, v] : {std::pair{pp_name, &pp}, std::pair{tg_name, &tg}})
     std::printf("| %-28s | %-32.32s | %8s | %10.2f ± %5.2f |\n", name.c_str(), dev.info().name.c_str(), test, mean(*v), stddev(*v));
-  std::fprintf(stderr, "load %.2f s, %d repetitions\n", load_s, o.repetitions);
+  std::fprintf(stderr, "load %.2f s, %d repetitions; per generated token %.2f queue submissions, %.2f allocations\n", load_s,
+               o.repetitions, submissions_per_step, allocations_per_step);
 }
 
 }  // namespace
