@@ -12,7 +12,7 @@
 #include <vector>
 
 #include "host/half.h"
-#include "host/reference.h"
+#include "host/reference/reference.h"
 #include "runtime/device.h"
 #include "runtime/error.h"
 #include "runtime/graph.h"

@@ -1,7 +1,7 @@
 #include <stdexcept>
 #include <string>
 
-#include "host/reference.h"
+#include "host/reference/reference.h"
 
 namespace vkllm::ref {
 

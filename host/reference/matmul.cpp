@@ -1,6 +1,6 @@
 #include <stdexcept>
 
-#include "host/reference.h"
+#include "host/reference/reference.h"
 
 namespace vkllm::ref {
 

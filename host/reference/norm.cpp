@@ -1,6 +1,6 @@
 #include <cmath>
 
-#include "host/reference.h"
+#include "host/reference/reference.h"
 
 namespace vkllm::ref {
 

@@ -1,7 +1,7 @@
 #include <cmath>
 #include <stdexcept>
 
-#include "host/reference.h"
+#include "host/reference/reference.h"
 
 namespace vkllm::ref {
 

@@ -1,7 +1,7 @@
 #include <algorithm>
 #include <cmath>
 
-#include "host/reference.h"
+#include "host/reference/reference.h"
 
 namespace vkllm::ref {
 

@@ -4,7 +4,7 @@
 #include <doctest/doctest.h>
 #include <stb_image.h>
 
-#include "host/heatmap.h"
+#include "host/research/heatmap.h"
 #include "runtime/error.h"
 #include "tests/test_util.h"
 

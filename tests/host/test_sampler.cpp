@@ -2,7 +2,7 @@
 // distribution, filters never let a removed token through, penalties push repeats down.
 #include <cmath>
 
-#include "host/sampler.h"
+#include "host/engine/sampler.h"
 #include "tests/test_util.h"
 
 using namespace vkllm;

@@ -1,7 +1,7 @@
 // Paired statistics against values computed by hand or by standard tables.
 #include <vector>
 
-#include "host/stats.h"
+#include "host/research/stats.h"
 #include "tests/test_util.h"
 
 using namespace vkllm;

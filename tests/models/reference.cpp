@@ -9,7 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include "host/half.h"
-#include "host/reference.h"
+#include "host/reference/reference.h"
 #include "runtime/kv_cache.h"
 #include "tests/test_util.h"
 

@@ -7,7 +7,7 @@
 #include <filesystem>
 #include <fstream>
 
-#include "host/session.h"
+#include "host/engine/session.h"
 #include "models/chatglm.h"
 #include "models/gguf.h"
 #include "models/gguf_writer.h"

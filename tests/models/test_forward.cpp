@@ -4,7 +4,7 @@
 #include <cstring>
 #include <filesystem>
 
-#include "host/session.h"
+#include "host/engine/session.h"
 #include "models/load.h"
 #include "models/make_model.h"
 #include "tests/test_util.h"

@@ -1,7 +1,7 @@
 // Generation through the session API: the KV cache changes nothing (cached == recomputed),
 // end-of-generation and stop strings end it, and bad requests are refused before any work.
-#include "host/generate.h"
-#include "host/session.h"
+#include "host/engine/generate.h"
+#include "host/engine/session.h"
 #include "models/llama2c.h"
 #include "tests/test_util.h"
 

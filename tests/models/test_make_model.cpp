@@ -6,7 +6,7 @@
 #include <filesystem>
 
 #include "models/gguf.h"
-#include "host/session.h"
+#include "host/engine/session.h"
 #include "models/load.h"
 #include "models/make_model.h"
 #include "tests/models/reference.h"

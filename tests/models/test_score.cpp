@@ -10,7 +10,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "host/score.h"
+#include "host/research/score.h"
 #include "models/load.h"
 #include "models/make_model.h"
 #include "tests/test_util.h"

@@ -8,7 +8,7 @@
 #include <numeric>
 #include <random>
 
-#include "host/session.h"
+#include "host/engine/session.h"
 #include "models/load.h"
 #include "runtime/device.h"
 #include "tools/cli/commands.h"

@@ -3,7 +3,7 @@
 #include <memory>
 
 #include "host/npy.h"
-#include "host/session.h"
+#include "host/engine/session.h"
 #include "models/load.h"
 #include "runtime/device.h"
 #include "tools/cli/commands.h"

@@ -5,7 +5,7 @@
 #include <algorithm>
 #include <random>
 
-#include "host/generate.h"
+#include "host/engine/generate.h"
 #include "models/load.h"
 #include "runtime/device.h"
 #include "tools/cli/commands.h"

@@ -15,9 +15,9 @@
 
 #include <nlohmann/json.hpp>
 
-#include "host/heatmap.h"
-#include "host/score.h"
-#include "host/stats.h"
+#include "host/research/heatmap.h"
+#include "host/research/score.h"
+#include "host/research/stats.h"
 #include "models/load.h"
 #include "runtime/device.h"
 #include "tools/cli/commands.h"

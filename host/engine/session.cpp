@@ -1,4 +1,4 @@
-#include "host/session.h"
+#include "host/engine/session.h"
 
 
 #include "runtime/error.h"

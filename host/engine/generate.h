@@ -8,8 +8,8 @@
 #include <string_view>
 #include <vector>
 
-#include "host/sampler.h"
-#include "host/session.h"
+#include "host/engine/sampler.h"
+#include "host/engine/session.h"
 #include "host/tokenizer.h"
 
 namespace vkllm {

@@ -1,4 +1,4 @@
-#include "host/stats.h"
+#include "host/research/stats.h"
 
 #include <algorithm>
 #include <cmath>

@@ -1,4 +1,4 @@
-#include "host/heatmap.h"
+#include "host/research/heatmap.h"
 
 #include <algorithm>
 #include <cmath>

@@ -1,4 +1,4 @@
-#include "host/sampler.h"
+#include "host/engine/sampler.h"
 
 #include <algorithm>
 #include <cmath>

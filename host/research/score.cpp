@@ -1,4 +1,4 @@
-#include "host/score.h"
+#include "host/research/score.h"
 
 #include <algorithm>
 #include <cmath>

@@ -1,4 +1,4 @@
-#include "host/generate.h"
+#include "host/engine/generate.h"
 
 #include <algorithm>
 #include <chrono>
