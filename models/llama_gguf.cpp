@@ -1,5 +1,7 @@
 #include "models/llama_gguf.h"
 
+#include <cstring>
+
 #include "models/gguf_upload.h"
 #include "runtime/device.h"
 #include "runtime/error.h"
@@ -44,8 +46,13 @@ std::unique_ptr<LlamaModel> load_llama_gguf(Device& device, const GgufFile& file
   // architectures, but a model that declares a window was trained with it.
   if (const uint64_t window = file.get_uint(key("attention.sliding_window"), 0); window > 0)
     c.sliding_window.assign(size_t(c.n_layers), int(window));
-  if (file.find("rope_freqs.weight"))
-    throw Error(file.path() + ": per-frequency RoPE factors (rope_freqs.weight, Llama 3.1) are not supported yet");
+  if (const GgufTensor* factors = file.find("rope_freqs.weight")) {  // Llama 3.1's scaling, as stored factors
+    if (GgmlType(factors->type) != GgmlType::F32 || factors->elements() != uint64_t(c.rope.pairs()))
+      throw Error(file.path() + ": rope_freqs.weight must be " + std::to_string(c.rope.pairs()) + " F32 factors, one per rotated pair");
+    std::vector<float> f(size_t(factors->elements()));
+    std::memcpy(f.data(), factors->data, f.size() * 4);
+    c.rope.freq_factors.assign(f.begin(), f.end());
+  }
   c.validate();
 
   LlamaWeights w;

@@ -185,6 +185,10 @@ void make_model(const SyntheticModel& m, const std::string& path) {
     matrix(b + "ffn_up.weight", m.ffn, m.dim);
     matrix(b + "ffn_down.weight", m.dim, m.ffn);
   }
+  if (!m.rope_freq_factors.empty()) {
+    if (biased_blocks) throw Error("make-model: RoPE frequency factors are for llama and qwen2");
+    f32_vector("rope_freqs.weight", m.rope_freq_factors);
+  }
   norm("output_norm.weight");
   if (biased_blocks) zeros("output_norm.bias", m.dim);
   matrix("output.weight", m.vocab, m.dim);

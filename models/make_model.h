@@ -3,6 +3,7 @@
 // need no download.
 #include <cstdint>
 #include <string>
+#include <vector>
 
 namespace vkllm {
 
@@ -12,6 +13,7 @@ struct SyntheticModel {
   std::string type = "f16";  // f16 or q8_0 for the matrices; norms are f32
   uint32_t seed = 1;
   int sliding_window = 0;  // llama, qwen2: every layer attends within this many positions (0: full)
+  std::vector<float> rope_freq_factors;  // llama, qwen2: rope_freqs.weight, one per rotated pair (empty: none)
 };
 
 void make_model(const SyntheticModel& m, const std::string& path);

@@ -36,6 +36,10 @@ void RopeConfig::validate() const {
     fail("2D RoPE needs head_dim divisible by 4 and rotates fixed halves (rotary_dim must be 0)");
   if (rotary_dim < 0 || rotary_dim > head_dim || rotary_dim % 2) fail("rotary_dim must be even and at most head_dim");
   if (theta <= 0 || freq_scale <= 0) fail("theta and freq_scale must be positive");
+  if (!freq_factors.empty() && int(freq_factors.size()) != pairs())
+    fail(std::to_string(freq_factors.size()) + " frequency factors for " + std::to_string(pairs()) + " rotated pairs");
+  for (double f : freq_factors)
+    if (!(f > 0)) fail("frequency factors must be positive");
 }
 
 std::vector<double> RopeConfig::frequencies() const {
@@ -54,6 +58,7 @@ std::vector<double> RopeConfig::frequencies() const {
   }
   for (size_t i = 0; i < f.size(); ++i) {
     double freq = std::pow(theta, -2.0 * double(i) / r);
+    if (!freq_factors.empty()) freq /= freq_factors[i];
     if (llama3_factor > 0) {
       const double wavelen = 2 * std::numbers::pi / freq;
       const double low_wavelen = llama3_original_context / llama3_low_freq_factor;

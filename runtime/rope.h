@@ -34,6 +34,9 @@ struct RopeConfig {
   // YaRN (as llama.cpp applies it); ext_factor 0 disables the ramp.
   double yarn_ext_factor = 0.0, yarn_attn_factor = 1.0, yarn_beta_fast = 32.0, yarn_beta_slow = 1.0;
   int yarn_original_context = 0;
+  // Per pair: its base frequency is divided by this (GGUF rope_freqs.weight: Llama 3.1's
+  // scaling stored as factors). Empty: none.
+  std::vector<double> freq_factors;
 
   bool operator==(const RopeConfig&) const = default;
   int rotated_dims() const;  // per frequency stream

@@ -8,6 +8,7 @@
 
 #include "models/gguf.h"
 #include "models/llama_gguf.h"
+#include "models/make_model.h"
 #include "tests/models/reference.h"
 #include "tests/test_util.h"
 
@@ -132,4 +133,33 @@ TEST_CASE_FIXTURE(GpuTest, "a GGUF model of another architecture is refused by n
   if (!path) return;
   GgufFile file(*path);
   CHECK_THROWS_WITH_AS(load_llama_gguf(gpu(), file), doctest::Contains("architecture 'gpt2'"), Error);
+}
+
+// rope_freqs.weight (Llama 3.1) reaches the model's RoPE: factors of 1 change nothing, others
+// change the logits; a factor list of the wrong length is refused by name.
+TEST_CASE_FIXTURE(GpuTest, "a GGUF's RoPE frequency factors are applied") {
+  SyntheticModel m;
+  m.dim = 64, m.layers = 2, m.heads = 4, m.kv_heads = 2, m.ffn = 128, m.vocab = 300, m.context = 64;
+  const std::vector<int32_t> tokens{1, 50, 60, 70, 80, 90, 100, 110};
+  auto logits_with = [&](std::vector<float> factors) {
+    m.rope_freq_factors = std::move(factors);
+    const auto path = temp_path("rope-freqs.gguf");
+    make_model(m, path);
+    GgufFile file(path);
+    auto model = load_llama_gguf(gpu(), file);
+    CHECK(model->config().rope.freq_factors == std::vector<double>(m.rope_freq_factors.begin(), m.rope_freq_factors.end()));
+    KvCache cache(gpu(), model->cache_config(16));
+    auto out = model->forward(cache, tokens, iota_positions(tokens.size()));
+    std::filesystem::remove(path);
+    return out;
+  };
+  const auto none = logits_with({});
+  CHECK(logits_with(std::vector<float>(8, 1.0f)) == none);
+  CHECK(max_abs_diff(logits_with({1, 1, 1, 2, 4, 8, 8, 8}), none) > 1e-4f);
+  m.rope_freq_factors.assign(7, 1.0f);
+  const auto path = temp_path("rope-freqs-bad.gguf");
+  make_model(m, path);
+  GgufFile file(path);
+  CHECK_THROWS_WITH_AS(load_llama_gguf(gpu(), file), doctest::Contains("rope_freqs.weight must be 8 F32 factors"), Error);
+  std::filesystem::remove(path);
 }

@@ -170,6 +170,36 @@ TEST_CASE("rope frequency scaling follows Llama 3 and YaRN") {
   CHECK(y.magnitude() == doctest::Approx(1 + 0.1 * std::log(4.0)));
 }
 
+// Llama 3.1 GGUF files store the scaling as one factor per frequency (rope_freqs.weight),
+// computed as llama.cpp's converter does; dividing by them equals the scaling from config.json.
+TEST_CASE("stored frequency factors reproduce Llama 3 scaling") {
+  RopeConfig scaled;
+  scaled.head_dim = 128;
+  scaled.theta = 500000;
+  scaled.llama3_factor = 8;
+  scaled.llama3_low_freq_factor = 1;
+  scaled.llama3_high_freq_factor = 4;
+  scaled.llama3_original_context = 8192;
+  RopeConfig stored;
+  stored.head_dim = 128;
+  stored.theta = 500000;
+  const auto base = stored.frequencies();
+  for (double freq : base) {
+    const double wavelen = 2 * std::numbers::pi / freq, low = 8192.0 / 1, high = 8192.0 / 4;
+    if (wavelen < high) stored.freq_factors.push_back(1);
+    else if (wavelen > low) stored.freq_factors.push_back(8);
+    else {
+      const double smooth = (8192.0 / wavelen - 1) / (4 - 1);
+      stored.freq_factors.push_back(1 / ((1 - smooth) / 8 + smooth));
+    }
+  }
+  const auto a = scaled.frequencies(), b = stored.frequencies();
+  REQUIRE(a.size() == b.size());
+  for (size_t i = 0; i < a.size(); ++i) CHECK(b[i] == doctest::Approx(a[i]).epsilon(1e-12));
+  stored.freq_factors.pop_back();
+  CHECK_THROWS_WITH_AS(stored.frequencies(), doctest::Contains("63 frequency factors for 64 rotated pairs"), Error);
+}
+
 TEST_CASE_FIXTURE(GpuTest, "rope rejects positions of the wrong shape and impossible configurations") {
   Device& d = gpu();
   RopeConfig c;
