@@ -5,26 +5,12 @@
 #include <filesystem>
 
 #include "host/engine/session.h"
-#include "models/load.h"
-#include "models/make_model.h"
-#include "tests/test_util.h"
+#include "tests/models/synthetic.h"
 
 using namespace vkllm;
 using namespace vkllm::test;
 
 namespace {
-
-LoadedModel synthetic(const std::string& arch, const std::string& type, Device& device = gpu()) {
-  SyntheticModel m;
-  m.arch = arch;
-  m.dim = 64, m.layers = 2, m.heads = 4, m.ffn = 128, m.vocab = 300, m.context = 64, m.type = type;
-  m.kv_heads = arch == "gpt2" || arch == "chatglm6b" ? 4 : 2;
-  const auto path = temp_path("rows-" + arch + "-" + type + ".gguf");
-  make_model(m, path);
-  LoadedModel loaded = load_model(device, path);
-  std::filesystem::remove(path);
-  return loaded;
-}
 
 bool same_bits(const float* a, const float* b, size_t n) { return std::memcmp(a, b, n * sizeof(float)) == 0; }
 
@@ -35,7 +21,7 @@ TEST_CASE_FIXTURE(GpuTest, "output rows give bit for bit the logits of those row
     for (const std::string type : {"f16", "q8_0"}) {
       CAPTURE(arch);
       CAPTURE(type);
-      LoadedModel loaded = synthetic(arch, type);
+      LoadedModel loaded = load_synthetic(small_model(arch, type));
       Model& model = *loaded.model;
       const size_t vocab = size_t(model.vocab());
       std::vector<int32_t> tokens;
@@ -78,7 +64,7 @@ TEST_CASE_FIXTURE(GpuTest, "output rows give bit for bit the logits of those row
 }
 
 TEST_CASE_FIXTURE(GpuTest, "a session's last-row decode equals the last row of a full decode, cached or not") {
-  LoadedModel loaded = synthetic("llama", "f16");
+  LoadedModel loaded = load_synthetic(small_model("llama", "f16"));
   const std::vector<int32_t> prompt{1, 40, 41, 42, 43, 44, 45, 46, 47, 48, 49};
   const size_t vocab = size_t(loaded.model->vocab());
   for (const bool use_cache : {true, false}) {
@@ -95,7 +81,7 @@ TEST_CASE_FIXTURE(GpuTest, "a session's last-row decode equals the last row of a
 }
 
 TEST_CASE_FIXTURE(GpuTest, "forward passes at 50 distinct token counts keep device memory under a fixed bound") {
-  LoadedModel loaded = synthetic("llama", "f16");
+  LoadedModel loaded = load_synthetic(small_model("llama", "f16"));
   Model& model = *loaded.model;
   KvCache cache(gpu(), model.cache_config(64));
   auto pass = [&](int n, bool all_rows) {
@@ -131,7 +117,7 @@ TEST_CASE_FIXTURE(GpuTest, "a decode step is one queue submission and no allocat
     std::unique_ptr<Device> own = staging ? open_device_with({{"VKLLM_FORCE_STAGING", "1"}}) : nullptr;
     Device& d = staging ? *own : gpu();
     if (staging) REQUIRE_FALSE(d.caps().unified_memory);
-    LoadedModel loaded = synthetic("llama", "q8_0", d);
+    LoadedModel loaded = load_synthetic(small_model("llama", "q8_0"), d);
     Session session(*loaded.model, {.context = 16});
     const std::vector<int32_t> prompt{1, 20, 21, 22};
     session.decode_last(prompt);

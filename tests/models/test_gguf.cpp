@@ -8,7 +8,7 @@
 
 #include "models/gguf.h"
 #include "models/llama_gguf.h"
-#include "models/make_model.h"
+#include "tests/models/synthetic.h"
 #include "tests/models/reference.h"
 #include "tests/test_util.h"
 
@@ -138,8 +138,7 @@ TEST_CASE_FIXTURE(GpuTest, "a GGUF model of another architecture is refused by n
 // rope_freqs.weight (Llama 3.1) reaches the model's RoPE: factors of 1 change nothing, others
 // change the logits; a factor list of the wrong length is refused by name.
 TEST_CASE_FIXTURE(GpuTest, "a GGUF's RoPE frequency factors are applied") {
-  SyntheticModel m;
-  m.dim = 64, m.layers = 2, m.heads = 4, m.kv_heads = 2, m.ffn = 128, m.vocab = 300, m.context = 64;
+  SyntheticModel m = small_model();
   const std::vector<int32_t> tokens{1, 50, 60, 70, 80, 90, 100, 110};
   auto logits_with = [&](std::vector<float> factors) {
     m.rope_freq_factors = std::move(factors);

@@ -10,26 +10,12 @@
 #include "models/load.h"
 #include "models/make_model.h"
 #include "tests/models/reference.h"
+#include "tests/models/synthetic.h"
 #include "tests/test_util.h"
 
 using namespace vkllm;
 using namespace vkllm::test;
 
-namespace {
-SyntheticModel small(const char* type, const char* arch = "llama") {
-  SyntheticModel m;
-  m.arch = arch;
-  m.dim = 64;
-  m.layers = 2;
-  m.heads = 4;
-  m.kv_heads = 2;
-  m.ffn = 128;
-  m.vocab = 300;
-  m.context = 64;
-  m.type = type;
-  return m;
-}
-}  // namespace
 
 TEST_CASE_FIXTURE(GpuTest, "make-model writes GGUF that reads back, loads and runs: llama, qwen2, gpt2 and chatglm6b, f16 and q8_0") {
   for (const char* arch : {"llama", "qwen2", "gpt2", "chatglm6b"})
@@ -37,9 +23,8 @@ TEST_CASE_FIXTURE(GpuTest, "make-model writes GGUF that reads back, loads and ru
       CAPTURE(arch);
       CAPTURE(type);
       const auto path = temp_path(std::string("synth-") + arch + "-" + type + ".gguf");
-      SyntheticModel m = small(type, arch);
+      SyntheticModel m = small_model(arch, type);
       const bool biased_blocks = std::string(arch) == "gpt2" || std::string(arch) == "chatglm6b";
-      if (biased_blocks) m.kv_heads = m.heads;
       make_model(m, path);
       {
         GgufFile file(path);
@@ -62,15 +47,15 @@ TEST_CASE_FIXTURE(GpuTest, "make-model writes GGUF that reads back, loads and ru
       for (float v : logits) REQUIRE(std::isfinite(v));
       std::filesystem::remove(path);
     }
-  SyntheticModel bad = small("q4_k");
+  SyntheticModel bad = small_model("llama", "q4_k");
   CHECK_THROWS_WITH_AS(make_model(bad, temp_path("never.gguf")), doctest::Contains("type must be f16 or q8_0"), Error);
-  bad = small("f16", "bert");
+  bad = small_model("bert");
   CHECK_THROWS_WITH_AS(make_model(bad, temp_path("never.gguf")), doctest::Contains("architecture 'bert' is not supported"), Error);
 }
 
 TEST_CASE("vkllm bench --json reports prompt and generation speed with their spread") {
   const auto path = temp_path("bench-model.gguf");
-  make_model(small("q8_0"), path);
+  make_model(small_model("llama", "q8_0"), path);
   const std::string cmd = std::string(VKLLM_CLI) + " bench -m " + path + " -p 8 -n 4 -r 2 --json 2>/dev/null";
   std::string out;
   if (FILE* p = popen(cmd.c_str(), "r")) {
@@ -93,7 +78,7 @@ TEST_CASE("vkllm bench --json reports prompt and generation speed with their spr
 TEST_CASE_FIXTURE(GpuTest, "a model declaring a sliding window attends only within it") {
   for (const char* arch : {"llama", "qwen2"}) {
     CAPTURE(arch);
-    SyntheticModel m = small("f16", arch);
+    SyntheticModel m = small_model(arch);
     m.layers = 1;
     m.sliding_window = 5;
     const auto path = temp_path(std::string("synth-window-") + arch + ".gguf");

@@ -13,6 +13,7 @@
 #include "host/research/score.h"
 #include "models/load.h"
 #include "models/make_model.h"
+#include "tests/models/synthetic.h"
 #include "tests/test_util.h"
 
 using namespace vkllm;
@@ -188,16 +189,11 @@ TEST_CASE_FIXTURE(GpuTest, "truncated re-rotates with the model's pairing; the w
 
 namespace {
 
-LoadedModel synthetic(const char* arch, int window, const std::string& name) {
-  SyntheticModel m;
-  m.arch = arch;
-  m.dim = 64, m.layers = 2, m.heads = 4, m.kv_heads = std::string(arch) == "chatglm6b" ? 4 : 2, m.ffn = 128, m.vocab = 300, m.context = 128;
+LoadedModel synthetic(const char* arch, int window) {
+  SyntheticModel m = small_model(arch);
+  m.context = 128;
   m.sliding_window = window;
-  const auto path = temp_path(name);
-  make_model(m, path);
-  LoadedModel loaded = load_model(gpu(), path);
-  std::filesystem::remove(path);
-  return loaded;
+  return load_synthetic(m);
 }
 
 ScoreCase counting_case(int32_t bos, int prefix, int document) {
@@ -214,7 +210,7 @@ const std::vector<Condition> kAll{Condition::Bare, Condition::Full, Condition::T
 // A case longer than the window: refused by default; cut to fit, every condition then scores
 // exactly what the same weights without a window give, since nothing falls outside it.
 TEST_CASE_FIXTURE(GpuTest, "sliding-window models: a case past the window is refused or its document cut to fit") {
-  LoadedModel windowed = synthetic("llama", 24, "score-window.gguf"), full = synthetic("llama", 0, "score-full.gguf");
+  LoadedModel windowed = synthetic("llama", 24), full = synthetic("llama", 0);
   const ScoreCase c = counting_case(1, 5, 20);  // spans 1 + 5 + 20 + 3 + 4 = 33 positions
   Scorer refusing(*windowed.model);
   CHECK_THROWS_WITH_AS(refusing.score(c, kAll), doctest::Contains("spans 33 positions but the model's sliding-window layers attend within 24"), Error);
@@ -240,7 +236,7 @@ TEST_CASE_FIXTURE(GpuTest, "sliding-window models: a case past the window is ref
 // Prefix-LM (ChatGLM-6B): Phase A is bidirectional, Phase B is query + [gMASK] + BOS + answer
 // at the model's own 2D positions. The identities that hold for any attention still hold.
 TEST_CASE_FIXTURE(GpuTest, "prefix-LM models: every condition scores; an empty prefix makes them all bare") {
-  LoadedModel glm = synthetic("chatglm6b", 0, "score-glm.gguf");
+  LoadedModel glm = synthetic("chatglm6b", 0);
   Scorer scorer(*glm.model);
   const CaseScore s = scorer.score(counting_case(-1, 4, 9), kAll);
   REQUIRE(s.conditions.size() == 5);
@@ -282,7 +278,7 @@ TEST_CASE_FIXTURE(GpuTest, "prefix-LM models: every condition scores; an empty p
 // may see and are 0 elsewhere (later slots, keys past a sliding window); the scorer's segment
 // shares sum to 1, and bare gives the prefix none.
 TEST_CASE_FIXTURE(GpuTest, "attention probes: probabilities respect the mask; segment shares add up") {
-  LoadedModel windowed = synthetic("llama", 6, "probe-window.gguf");
+  LoadedModel windowed = synthetic("llama", 6);
   Model& model = *windowed.model;
   KvCache cache(gpu(), model.cache_config(32));
   std::vector<int32_t> tokens, positions;
@@ -307,7 +303,7 @@ TEST_CASE_FIXTURE(GpuTest, "attention probes: probabilities respect the mask; se
         CHECK(std::fabs(sum - 1.0) < 1e-5);
       }
 
-  LoadedModel full = synthetic("llama", 0, "probe-full.gguf");
+  LoadedModel full = synthetic("llama", 0);
   Scorer scorer(*full.model, {.probe = true});
   const CaseScore s = scorer.score(counting_case(1, 3, 4), kAll);
   for (const auto& cs : s.conditions) {

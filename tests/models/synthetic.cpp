@@ -1,0 +1,26 @@
+#include "tests/models/synthetic.h"
+
+#include <atomic>
+#include <filesystem>
+
+namespace vkllm::test {
+
+SyntheticModel small_model(const std::string& arch, const std::string& type) {
+  SyntheticModel m;
+  m.arch = arch;
+  m.type = type;
+  m.dim = 64, m.layers = 2, m.heads = 4, m.ffn = 128, m.vocab = 300, m.context = 64;
+  m.kv_heads = arch == "gpt2" || arch == "chatglm6b" ? 4 : 2;  // fused q/k/v: as many kv heads as heads
+  return m;
+}
+
+LoadedModel load_synthetic(const SyntheticModel& m, Device& device) {
+  static std::atomic<int> written{0};
+  const auto path = temp_path("synthetic-" + std::to_string(written++) + "-" + m.arch + "-" + m.type + ".gguf");
+  make_model(m, path);
+  LoadedModel loaded = load_model(device, path);
+  std::filesystem::remove(path);
+  return loaded;
+}
+
+}  // namespace vkllm::test
