@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 
+#include "models/source.h"
 #include "runtime/device.h"
 #include "runtime/error.h"
 #include "runtime/ops.h"
@@ -107,6 +108,30 @@ void ChatGlmModel::record(Step& s, KvCache& cache, int64_t n) {
     residual(h, t);
   }
   output_head(s, x, h, w_.output, [&](const Tensor& in, const Tensor& out) { ops::layernorm(g, in, w_.output_norm, w_.output_norm_bias, out, c.norm_eps); });
+}
+
+std::unique_ptr<Model> load_chatglm6b(Device& device, const ArchDescription& arch, const Hyperparameters& h, TensorSource& source) {
+  ChatGlmConfig c;
+  c.dim = h.integer("embedding_length");
+  c.n_heads = h.integer("attention.head_count");
+  c.context = h.integer("context_length");
+  c.vocab = h.integer("vocab_size");
+  c.hidden = h.integer("feed_forward_length", 4 * c.dim);
+  c.norm_eps = float(h.real("attention.layer_norm_epsilon", 1e-5));
+  c.gmask_id = h.integer("gmask_token_id", c.gmask_id);
+  c.bos_id = h.integer("tokenizer.ggml.bos_token_id", c.bos_id);
+  ArchTensors t{source, arch, {c.dim, c.hidden, c.vocab, c.context, c.dim, 0}};
+  while (t.has("blk.{l}.attn_norm.weight", c.n_layers)) ++c.n_layers;
+  c.alpha = float(h.real("residual_alpha", std::sqrt(2.0 * h.integer("block_count", c.n_layers))));
+  c.validate();
+  ChatGlmWeights w;
+  w.token_embd = t.tensor("token_embd.weight");
+  w.output_norm = t.tensor("output_norm.weight");
+  w.output_norm_bias = t.tensor("output_norm.bias");
+  w.output = t.has("output.weight") ? t.weight("output.weight") : Weight::plain(w.token_embd);  // absent: tied
+  for (int l = 0; l < c.n_layers; ++l) w.layers.push_back(load_biased_block(t, l, c.dim));
+  source.finish();
+  return std::make_unique<ChatGlmModel>(device, c, std::move(w));
 }
 
 }  // namespace vkllm

@@ -63,4 +63,12 @@ class ChatGlmModel : public Model {
   RopeTable rope_table_;
 };
 
+// ChatGLM-6B from any format. Its GGUF layout (vkllm's own, "chatglm6b"; llama.cpp's "chatglm"
+// is ChatGLM2/3) is GPT-2's block layout with attn_qkv as [all q; all k; all v] rows (Hugging
+// Face stores them per head: reordered on load, chatglm_qkv_rows), chatglm6b.residual_alpha
+// (default sqrt(2 * blocks)) and chatglm6b.gmask_token_id with tokenizer.ggml.bos_token_id for
+// the generation scheme. The layers are those the file holds; the residual scale counts
+// block_count (Hugging Face's num_layers), which may be more.
+std::unique_ptr<Model> load_chatglm6b(Device& device, const ArchDescription& arch, const Hyperparameters& h, TensorSource& tensors);
+
 }  // namespace vkllm

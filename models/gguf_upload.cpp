@@ -27,11 +27,6 @@ Tensor GgufUploader::tensor(const GgufTensor& t) {
   return out;
 }
 
-Tensor GgufUploader::optional(const std::string& name) {
-  const GgufTensor* t = file_.find(name);
-  return t ? tensor(*t) : Tensor{};
-}
-
 Weight GgufUploader::weight(const GgufTensor& t) {
   if (GgmlType(t.type) != GgmlType::Q8_0 || t.dims.size() != 2) return Weight::plain(tensor(t));
   Weight w = Weight::from_q8_0_blocks(device_, int64_t(t.dims[1]), int64_t(t.dims[0]), {t.data, size_t(t.bytes)}, t.name);

@@ -17,12 +17,8 @@ class GgufUploader {
  public:
   GgufUploader(Device& device, const GgufFile& file);
   Tensor tensor(const GgufTensor& t);
-  Tensor tensor(const std::string& name) { return tensor(file_.tensor(name)); }
-  // Absent: an empty tensor (no storage).
-  Tensor optional(const std::string& name);
   // A projection matrix: Q8_0 stays quantized for the native kernel; other types as tensor().
   Weight weight(const GgufTensor& t);
-  Weight weight(const std::string& name) { return weight(file_.tensor(name)); }
   void log_dequantized() const;
 
  private:

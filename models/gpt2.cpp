@@ -1,5 +1,6 @@
 #include "models/gpt2.h"
 
+#include "models/source.h"
 #include "runtime/device.h"
 #include "runtime/error.h"
 #include "runtime/ops.h"
@@ -72,6 +73,46 @@ void Gpt2Model::record(Step& s, KvCache& cache, int64_t n) {
     ops::add(g, x, h, x);
   }
   output_head(s, x, h, w_.output, [&](const Tensor& in, const Tensor& out) { ops::layernorm(g, in, w_.output_norm, w_.output_norm_bias, out, c.norm_eps); });
+}
+
+Gpt2Layer load_biased_block(ArchTensors& t, int l, int64_t dim) {
+  Gpt2Layer L;
+  L.attn_norm = t.tensor("blk.{l}.attn_norm.weight", l);
+  L.attn_norm_bias = t.tensor("blk.{l}.attn_norm.bias", l);
+  set_fused_qkv(L, t.weight("blk.{l}.attn_qkv.weight", l), t.tensor("blk.{l}.attn_qkv.bias", l), dim);
+  L.wo = t.weight("blk.{l}.attn_output.weight", l);
+  L.bo = t.tensor("blk.{l}.attn_output.bias", l);
+  L.ffn_norm = t.tensor("blk.{l}.ffn_norm.weight", l);
+  L.ffn_norm_bias = t.tensor("blk.{l}.ffn_norm.bias", l);
+  L.w_up = t.weight("blk.{l}.ffn_up.weight", l);
+  L.b_up = t.tensor("blk.{l}.ffn_up.bias", l);
+  L.w_down = t.weight("blk.{l}.ffn_down.weight", l);
+  L.b_down = t.tensor("blk.{l}.ffn_down.bias", l);
+  return L;
+}
+
+std::unique_ptr<Model> load_gpt2(Device& device, const ArchDescription& arch, const Hyperparameters& h, TensorSource& source) {
+  Gpt2Config c;
+  c.dim = h.integer("embedding_length");
+  c.n_layers = h.integer("block_count");
+  c.n_heads = h.integer("attention.head_count");
+  c.context = h.integer("context_length");
+  c.vocab = h.integer("vocab_size");
+  c.hidden = h.integer("feed_forward_length", 4 * c.dim);
+  c.norm_eps = float(h.real("attention.layer_norm_epsilon", 1e-5));
+  if (const auto a = h.text("activation"); a && *a != "gelu_new" && *a != "gelu_pytorch_tanh")
+    throw Error(h.where() + ": " + h.spelled("activation") + " '" + *a + "' is not supported (gelu_new is)");
+  c.validate();
+  ArchTensors t{source, arch, {c.dim, c.hidden, c.vocab, c.context, c.dim, 0}};
+  Gpt2Weights w;
+  w.token_embd = t.tensor("token_embd.weight");
+  w.position_embd = t.tensor("position_embd.weight");
+  w.output_norm = t.tensor("output_norm.weight");
+  w.output_norm_bias = t.tensor("output_norm.bias");
+  w.output = t.has("output.weight") ? t.weight("output.weight") : Weight::plain(w.token_embd);  // absent: tied
+  for (int l = 0; l < c.n_layers; ++l) w.layers.push_back(load_biased_block(t, l, c.dim));
+  source.finish();
+  return std::make_unique<Gpt2Model>(device, c, std::move(w));
 }
 
 }  // namespace vkllm

@@ -52,4 +52,16 @@ class Gpt2Model : public Model {
   Gpt2Weights w_;
 };
 
+struct ArchDescription;
+struct ArchTensors;
+class Hyperparameters;
+class TensorSource;
+
+// One block of the layout GPT-2 and ChatGLM-6B share (LayerNorms with bias, fused q/k/v as
+// [q; k; v] rows, attention output, GELU FFN, all with biases).
+Gpt2Layer load_biased_block(ArchTensors& t, int layer, int64_t dim);
+
+// GPT-2 from any format: the description's tensors and hyperparameters.
+std::unique_ptr<Model> load_gpt2(Device& device, const ArchDescription& arch, const Hyperparameters& h, TensorSource& tensors);
+
 }  // namespace vkllm

@@ -2,6 +2,7 @@
 
 #include <string>
 
+#include "models/source.h"
 #include "runtime/device.h"
 #include "runtime/error.h"
 #include "runtime/ops.h"
@@ -75,6 +76,49 @@ void LlamaModel::record(Step& s, KvCache& cache, int64_t n) {
     ops::add(g, x, h, x);
   }
   output_head(s, x, h, w_.output, [&](const Tensor& in, const Tensor& out) { ops::rmsnorm(g, in, w_.output_norm, out, c.norm_eps); });
+}
+
+std::unique_ptr<Model> load_llama(Device& device, const ArchDescription& arch, const Hyperparameters& h, TensorSource& source) {
+  LlamaConfig c;
+  c.dim = h.integer("embedding_length");
+  c.hidden = h.integer("feed_forward_length");
+  c.n_layers = h.integer("block_count");
+  c.n_heads = h.integer("attention.head_count");
+  c.n_kv_heads = h.integer("attention.head_count_kv", c.n_heads);
+  c.context = h.integer("context_length");
+  c.vocab = h.integer("vocab_size");
+  c.norm_eps = float(h.real("attention.layer_norm_rms_epsilon", 1e-5));
+  if (c.n_heads <= 0 || c.dim % c.n_heads)
+    throw Error(h.where() + ": " + h.spelled("embedding_length") + " is not a multiple of " + h.spelled("attention.head_count"));
+  if (h.number("attention.key_length") && h.integer("attention.key_length") != c.head_dim())
+    throw Error(h.where() + ": a head size (" + h.spelled("attention.key_length") + ") other than embedding / heads is not supported yet");
+  ArchTensors t{source, arch, {c.dim, c.hidden, c.vocab, c.context, int64_t(c.n_kv_heads) * c.head_dim(), 0}};
+  c.rope = rope_from(h, t, c.head_dim(), c.context);
+  c.sliding_window = h.sliding_windows(c.n_layers);
+  c.validate();
+
+  LlamaWeights w;
+  w.token_embd = t.tensor("token_embd.weight");
+  w.output_norm = t.tensor("output_norm.weight");
+  w.output = t.has("output.weight") ? t.weight("output.weight") : Weight::plain(w.token_embd);  // absent: tied
+  for (int l = 0; l < c.n_layers; ++l) {
+    LlamaLayer L;
+    L.attn_norm = t.tensor("blk.{l}.attn_norm.weight", l);
+    L.wq = t.weight("blk.{l}.attn_q.weight", l);
+    L.wk = t.weight("blk.{l}.attn_k.weight", l);
+    L.wv = t.weight("blk.{l}.attn_v.weight", l);
+    L.bq = t.optional("blk.{l}.attn_q.bias", l);  // Qwen2; absent elsewhere
+    L.bk = t.optional("blk.{l}.attn_k.bias", l);
+    L.bv = t.optional("blk.{l}.attn_v.bias", l);
+    L.wo = t.weight("blk.{l}.attn_output.weight", l);
+    L.ffn_norm = t.tensor("blk.{l}.ffn_norm.weight", l);
+    L.w_gate = t.weight("blk.{l}.ffn_gate.weight", l);
+    L.w_up = t.weight("blk.{l}.ffn_up.weight", l);
+    L.w_down = t.weight("blk.{l}.ffn_down.weight", l);
+    w.layers.push_back(std::move(L));
+  }
+  source.finish();
+  return std::make_unique<LlamaModel>(device, c, std::move(w));
 }
 
 }  // namespace vkllm

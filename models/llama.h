@@ -45,6 +45,10 @@ struct LlamaWeights {
   std::vector<LlamaLayer> layers;
 };
 
+class Hyperparameters;
+class TensorSource;
+struct ArchDescription;
+
 class LlamaModel : public Model {
  public:
   LlamaModel(Device& device, LlamaConfig config, LlamaWeights weights);
@@ -58,5 +62,8 @@ class LlamaModel : public Model {
   LlamaWeights w_;
   RopeTable rope_table_;
 };
+
+// The Llama family (llama, qwen2) from any format: the description's tensors and hyperparameters.
+std::unique_ptr<Model> load_llama(Device& device, const ArchDescription& arch, const Hyperparameters& h, TensorSource& tensors);
 
 }  // namespace vkllm

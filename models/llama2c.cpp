@@ -1,77 +1,126 @@
 #include "models/llama2c.h"
 
 #include <cstdint>
-#include <filesystem>
-#include <fstream>
-#include <vector>
+#include <cstring>
+#include <map>
 
-#include "runtime/device.h"
+#include "models/arch.h"
+#include "models/mapped_file.h"
+#include "models/source.h"
+#include "models/upload.h"
 #include "runtime/error.h"
 
 namespace vkllm {
 
+namespace {
+
+// The header as the description's hyperparameters.
+class Llama2cHyperparameters : public Hyperparameters {
+ public:
+  Llama2cHyperparameters(std::string path, std::map<std::string, double> values) : path_(std::move(path)), values_(std::move(values)) {}
+  std::optional<double> number(const std::string& key) const override {
+    auto it = values_.find(key);
+    return it == values_.end() ? std::nullopt : std::optional<double>(it->second);
+  }
+  std::optional<std::string> text(const std::string&) const override { return std::nullopt; }
+  std::string spelled(const std::string& key) const override { return "the header's " + key; }
+  const std::string& where() const override { return path_; }
+  RopePairing rope_pairing() const override { return RopePairing::Interleaved; }  // Meta's order, theta 10000
+
+ private:
+  std::string path_;
+  std::map<std::string, double> values_;
+};
+
+// The fixed order of float32 arrays, each stacked over the layers, as canonical names.
+class Llama2cTensors : public TensorSource {
+ public:
+  Llama2cTensors(Device& device, std::string path, const MappedFile& file) : device_(device), path_(std::move(path)), file_(file) {}
+  // Records `layers` consecutive [rows, cols] matrices at the read position under `name`
+  // ("{l}" for the layer). The caller has checked the file's size against the header.
+  void add(const std::string& name, int64_t layers, int64_t rows, int64_t cols) {
+    for (int64_t l = 0; l < layers; ++l) {
+      entries_[layer_name(name, int(l))] = {at_, rows, cols};
+      at_ += uint64_t(rows * cols) * 4;
+    }
+  }
+  void skip(uint64_t bytes) { at_ += bytes; }
+
+  const std::string& where() const override { return path_; }
+  bool has(const std::string& name) const override { return entries_.count(name) > 0; }
+  Tensor tensor(const std::string& name, int64_t rows, int64_t cols) override {
+    auto it = entries_.find(name);
+    if (it == entries_.end()) throw Error(path_ + ": a llama2.c checkpoint has no tensor '" + name + "'");
+    const Entry& e = it->second;
+    if (e.rows != rows || e.cols != cols)
+      throw Error(path_ + ": '" + name + "' is [" + std::to_string(e.rows) + " x " + std::to_string(e.cols) + "], expected [" +
+                  std::to_string(rows) + " x " + std::to_string(cols) + "]");
+    return upload_dense(device_, StoredType::F32, rows, cols, file_.data() + e.offset, name);
+  }
+  std::optional<std::vector<float>> host_values(const std::string&, int64_t) override { return std::nullopt; }
+
+ private:
+  struct Entry {
+    uint64_t offset;
+    int64_t rows, cols;
+  };
+  Device& device_;
+  std::string path_;
+  const MappedFile& file_;
+  uint64_t at_ = 28;  // past the header
+  std::map<std::string, Entry> entries_;
+};
+
+}  // namespace
+
 std::unique_ptr<LlamaModel> load_llama2c(Device& device, const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw Error("cannot open llama2.c checkpoint " + path);
+  const MappedFile file(path, 28, "a llama2.c checkpoint");
   int32_t h[7];
-  if (!in.read(reinterpret_cast<char*>(h), sizeof h)) throw Error(path + ": too short for a llama2.c header");
+  std::memcpy(h, file.data(), sizeof h);
   const char* names[7] = {"dim", "hidden_dim", "n_layers", "n_heads", "n_kv_heads", "vocab_size", "seq_len"};
   for (int i = 0; i < 7; ++i)
     if (h[i] == 0 || (i != 5 && h[i] < 0) || std::abs(int64_t(h[i])) > (int64_t(1) << 24))
       throw Error(path + ": implausible header field " + names[i] + " = " + std::to_string(h[i]));
-  LlamaConfig c;
-  c.dim = h[0];
-  c.hidden = h[1];
-  c.n_layers = h[2];
-  c.n_heads = h[3];
-  c.n_kv_heads = h[4];
-  const bool tied = h[5] > 0;
-  c.vocab = tied ? h[5] : -h[5];
-  c.context = h[6];
-  if (c.dim % c.n_heads || c.n_heads % c.n_kv_heads)
-    throw Error(path + ": dim " + std::to_string(c.dim) + " and heads " + std::to_string(c.n_heads) + "/" +
-                std::to_string(c.n_kv_heads) + " do not divide");
-  c.rope.head_dim = c.head_dim();
-  c.rope.pairing = RopePairing::Interleaved;
-  c.rope.theta = 10000.0;
+  const int dim = h[0], hidden = h[1], layers = h[2], heads = h[3], kv_heads = h[4], context = h[6];
+  const bool tied = h[5] > 0;  // a negative vocabulary size: a separate classifier follows
+  const int vocab = tied ? h[5] : -h[5];
+  if (dim % heads || heads % kv_heads)
+    throw Error(path + ": dim " + std::to_string(dim) + " and heads " + std::to_string(heads) + "/" + std::to_string(kv_heads) +
+                " do not divide");
+  const Llama2cHyperparameters hp(path, {{"embedding_length", dim},
+                                          {"feed_forward_length", hidden},
+                                          {"block_count", layers},
+                                          {"attention.head_count", heads},
+                                          {"attention.head_count_kv", kv_heads},
+                                          {"vocab_size", vocab},
+                                          {"context_length", context}});
 
-  const int64_t L = c.n_layers, d = c.dim, f = c.hidden, kv = int64_t(c.n_kv_heads) * c.head_dim(), v = c.vocab;
+  const int64_t L = layers, d = dim, f = hidden, kv = int64_t(kv_heads) * (dim / heads), v = vocab;
   const int64_t weights = v * d + L * d + 2 * L * d * d + 2 * L * kv * d + L * d + 3 * L * f * d + d + (tied ? 0 : v * d);
-  const int64_t freq_cis = int64_t(c.context) * c.head_dim();  // two legacy arrays of seq_len * head_dim / 2
-  const int64_t size = int64_t(std::filesystem::file_size(path)), expected = 28 + 4 * weights;
+  const int64_t freq_cis = int64_t(context) * (dim / heads);  // two legacy arrays of seq_len * head_dim / 2
+  const int64_t size = int64_t(file.size()), expected = 28 + 4 * weights;
   if (size != expected && size != expected + 4 * freq_cis)
     throw Error(path + ": " + std::to_string(size) + " bytes, but its header describes " + std::to_string(expected) +
                 " (or " + std::to_string(expected + 4 * freq_cis) + " with the legacy RoPE tables): truncated or not a llama2.c file");
-
-  // Reads `layers` consecutive [rows, cols] matrices into device tensors.
-  auto read = [&](int64_t layers, int64_t rows, int64_t cols, const char* name) {
-    std::vector<Tensor> out;
-    std::vector<float> buf(static_cast<size_t>(rows * cols));
-    for (int64_t l = 0; l < layers; ++l) {
-      if (!in.read(reinterpret_cast<char*>(buf.data()), std::streamsize(buf.size() * 4)))
-        throw Error(path + ": truncated while reading " + name);
-      out.push_back(device.tensor(DType::F32, rows, cols, name));
-      device.upload(out.back(), buf.data());
-    }
-    return out;
-  };
-  LlamaWeights w;
-  w.token_embd = read(1, v, d, "token_embd")[0];
-  auto attn_norm = read(L, 1, d, "attn_norm"), wq = read(L, d, d, "wq"), wk = read(L, kv, d, "wk");
-  auto wv = read(L, kv, d, "wv"), wo = read(L, d, d, "wo"), ffn_norm = read(L, 1, d, "ffn_norm");
-  auto w1 = read(L, f, d, "w1"), w2 = read(L, d, f, "w2"), w3 = read(L, f, d, "w3");
-  w.output_norm = read(1, 1, d, "output_norm")[0];
-  if (tied) {
-    w.output = Weight::plain(w.token_embd);
-  } else {
-    in.seekg(4 * freq_cis, std::ios::cur);  // the classifier follows the legacy RoPE tables
-    w.output = Weight::plain(read(1, v, d, "output")[0]);
+  Llama2cTensors t(device, path, file);
+  t.add("token_embd.weight", 1, v, d);
+  t.add("blk.{l}.attn_norm.weight", L, 1, d);
+  t.add("blk.{l}.attn_q.weight", L, d, d);
+  t.add("blk.{l}.attn_k.weight", L, kv, d);
+  t.add("blk.{l}.attn_v.weight", L, kv, d);
+  t.add("blk.{l}.attn_output.weight", L, d, d);
+  t.add("blk.{l}.ffn_norm.weight", L, 1, d);
+  t.add("blk.{l}.ffn_gate.weight", L, f, d);  // w1
+  t.add("blk.{l}.ffn_down.weight", L, d, f);  // w2
+  t.add("blk.{l}.ffn_up.weight", L, f, d);    // w3
+  t.add("output_norm.weight", 1, 1, d);
+  if (!tied) {
+    t.skip(uint64_t(4 * freq_cis));  // the classifier follows the legacy RoPE tables
+    t.add("output.weight", 1, v, d);
   }
-  for (size_t l = 0; l < size_t(L); ++l)
-    w.layers.push_back({attn_norm[l], Weight::plain(wq[l]), Weight::plain(wk[l]), Weight::plain(wv[l]),
-                        Weight::plain(wo[l]), ffn_norm[l], Weight::plain(w1[l]), Weight::plain(w3[l]),
-                        Weight::plain(w2[l]), {}, {}, {}});
-  return std::make_unique<LlamaModel>(device, c, std::move(w));
+  const ArchDescription& arch = arch_description("llama");
+  std::unique_ptr<Model> model = arch.load(device, arch, hp, t);
+  return std::unique_ptr<LlamaModel>(static_cast<LlamaModel*>(model.release()));
 }
 
 }  // namespace vkllm

@@ -7,11 +7,9 @@
 #include "host/tokenizer/tokenizer_json.h"
 #include "models/gguf.h"
 #include "models/gguf_vocab.h"
-#include "models/chatglm_gguf.h"
-#include "models/gpt2_gguf.h"
+#include "models/gguf_model.h"
 #include "models/hf_model.h"
 #include "models/llama2c.h"
-#include "models/llama_gguf.h"
 #include "runtime/error.h"
 
 namespace vkllm {
@@ -55,13 +53,7 @@ LoadedModel load_model(Device& device, const std::string& path) {
   if (auto vocab = vocab_from_gguf(file)) {
     out.tokenizer.emplace(std::move(*vocab));
   }
-  const std::string arch = file.get_string("general.architecture");
-  if (arch == "gpt2")
-    out.model = load_gpt2_gguf(device, file);
-  else if (arch == "chatglm6b")
-    out.model = load_chatglm_gguf(device, file);
-  else
-    out.model = load_llama_gguf(device, file);
+  out.model = load_gguf_model(device, file);
   if (out.tokenizer && out.tokenizer->size() != out.model->vocab())
     throw Error(path + ": the tokenizer has " + std::to_string(out.tokenizer->size()) + " tokens but the model's embedding has " +
                 std::to_string(out.model->vocab()) + " rows");

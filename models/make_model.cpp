@@ -1,5 +1,6 @@
 #include "models/make_model.h"
 
+#include <algorithm>
 #include <cstdio>
 #include <cstring>
 #include <random>
@@ -8,6 +9,7 @@
 #include "host/half.h"
 #include "host/quant.h"
 #include "host/tokenizer/byte_alphabet.h"
+#include "models/arch.h"
 #include "models/gguf.h"
 #include "models/gguf_writer.h"
 #include "runtime/error.h"
@@ -83,8 +85,13 @@ void write_byte_level_vocab(GgufWriter& w, int vocab, const char* pre) {
 void make_model(const SyntheticModel& m, const std::string& path) {
   const bool qwen2 = m.arch == "qwen2", gpt2 = m.arch == "gpt2", glm = m.arch == "chatglm6b";
   const bool biased_blocks = gpt2 || glm;  // the GPT-2 block layout (LayerNorm, fused q/k/v, biases)
-  if (m.arch != "llama" && !qwen2 && !gpt2 && !glm)
-    throw Error("make-model: architecture '" + m.arch + "' is not supported (llama, qwen2, gpt2 and chatglm6b are)");
+  const ArchDescription* found = nullptr;
+  try {
+    found = &arch_description(m.arch);
+  } catch (const Error& e) {
+    throw Error(std::string("make-model: ") + e.what());
+  }
+  const ArchDescription& arch = *found;
   if (biased_blocks && m.kv_heads != m.heads) throw Error("make-model: " + m.arch + " has as many kv heads as heads");
   if (m.type != "f16" && m.type != "q8_0") throw Error("make-model: type must be f16 or q8_0");
   if (m.dim % m.heads || m.heads % m.kv_heads || m.dim % 32 || m.ffn % 32)
@@ -117,81 +124,58 @@ void make_model(const SyntheticModel& m, const std::string& path) {
   else
     write_spm_vocab(w, m.vocab, glm);
 
+  // The tensors the architecture's description lists, filled by what each one is: model-level
+  // ones before the first per-layer one, every layer's, then the remaining model-level ones.
   std::mt19937 rng(m.seed);
   std::normal_distribution<float> normal(0.0f, 0.02f);
-  auto matrix = [&](const std::string& name, int64_t rows, int64_t cols) {
-    std::vector<float> v(static_cast<size_t>(rows * cols));
-    for (auto& x : v) x = normal(rng);
-    std::vector<uint8_t> bytes;
-    if (m.type == "q8_0") {
-      bytes = quantize_q8_0(v);
-    } else {
-      auto h = to_f16(v);
-      bytes.resize(h.size() * 2);
-      std::memcpy(bytes.data(), h.data(), bytes.size());
-    }
-    w.add_tensor(name, {uint64_t(cols), uint64_t(rows)}, uint32_t(m.type == "q8_0" ? GgmlType::Q8_0 : GgmlType::F16),
-                 std::move(bytes));
-  };
-  auto f32_vector = [&](const std::string& name, std::vector<float> v) {
-    std::vector<uint8_t> bytes(v.size() * 4);
-    std::memcpy(bytes.data(), v.data(), bytes.size());
-    w.add_tensor(name, {uint64_t(v.size())}, uint32_t(GgmlType::F32), std::move(bytes));
-  };
-  auto norm = [&](const std::string& name) { f32_vector(name, std::vector<float>(size_t(m.dim), 1.0f)); };
-  auto bias = [&](const std::string& name, int64_t n) {
+  auto randoms = [&](int64_t n) {
     std::vector<float> v(static_cast<size_t>(n));
     for (auto& x : v) x = normal(rng);
-    f32_vector(name, std::move(v));
+    return v;
   };
-  auto zeros = [&](const std::string& name, int64_t n) { f32_vector(name, std::vector<float>(size_t(n), 0.0f)); };
-  const int64_t kv = int64_t(m.kv_heads) * head_dim;
-  matrix("token_embd.weight", m.vocab, m.dim);
-  if (gpt2) {
-    std::vector<float> positions(size_t(m.context) * size_t(m.dim));
-    for (auto& x : positions) x = normal(rng);
-    std::vector<uint8_t> bytes(positions.size() * 4);
-    std::memcpy(bytes.data(), positions.data(), bytes.size());
-    w.add_tensor("position_embd.weight", {uint64_t(m.dim), uint64_t(m.context)}, uint32_t(GgmlType::F32), std::move(bytes));
-  }
-  for (int l = 0; l < m.layers; ++l) {
-    const std::string b = "blk." + std::to_string(l) + ".";
-    norm(b + "attn_norm.weight");
-    if (biased_blocks) {  // llama.cpp's gpt2 layout: fused q/k/v, biases everywhere, no gate
-      zeros(b + "attn_norm.bias", m.dim);
-      matrix(b + "attn_qkv.weight", 3 * int64_t(m.dim), m.dim);
-      bias(b + "attn_qkv.bias", 3 * int64_t(m.dim));
-      matrix(b + "attn_output.weight", m.dim, m.dim);
-      bias(b + "attn_output.bias", m.dim);
-      norm(b + "ffn_norm.weight");
-      zeros(b + "ffn_norm.bias", m.dim);
-      matrix(b + "ffn_up.weight", m.ffn, m.dim);
-      bias(b + "ffn_up.bias", m.ffn);
-      matrix(b + "ffn_down.weight", m.dim, m.ffn);
-      bias(b + "ffn_down.bias", m.dim);
-      continue;
+  auto f32 = [&](const std::string& name, int64_t rows, const std::vector<float>& v) {
+    std::vector<uint8_t> bytes(v.size() * 4);
+    std::memcpy(bytes.data(), v.data(), bytes.size());
+    const uint64_t cols = uint64_t(v.size()) / uint64_t(rows);
+    w.add_tensor(name, rows == 1 ? std::vector<uint64_t>{cols} : std::vector<uint64_t>{cols, uint64_t(rows)}, uint32_t(GgmlType::F32),
+                 std::move(bytes));
+  };
+  const Extents extents{m.dim, m.ffn, m.vocab, m.context, int64_t(m.kv_heads) * head_dim, head_dim / 2};
+  auto write = [&](const TensorSpec& t, const std::string& name) {
+    const int64_t rows = extents.of(t.rows), cols = extents.of(t.cols);
+    switch (t.role) {
+      case TensorRole::Matrix: {
+        const std::vector<float> v = randoms(rows * cols);
+        std::vector<uint8_t> bytes;
+        if (m.type == "q8_0") {
+          bytes = quantize_q8_0(v);
+        } else {
+          auto h = to_f16(v);
+          bytes.resize(h.size() * 2);
+          std::memcpy(bytes.data(), h.data(), bytes.size());
+        }
+        w.add_tensor(name, {uint64_t(cols), uint64_t(rows)}, uint32_t(m.type == "q8_0" ? GgmlType::Q8_0 : GgmlType::F16), std::move(bytes));
+        break;
+      }
+      case TensorRole::Norm: f32(name, rows, std::vector<float>(size_t(rows * cols), 1.0f)); break;
+      case TensorRole::NormBias: f32(name, rows, std::vector<float>(size_t(rows * cols), 0.0f)); break;
+      case TensorRole::Bias:
+      case TensorRole::Table: f32(name, rows, randoms(rows * cols)); break;
+      case TensorRole::RopeFactors:  // as given (loaders check the count)
+        if (!m.rope_freq_factors.empty()) f32(name, 1, m.rope_freq_factors);
+        break;
     }
-    matrix(b + "attn_q.weight", m.dim, m.dim);
-    matrix(b + "attn_k.weight", kv, m.dim);
-    matrix(b + "attn_v.weight", kv, m.dim);
-    if (qwen2) {
-      bias(b + "attn_q.bias", m.dim);
-      bias(b + "attn_k.bias", kv);
-      bias(b + "attn_v.bias", kv);
-    }
-    matrix(b + "attn_output.weight", m.dim, m.dim);
-    norm(b + "ffn_norm.weight");
-    matrix(b + "ffn_gate.weight", m.ffn, m.dim);
-    matrix(b + "ffn_up.weight", m.ffn, m.dim);
-    matrix(b + "ffn_down.weight", m.dim, m.ffn);
-  }
-  if (!m.rope_freq_factors.empty()) {
-    if (biased_blocks) throw Error("make-model: RoPE frequency factors are for llama and qwen2");
-    f32_vector("rope_freqs.weight", m.rope_freq_factors);
-  }
-  norm("output_norm.weight");
-  if (biased_blocks) zeros("output_norm.bias", m.dim);
-  matrix("output.weight", m.vocab, m.dim);
+  };
+  const bool has_factors = std::any_of(arch.tensors.begin(), arch.tensors.end(), [](const TensorSpec& t) { return t.role == TensorRole::RopeFactors; });
+  if (!m.rope_freq_factors.empty() && !has_factors) throw Error("make-model: RoPE frequency factors are for llama and qwen2");
+  auto per_layer = [](const TensorSpec& t) { return t.name.find("{l}") != std::string::npos; };
+  const auto first_layer = std::find_if(arch.tensors.begin(), arch.tensors.end(), per_layer);
+  for (auto t = arch.tensors.begin(); t != first_layer; ++t) write(*t, t->name);
+  for (int l = 0; l < m.layers; ++l)
+    for (const TensorSpec& t : arch.tensors)
+      if (per_layer(t)) write(t, layer_name(t.name, l));
+  for (auto t = first_layer; t != arch.tensors.end(); ++t)
+    if (!per_layer(*t)) write(*t, t->name);
   w.write(path);
 }
 

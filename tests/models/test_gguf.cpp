@@ -7,7 +7,7 @@
 #include <fstream>
 
 #include "models/gguf.h"
-#include "models/llama_gguf.h"
+#include "models/gguf_model.h"
 #include "tests/models/synthetic.h"
 #include "tests/models/reference.h"
 #include "tests/test_util.h"
@@ -159,6 +159,6 @@ TEST_CASE_FIXTURE(GpuTest, "a GGUF's RoPE frequency factors are applied") {
   const auto path = temp_path("rope-freqs-bad.gguf");
   make_model(m, path);
   GgufFile file(path);
-  CHECK_THROWS_WITH_AS(load_llama_gguf(gpu(), file), doctest::Contains("rope_freqs.weight must be 8 F32 factors"), Error);
+  CHECK_THROWS_WITH_AS(load_llama_gguf(gpu(), file), doctest::Contains("rope_freqs.weight must be 8 F32 values"), Error);
   std::filesystem::remove(path);
 }

@@ -1,7 +1,7 @@
 // GPT-2: learned positions, LayerNorm with bias, fused q/k/v, GELU; llama.cpp's tiny-gpt2
 // logits; no rotary embedding, so the cache refuses reposition but selects and appends.
 #include "models/gguf.h"
-#include "models/gpt2_gguf.h"
+#include "models/gguf_model.h"
 #include "tests/models/reference.h"
 #include "tests/test_util.h"
 

@@ -1,0 +1,218 @@
+#include "models/arch.h"
+
+#include "models/chatglm.h"
+#include "models/gpt2.h"
+#include "models/llama.h"
+#include "runtime/error.h"
+
+namespace vkllm {
+
+namespace {
+
+using E = Extent;
+using R = TensorRole;
+
+// The Llama family: pre-norm attention with RoPE, SwiGLU feed-forward. Qwen2 adds q/k/v biases.
+ArchDescription llama_family(const std::string& name, std::vector<std::string> hf_classes, RopePairing pairing, bool qkv_bias) {
+  ArchDescription d{name, load_llama, std::move(hf_classes), pairing, "", {}, {}};
+  d.hparams = {
+      {"embedding_length", "hidden_size"},
+      {"feed_forward_length", "intermediate_size"},
+      {"block_count", "num_hidden_layers"},
+      {"attention.head_count", "num_attention_heads"},
+      {"attention.head_count_kv", "num_key_value_heads"},
+      {"context_length", "max_position_embeddings"},
+      {"attention.layer_norm_rms_epsilon", "rms_norm_eps"},
+      {"rope.freq_base", "rope_theta"},
+      {"rope.dimension_count", ""},
+      {"rope.scaling.type", "rope_scaling.rope_type|rope_scaling.type"},
+      {"rope.scaling.factor", "rope_scaling.factor"},
+      {"rope.scaling.original_context_length", "rope_scaling.original_max_position_embeddings"},
+      {"rope.scaling.low_freq_factor", "rope_scaling.low_freq_factor"},
+      {"rope.scaling.high_freq_factor", "rope_scaling.high_freq_factor"},
+      {"attention.sliding_window", "sliding_window"},
+      {"attention.key_length", "head_dim"},
+      {"vocab_size", "vocab_size"},
+  };
+  auto add = [&](const std::string& name, const std::string& hf, E rows, E cols, R role, bool optional = false) {
+    d.tensors.push_back({name, hf, rows, cols, role, optional});
+  };
+  const std::string b = "model.layers.{l}.";
+  add("token_embd.weight", "model.embed_tokens.weight", E::Vocab, E::Dim, R::Matrix);
+  add("blk.{l}.attn_norm.weight", b + "input_layernorm.weight", E::One, E::Dim, R::Norm);
+  add("blk.{l}.attn_q.weight", b + "self_attn.q_proj.weight", E::Dim, E::Dim, R::Matrix);
+  add("blk.{l}.attn_k.weight", b + "self_attn.k_proj.weight", E::KvWidth, E::Dim, R::Matrix);
+  add("blk.{l}.attn_v.weight", b + "self_attn.v_proj.weight", E::KvWidth, E::Dim, R::Matrix);
+  if (qkv_bias) {
+    add("blk.{l}.attn_q.bias", b + "self_attn.q_proj.bias", E::One, E::Dim, R::Bias);
+    add("blk.{l}.attn_k.bias", b + "self_attn.k_proj.bias", E::One, E::KvWidth, R::Bias);
+    add("blk.{l}.attn_v.bias", b + "self_attn.v_proj.bias", E::One, E::KvWidth, R::Bias);
+  }
+  add("blk.{l}.attn_output.weight", b + "self_attn.o_proj.weight", E::Dim, E::Dim, R::Matrix);
+  add("blk.{l}.ffn_norm.weight", b + "post_attention_layernorm.weight", E::One, E::Dim, R::Norm);
+  add("blk.{l}.ffn_gate.weight", b + "mlp.gate_proj.weight", E::Ffn, E::Dim, R::Matrix);
+  add("blk.{l}.ffn_up.weight", b + "mlp.up_proj.weight", E::Ffn, E::Dim, R::Matrix);
+  add("blk.{l}.ffn_down.weight", b + "mlp.down_proj.weight", E::Dim, E::Ffn, R::Matrix);
+  add("rope_freqs.weight", "", E::One, E::RopePairs, R::RopeFactors, true);  // GGUF's Llama 3.1 scaling
+  add("output_norm.weight", "model.norm.weight", E::One, E::Dim, R::Norm);
+  add("output.weight", "lm_head.weight", E::Vocab, E::Dim, R::Matrix, true);  // absent: tied to the embedding
+  return d;
+}
+
+// GPT-2's block: LayerNorm with bias, fused q/k/v, GELU feed-forward, biases throughout.
+// ChatGLM-6B shares the GGUF layout (see load_chatglm6b) with its own Hugging Face names.
+struct BlockNames {
+  std::string attn_norm, qkv, attn_output, ffn_norm, ffn_up, ffn_down;
+};
+void biased_blocks(ArchDescription& d, const BlockNames& hf, HfLayout matrices, HfLayout qkv) {
+  auto add = [&](const std::string& gguf, const std::string& name, E rows, E cols, R role, HfLayout layout) {
+    d.tensors.push_back({"blk.{l}." + gguf, name, rows, cols, role, false, layout});
+  };
+  add("attn_norm.weight", hf.attn_norm + ".weight", E::One, E::Dim, R::Norm, HfLayout::AsIs);
+  add("attn_norm.bias", hf.attn_norm + ".bias", E::One, E::Dim, R::NormBias, HfLayout::AsIs);
+  add("attn_qkv.weight", hf.qkv + ".weight", E::QkvWidth, E::Dim, R::Matrix, qkv == HfLayout::AsIs ? matrices : qkv);
+  add("attn_qkv.bias", hf.qkv + ".bias", E::One, E::QkvWidth, R::Bias, qkv);
+  add("attn_output.weight", hf.attn_output + ".weight", E::Dim, E::Dim, R::Matrix, matrices);
+  add("attn_output.bias", hf.attn_output + ".bias", E::One, E::Dim, R::Bias, HfLayout::AsIs);
+  add("ffn_norm.weight", hf.ffn_norm + ".weight", E::One, E::Dim, R::Norm, HfLayout::AsIs);
+  add("ffn_norm.bias", hf.ffn_norm + ".bias", E::One, E::Dim, R::NormBias, HfLayout::AsIs);
+  add("ffn_up.weight", hf.ffn_up + ".weight", E::Ffn, E::Dim, R::Matrix, matrices);
+  add("ffn_up.bias", hf.ffn_up + ".bias", E::One, E::Ffn, R::Bias, HfLayout::AsIs);
+  add("ffn_down.weight", hf.ffn_down + ".weight", E::Dim, E::Ffn, R::Matrix, matrices);
+  add("ffn_down.bias", hf.ffn_down + ".bias", E::One, E::Dim, R::Bias, HfLayout::AsIs);
+}
+
+// The final LayerNorm (with bias) and the output matrix, absent where tied to the embedding.
+void output_head(ArchDescription& d, const std::string& hf_norm, const std::string& hf_output) {
+  d.tensors.push_back({"output_norm.weight", hf_norm + ".weight", E::One, E::Dim, R::Norm});
+  d.tensors.push_back({"output_norm.bias", hf_norm + ".bias", E::One, E::Dim, R::NormBias});
+  d.tensors.push_back({"output.weight", hf_output, E::Vocab, E::Dim, R::Matrix, true});
+}
+
+ArchDescription gpt2() {
+  ArchDescription d{"gpt2", load_gpt2, {"GPT2LMHeadModel"}, RopePairing::Interleaved, "transformer.", {}, {}};
+  d.hparams = {
+      {"embedding_length", "n_embd"},    {"feed_forward_length", "n_inner"},
+      {"block_count", "n_layer"},        {"attention.head_count", "n_head"},
+      {"context_length", "n_positions"}, {"attention.layer_norm_epsilon", "layer_norm_epsilon"},
+      {"vocab_size", "vocab_size"},      {"activation", "activation_function"},
+  };
+  d.tensors = {
+      {"token_embd.weight", "wte.weight", E::Vocab, E::Dim, R::Matrix},
+      {"position_embd.weight", "wpe.weight", E::Context, E::Dim, R::Table},
+  };
+  biased_blocks(d, {"h.{l}.ln_1", "h.{l}.attn.c_attn", "h.{l}.attn.c_proj", "h.{l}.ln_2", "h.{l}.mlp.c_fc", "h.{l}.mlp.c_proj"},
+                HfLayout::Transposed, HfLayout::AsIs);
+  output_head(d, "ln_f", "lm_head.weight");
+  return d;
+}
+
+ArchDescription chatglm6b() {
+  ArchDescription d{"chatglm6b", load_chatglm6b, {"ChatGLMModel"}, RopePairing::Glm2D, "", {}, {}};
+  d.hparams = {
+      {"embedding_length", "hidden_size"},
+      {"feed_forward_length", "inner_hidden_size"},
+      {"block_count", "num_layers"},
+      {"attention.head_count", "num_attention_heads"},
+      {"context_length", "max_sequence_length"},
+      {"attention.layer_norm_epsilon", "layernorm_epsilon"},
+      {"residual_alpha", ""},
+      {"gmask_token_id", "gmask_token_id"},
+      {"tokenizer.ggml.bos_token_id", "bos_token_id"},
+      {"vocab_size", "vocab_size"},
+  };
+  d.tensors = {{"token_embd.weight", "transformer.word_embeddings.weight", E::Vocab, E::Dim, R::Matrix}};
+  const std::string b = "transformer.layers.{l}.";
+  biased_blocks(d, {b + "input_layernorm", b + "attention.query_key_value", b + "attention.dense", b + "post_attention_layernorm",
+                    b + "mlp.dense_h_to_4h", b + "mlp.dense_4h_to_h"},
+                HfLayout::AsIs, HfLayout::PerHeadQkvRows);
+  output_head(d, "transformer.final_layernorm", "lm_head.weight");
+  return d;
+}
+
+const std::vector<ArchDescription>& all() {
+  static const std::vector<ArchDescription> d{
+      llama_family("llama", {"LlamaForCausalLM", "MistralForCausalLM"}, RopePairing::Interleaved, false),
+      llama_family("qwen2", {"Qwen2ForCausalLM"}, RopePairing::HalfSplit, true),
+      gpt2(),
+      chatglm6b(),
+  };
+  return d;
+}
+
+}  // namespace
+
+int64_t Extents::of(Extent e) const {
+  switch (e) {
+    case Extent::One: return 1;
+    case Extent::Dim: return dim;
+    case Extent::Ffn: return ffn;
+    case Extent::Vocab: return vocab;
+    case Extent::Context: return context;
+    case Extent::KvWidth: return kv_width;
+    case Extent::QkvWidth: return 3 * dim;
+    case Extent::RopePairs: return rope_pairs;
+  }
+  return 0;
+}
+
+const TensorSpec* ArchDescription::find(const std::string& n) const {
+  for (const TensorSpec& t : tensors)
+    if (t.name == n) return &t;
+  return nullptr;
+}
+
+const TensorSpec& ArchDescription::tensor(const std::string& n) const {
+  if (const TensorSpec* t = find(n)) return *t;
+  throw Error(name + ": no tensor '" + n + "' in the architecture's description");
+}
+
+const HparamSpec* ArchDescription::hparam(const std::string& key) const {
+  for (const HparamSpec& h : hparams)
+    if (h.gguf == key) return &h;
+  return nullptr;
+}
+
+const ArchDescription& arch_description(const std::string& name) {
+  std::string known;
+  for (const ArchDescription& d : all()) {
+    if (d.name == name) return d;
+    known.append(known.empty() ? "" : ", ").append(d.name);
+  }
+  throw Error("architecture '" + name + "' is not supported (" + known + " are)");
+}
+
+const ArchDescription* arch_for_hf_class(const std::string& hf_class) {
+  for (const ArchDescription& d : all())
+    for (const std::string& c : d.hf_classes)
+      if (c == hf_class) return &d;
+  return nullptr;
+}
+
+std::string layer_name(const std::string& pattern, int layer) {
+  const size_t at = pattern.find("{l}");
+  if (at == std::string::npos) return pattern;
+  return pattern.substr(0, at) + std::to_string(layer) + pattern.substr(at + 3);
+}
+
+const TensorSpec* match_tensor(const ArchDescription& d, const std::string& name, int& layer) {
+  for (const TensorSpec& t : d.tensors) {
+    const size_t at = t.name.find("{l}");
+    if (at == std::string::npos) {
+      if (t.name == name) {
+        layer = -1;
+        return &t;
+      }
+      continue;
+    }
+    const std::string before = t.name.substr(0, at), after = t.name.substr(at + 3);
+    if (name.size() <= before.size() + after.size() || !name.starts_with(before) || !name.ends_with(after)) continue;
+    const std::string digits = name.substr(before.size(), name.size() - before.size() - after.size());
+    if (digits.empty() || digits.size() > 6 || digits.find_first_not_of("0123456789") != std::string::npos) continue;
+    layer = std::stoi(digits);
+    return &t;
+  }
+  return nullptr;
+}
+
+}  // namespace vkllm

@@ -1,0 +1,88 @@
+#pragma once
+// One description per architecture, read by every format's loader and by make-model: its
+// tensors by llama.cpp's GGUF names (the canonical ones; "{l}" stands for the layer), what
+// Hugging Face checkpoints call them and how they lay them out, their shapes in terms of the
+// hyperparameters, and what config.json calls each hyperparameter.
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "runtime/rope.h"
+
+namespace vkllm {
+
+class Device;
+class Hyperparameters;
+class Model;
+class TensorSource;
+struct ArchDescription;
+
+// An architecture's one loader: its config from the hyperparameters, its weights from the
+// tensors, whatever the format.
+using ArchLoader = std::unique_ptr<Model> (*)(Device& device, const ArchDescription& arch, const Hyperparameters& h,
+                                              TensorSource& tensors);
+
+// The sizes tensor shapes are given in.
+enum class Extent { One, Dim, Ffn, Vocab, Context, KvWidth, QkvWidth, RopePairs };
+struct Extents {
+  int64_t dim = 0, ffn = 0, vocab = 0, context = 0, kv_width = 0, rope_pairs = 0;
+  int64_t of(Extent e) const;
+};
+
+// What a tensor is, which is also how make-model fills it.
+enum class TensorRole {
+  Matrix,    // a projection or embedding: random, stored in the model's matrix type
+  Norm,      // a norm's weight: ones, f32
+  NormBias,  // a norm's bias: zeros, f32
+  Bias,      // a projection's bias: random, f32
+  Table,     // learned positions: random, f32
+  RopeFactors,  // per-frequency RoPE divisors (rope_freqs.weight): written only when given
+};
+
+// How a Hugging Face checkpoint stores a tensor, where it differs from GGUF.
+enum class HfLayout {
+  AsIs,
+  Transposed,      // [cols, rows]: GPT-2's Conv1D
+  PerHeadQkvRows,  // rows per head [q k v] instead of [all q; all k; all v]: ChatGLM-6B
+};
+
+struct TensorSpec {
+  std::string name;  // canonical, e.g. "blk.{l}.attn_q.weight"
+  std::string hf;    // the Hugging Face name, e.g. "model.layers.{l}.self_attn.q_proj.weight"
+  Extent rows, cols;
+  TensorRole role;
+  bool optional = false;  // absence means something (the output matrix: tied to the embedding)
+  HfLayout layout = HfLayout::AsIs;
+};
+
+// A hyperparameter: GGUF's key (after "{arch}.") and config.json's: a path through nested
+// objects ("rope_scaling.factor"), alternatives separated by '|'; empty where it has none.
+struct HparamSpec {
+  std::string gguf, hf;
+};
+
+struct ArchDescription {
+  std::string name;                     // GGUF general.architecture
+  ArchLoader load = nullptr;
+  std::vector<std::string> hf_classes;  // config.json "architectures" it loads
+  RopePairing gguf_pairing = RopePairing::Interleaved;  // how llama.cpp's converter stores q/k
+  std::string hf_optional_prefix;       // some checkpoints put this before every name (GPT-2's "transformer.")
+  std::vector<HparamSpec> hparams;
+  std::vector<TensorSpec> tensors;
+
+  const TensorSpec* find(const std::string& name) const;  // by canonical pattern
+  const TensorSpec& tensor(const std::string& name) const;  // Error naming it when unknown
+  const HparamSpec* hparam(const std::string& gguf_key) const;
+};
+
+// Error naming the known ones for another name.
+const ArchDescription& arch_description(const std::string& name);
+const ArchDescription* arch_for_hf_class(const std::string& hf_class);
+
+// A per-layer name for one layer: "{l}" replaced.
+std::string layer_name(const std::string& pattern, int layer);
+// The spec a concrete name instantiates, with its layer (-1 for a model-level tensor).
+const TensorSpec* match_tensor(const ArchDescription& d, const std::string& name, int& layer);
+
+}  // namespace vkllm

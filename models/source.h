@@ -1,0 +1,72 @@
+#pragma once
+// What a model file gives an architecture's loader, whatever its format: hyperparameters by
+// GGUF key and tensors by canonical (GGUF) name. GGUF serves both as stored; a Hugging Face
+// directory through the architecture's description (config.json keys, tensor names, layouts);
+// a llama2.c checkpoint from its header and fixed order. An architecture's loader reads these
+// alone, so each architecture is loaded by one function from every format.
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "models/arch.h"
+#include "runtime/rope.h"
+#include "runtime/tensor.h"
+#include "runtime/weight.h"
+
+namespace vkllm {
+
+class Hyperparameters {
+ public:
+  virtual ~Hyperparameters() = default;
+  // Keys are GGUF's without "{arch}." ("embedding_length", "rope.scaling.factor").
+  virtual std::optional<double> number(const std::string& key) const = 0;
+  virtual std::optional<std::string> text(const std::string& key) const = 0;
+  // How the file names a key, for errors ("llama.embedding_length", "config.json 'hidden_size'").
+  virtual std::string spelled(const std::string& key) const = 0;
+  virtual const std::string& where() const = 0;  // the file or directory
+  // The order of q/k rows in this file's projections: how RoPE must pair them.
+  virtual RopePairing rope_pairing() const = 0;
+  // Per layer: the attention window in positions (0: full); empty when every layer is full.
+  // By default "attention.sliding_window" applies to every layer.
+  virtual std::vector<int> sliding_windows(int n_layers) const;
+
+  int integer(const std::string& key) const;  // Error naming the key when absent or not a whole number
+  int integer(const std::string& key, int fallback) const;
+  double real(const std::string& key, double fallback) const;
+};
+
+class TensorSource {
+ public:
+  virtual ~TensorSource() = default;
+  virtual const std::string& where() const = 0;
+  virtual bool has(const std::string& name) const = 0;
+  // [rows, cols] (a vector: [1, n]); Error naming the file and tensor when it is missing or
+  // shaped otherwise.
+  virtual Tensor tensor(const std::string& name, int64_t rows, int64_t cols) = 0;
+  // A projection matrix: Q8_0 stays quantized for its kernel where the file stores it so.
+  virtual Weight weight(const std::string& name, int64_t rows, int64_t cols) { return Weight::plain(tensor(name, rows, cols)); }
+  // The values of a small F32 tensor the host uses itself (RoPE factors); nullopt when absent.
+  virtual std::optional<std::vector<float>> host_values(const std::string& name, int64_t count) = 0;
+  virtual void finish() {}  // after the last tensor: logs types that were converted
+};
+
+// Tensors by their description entry ("blk.{l}.attn_q.weight" with layer l; -1 for model-level
+// tensors), shaped by the extents.
+struct ArchTensors {
+  TensorSource& source;
+  const ArchDescription& arch;
+  Extents extents;
+
+  Tensor tensor(const std::string& pattern, int layer = -1);
+  Weight weight(const std::string& pattern, int layer = -1);
+  // Absent (no storage) where the description has no such tensor or the file lacks it.
+  Tensor optional(const std::string& pattern, int layer = -1);
+  bool has(const std::string& pattern, int layer = -1) const;
+};
+
+// RoPE from the hyperparameters: base, rotated dims, scaling (linear, YaRN, Llama 3) and
+// GGUF's stored per-frequency factors, paired as the file stores q/k.
+RopeConfig rope_from(const Hyperparameters& h, ArchTensors& t, int head_dim, int context);
+
+}  // namespace vkllm
