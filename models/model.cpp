@@ -76,11 +76,9 @@ void Model::output_head(Step& s, const Tensor& x, const Tensor& spare, const Wei
 }
 
 Model::Step& Model::step_for(KvCache& cache, int64_t n, int64_t n_outputs, int32_t prefix, bool probe) {
-  // Steps recorded against caches that no longer exist, or against arena buffers since
-  // replaced, are of no further use: release them.
-  std::erase_if(steps_, [&](const auto& entry) {
-    return entry.second.cache_alive.expired() || entry.second.arena_generation != arena_generation_;
-  });
+  // Steps recorded against caches that no longer exist are of no further use: release them.
+  // (Steps bound to replaced arena buffers already went when the arena grew, below.)
+  std::erase_if(steps_, [](const auto& entry) { return entry.second.cache_alive.expired(); });
   auto key = std::make_tuple(cache.id(), n, n_outputs, prefix, probe);
   if (auto it = steps_.find(key); it != steps_.end()) {
     it->second.last_used = ++uses_;

@@ -1,6 +1,5 @@
 #include "host/engine/session.h"
 
-
 #include "runtime/error.h"
 
 namespace vkllm {
@@ -31,31 +30,25 @@ std::vector<float> Session::append(std::span<const int32_t> tokens, bool last_on
     if (t < 0 || t >= vocab())
       throw Error("token id " + std::to_string(t) + " is out of range (vocabulary of " + std::to_string(vocab()) + ")");
 
-  // The rows of the batch that output: the new tokens', or only the last one's.
-  auto rows_from = [&](int64_t first, int64_t total) {
-    std::vector<int32_t> rows;
-    for (int64_t r = last_only ? total - 1 : first; r < total; ++r) rows.push_back(int32_t(r));
-    return rows;
-  };
-  if (options_.use_cache) {
-    const PositionPlan plan = model_.plan_positions(tokens_, tokens);
-    const std::vector<int32_t> rows = rows_from(0, n);
-    ForwardExtras extras = plan.extras();
-    extras.outputs = rows;
-    auto logits = model_.forward(*cache_, tokens, plan.positions, extras);
-    tokens_.insert(tokens_.end(), tokens.begin(), tokens.end());
-    return logits;
+  // With the cache the batch is the new tokens; without it, the whole sequence again from an
+  // empty cache. Either way only the new tokens' rows (or the last one's) output.
+  std::vector<int32_t> all;
+  std::span<const int32_t> held = tokens_, batch = tokens;
+  if (!options_.use_cache) {
+    all = tokens_;
+    all.insert(all.end(), tokens.begin(), tokens.end());
+    held = {};
+    batch = all;
+    cache_->truncate(0);
   }
-  // No cache: the whole sequence again from an empty cache; only the new tokens' rows output.
-  std::vector<int32_t> all = tokens_;
-  all.insert(all.end(), tokens.begin(), tokens.end());
-  const PositionPlan plan = model_.plan_positions({}, all);
-  const std::vector<int32_t> rows = rows_from(n_past, n_past + n);
+  const int64_t end = int64_t(batch.size());
+  std::vector<int32_t> rows;
+  for (int64_t r = last_only ? end - 1 : end - n; r < end; ++r) rows.push_back(int32_t(r));
+  const PositionPlan plan = model_.plan_positions(held, batch);
   ForwardExtras extras = plan.extras();
   extras.outputs = rows;
-  cache_->truncate(0);
-  auto logits = model_.forward(*cache_, all, plan.positions, extras);
-  tokens_ = std::move(all);
+  auto logits = model_.forward(*cache_, batch, plan.positions, extras);
+  tokens_.insert(tokens_.end(), tokens.begin(), tokens.end());
   return logits;
 }
 
