@@ -74,6 +74,8 @@ DeviceInfo query_device_info(VkPhysicalDevice physical, uint32_t index) {
   }
   info.max_storage_buffer_range = p.limits.maxStorageBufferRange;
   info.min_storage_buffer_offset_alignment = uint32_t(p.limits.minStorageBufferOffsetAlignment);
+  info.max_texel_buffer_elements = p.limits.maxTexelBufferElements;
+  info.min_texel_buffer_offset_alignment = uint32_t(p.limits.minTexelBufferOffsetAlignment);
   info.max_compute_shared_memory = p.limits.maxComputeSharedMemorySize;
   for (int i = 0; i < 3; ++i) {
     info.max_workgroup_size[i] = p.limits.maxComputeWorkGroupSize[i];
@@ -227,8 +229,14 @@ Capabilities Capabilities::from(const DeviceInfo& info) {
   c.f16_storage = info.storage_buffer_16bit && !env_flag("VKLLM_DISABLE_F16");
   c.subgroup_arithmetic = info.subgroup_arithmetic && !env_flag("VKLLM_DISABLE_SUBGROUP");
   c.subgroup_size_control = info.subgroup_size_control;
+  c.one_subgroup_workgroups = c.subgroup_arithmetic && info.min_subgroup_size != 0 &&
+                              info.min_subgroup_size == info.max_subgroup_size && info.subgroup_size == info.max_subgroup_size;
   c.timestamps = info.timestamps;
-  c.workgroup_barriers_expensive = info.type == VK_PHYSICAL_DEVICE_TYPE_CPU;
+  const std::string kernels = env_string("VKLLM_KERNELS").value_or("");
+  if (!kernels.empty() && kernels != "gpu" && kernels != "cpu")
+    throw Error("VKLLM_KERNELS must be 'gpu' or 'cpu', not '" + kernels + "'");
+  const bool cpu_shapes = kernels.empty() ? info.type == VK_PHYSICAL_DEVICE_TYPE_CPU : kernels == "cpu";
+  c.workgroup_barriers_expensive = cpu_shapes;
   c.max_workgroup_barriers = info.driver_id == VK_DRIVER_ID_MESA_LLVMPIPE ? 65536 : 0;
   c.subgroup_size = std::max(1u, info.subgroup_size);
   c.max_allocation = info.max_memory_allocation_size ? info.max_memory_allocation_size : (1ull << 30);
@@ -238,6 +246,8 @@ Capabilities Capabilities::from(const DeviceInfo& info) {
     c.max_buffer_range = std::min(c.max_buffer_range, *cap);
   }
   c.storage_offset_alignment = std::max(16u, info.min_storage_buffer_offset_alignment);
+  c.texel_offset_alignment = std::max(16u, info.min_texel_buffer_offset_alignment);
+  c.texel_reads = cpu_shapes && uint64_t(info.max_texel_buffer_elements) * 16 >= c.max_buffer_range;
   c.max_shared_memory = info.max_compute_shared_memory;
   c.max_workgroup_invocations = info.max_workgroup_invocations;
   c.max_workgroup_count_x = info.max_workgroup_count[0];
@@ -251,8 +261,9 @@ Capabilities Capabilities::from(const DeviceInfo& info) {
 std::string Capabilities::describe() const {
   std::ostringstream s;
   s << "f16_storage=" << f16_storage << " subgroup_arithmetic=" << subgroup_arithmetic
-    << " subgroup_size=" << subgroup_size << " unified_memory=" << unified_memory
-    << " workgroup_barriers_expensive=" << workgroup_barriers_expensive
+    << " subgroup_size=" << subgroup_size << " one_subgroup_workgroups=" << one_subgroup_workgroups
+    << " unified_memory=" << unified_memory
+    << " workgroup_barriers_expensive=" << workgroup_barriers_expensive << " texel_reads=" << texel_reads
     << " max_buffer_range=" << max_buffer_range;
   return s.str();
 }

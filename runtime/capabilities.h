@@ -41,6 +41,7 @@ struct DeviceInfo {
 
   uint64_t max_storage_buffer_range = 0, max_memory_allocation_size = 0;
   uint32_t min_storage_buffer_offset_alignment = 1;
+  uint32_t max_texel_buffer_elements = 0, min_texel_buffer_offset_alignment = 1;
   uint32_t max_compute_shared_memory = 0;
   uint32_t max_workgroup_size[3] = {};
   uint32_t max_workgroup_invocations = 0;
@@ -72,6 +73,10 @@ struct Capabilities {
   bool subgroup_arithmetic = false;
   // Pipelines may request a subgroup size (VK_EXT_subgroup_size_control).
   bool subgroup_size_control = false;
+  // The subgroup size is fixed (min == max), so a workgroup of subgroup_size invocations is one
+  // subgroup and reductions use shader variants with no barrier in their code (lavapipe turns a
+  // workgroup whose shader holds any barrier into coroutines). Off with VKLLM_DISABLE_SUBGROUP.
+  bool one_subgroup_workgroups = false;
   // Memory that is device-local and host-visible is used directly (UMA, lavapipe, ReBAR);
   // otherwise uploads and readbacks go through staging buffers.
   bool unified_memory = false;
@@ -80,6 +85,12 @@ struct Capabilities {
   // so each barrier is a context switch: kernels that stage data through shared memory lose to
   // barrier-free ones (the tiled matmul runs 5x slower than the multi-vector matvec there).
   bool workgroup_barriers_expensive = false;
+  // Weights and activations are read through uniform texel buffers (16-byte RGBA32UI texels)
+  // instead of storage buffers. lavapipe (Mesa 22.3) compiles every storage-buffer load into a
+  // loop over the SIMD lanes with a bounds check and branch each, but a texel fetch into a
+  // vector gather: streaming reads run at 23 GB/s instead of 1.2. Set for CPU devices whose
+  // texel buffers can cover a whole descriptor range; VKLLM_KERNELS=gpu turns it off.
+  bool texel_reads = false;
   // Barriers one workgroup may execute before the driver misbehaves (0: no limit). lavapipe
   // (Mesa 22.3) silently stops a workgroup after 65536; kernels with a barrier per loop step
   // split their work to stay well below it.
@@ -95,8 +106,10 @@ struct Capabilities {
   uint32_t max_workgroup_invocations = 128;
   uint32_t max_workgroup_count_x = 65535;
 
+  uint32_t texel_offset_alignment = 16;
+
   // From the device, then VKLLM_DISABLE_F16, VKLLM_DISABLE_SUBGROUP, VKLLM_FORCE_STAGING,
-  // VKLLM_MAX_BUFFER_RANGE.
+  // VKLLM_MAX_BUFFER_RANGE, VKLLM_KERNELS=gpu (the kernel shapes chosen for GPUs, on any device).
   static Capabilities from(const DeviceInfo& info);
   std::string describe() const;
 };

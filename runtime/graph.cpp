@@ -114,7 +114,8 @@ void Graph::dispatch(const Pipeline& pipeline, std::span<const Binding> bindings
     const Binding& b = bindings[i];
     if (b.begin == b.end) continue;
     const Chunk& c = b.storage->chunks()[b.chunk];
-    mine.push_back({c.buffer, c.offset + b.begin, c.offset + b.end, decl.bindings[i] != Access::Read});
+    const Access a = decl.bindings[i];
+    mine.push_back({c.buffer, c.offset + b.begin, c.offset + b.end, a == Access::Write || a == Access::ReadWrite});
   }
   bool hazard = false;
   for (const Range& m : mine)
@@ -146,13 +147,13 @@ void Graph::record() {
   release_recording();
   VkDevice dev = device_.handle();
 
-  uint32_t buffers = 1;
-  for (auto& d : dispatches_) buffers += uint32_t(d.bindings.size());
-  VkDescriptorPoolSize size{VK_DESCRIPTOR_TYPE_STORAGE_BUFFER, buffers};
+  VkDescriptorPoolSize sizes[2] = {{VK_DESCRIPTOR_TYPE_STORAGE_BUFFER, 1}, {VK_DESCRIPTOR_TYPE_UNIFORM_TEXEL_BUFFER, 0}};
+  for (auto& d : dispatches_)
+    for (Access a : d.pipeline->decl->bindings) ++sizes[a == Access::ReadTexels ? 1 : 0].descriptorCount;
   VkDescriptorPoolCreateInfo pi{VK_STRUCTURE_TYPE_DESCRIPTOR_POOL_CREATE_INFO};
   pi.maxSets = uint32_t(dispatches_.size()) + 1;
-  pi.poolSizeCount = 1;
-  pi.pPoolSizes = &size;
+  pi.poolSizeCount = sizes[1].descriptorCount ? 2 : 1;
+  pi.pPoolSizes = sizes;
   VKLLM_CHECK(vkCreateDescriptorPool(dev, &pi, nullptr, &pool_));
 
   auto allocate_set = [&](VkDescriptorSetLayout layout) {
@@ -164,26 +165,35 @@ void Graph::record() {
     VKLLM_CHECK(vkAllocateDescriptorSets(dev, &ai, &set));
     return set;
   };
-  auto write_set = [&](VkDescriptorSet set, std::span<const Binding> bindings) {
+  // `access` per binding: storage buffers cover the whole chunk, texel buffers its view.
+  auto write_set = [&](VkDescriptorSet set, std::span<const Binding> bindings, std::span<const Access> access) {
     std::vector<VkDescriptorBufferInfo> infos;
+    std::vector<VkBufferView> views;
     std::vector<VkWriteDescriptorSet> writes;
     infos.reserve(bindings.size());
+    views.reserve(bindings.size());
     for (uint32_t i = 0; i < bindings.size(); ++i) {
       const Chunk& c = bindings[i].storage->chunks()[bindings[i].chunk];
-      infos.push_back({c.buffer, c.offset, c.range});
       VkWriteDescriptorSet w{VK_STRUCTURE_TYPE_WRITE_DESCRIPTOR_SET};
       w.dstSet = set;
       w.dstBinding = i;
       w.descriptorCount = 1;
-      w.descriptorType = VK_DESCRIPTOR_TYPE_STORAGE_BUFFER;
-      w.pBufferInfo = &infos.back();
+      w.descriptorType = descriptor_type(access[i]);
+      if (access[i] == Access::ReadTexels) {
+        views.push_back(bindings[i].storage->texel_view(bindings[i].chunk));
+        w.pTexelBufferView = &views.back();
+      } else {
+        infos.push_back({c.buffer, c.offset, c.range});
+        w.pBufferInfo = &infos.back();
+      }
       writes.push_back(w);
     }
     vkUpdateDescriptorSets(dev, uint32_t(writes.size()), writes.data(), 0, nullptr);
   };
 
   VkDescriptorSet step_set = allocate_set(device_.pipelines().step_set_layout());
-  write_set(step_set, std::span<const Binding>(std::vector<Binding>{bind(step_)}));
+  const Access step_access[] = {Access::Read};
+  write_set(step_set, std::span<const Binding>(std::vector<Binding>{bind(step_)}), step_access);
 
   if (profile_) {
     VkQueryPoolCreateInfo qi{VK_STRUCTURE_TYPE_QUERY_POOL_CREATE_INFO};
@@ -221,7 +231,7 @@ void Graph::record() {
       bound = d.pipeline;
     }
     VkDescriptorSet set = allocate_set(d.pipeline->set_layout);
-    write_set(set, d.bindings);
+    write_set(set, d.bindings, d.pipeline->decl->bindings);
     vkCmdBindDescriptorSets(cb_, VK_PIPELINE_BIND_POINT_COMPUTE, d.pipeline->layout, 0, 1, &set, 0, nullptr);
     if (!d.push.empty())
       vkCmdPushConstants(cb_, d.pipeline->layout, VK_SHADER_STAGE_COMPUTE_BIT, 0, uint32_t(d.push.size()),

@@ -22,8 +22,25 @@ std::string mib(uint64_t bytes) {
 
 Buffer::~Buffer() {
   if (!allocator_) return;
+  for (VkBufferView v : texel_views_)
+    if (v) vkDestroyBufferView(allocator_->device(), v, nullptr);
   for (size_t i = 0; i < chunks_.size(); ++i)
     allocator_->release(placements_[i].first, placements_[i].second, chunks_[i].range);
+}
+
+VkBufferView Buffer::texel_view(size_t chunk) const {
+  if (texel_views_.empty()) texel_views_.resize(chunks_.size(), VK_NULL_HANDLE);
+  VkBufferView& view = texel_views_.at(chunk);
+  if (!view) {
+    const Chunk& c = chunks_[chunk];
+    VkBufferViewCreateInfo vi{VK_STRUCTURE_TYPE_BUFFER_VIEW_CREATE_INFO};
+    vi.buffer = c.buffer;
+    vi.format = VK_FORMAT_R32G32B32A32_UINT;
+    vi.offset = c.offset;
+    vi.range = c.range;  // a multiple of 16 (Allocator's padding)
+    VKLLM_CHECK(vkCreateBufferView(allocator_->device(), &vi, nullptr, &view));
+  }
+  return view;
 }
 
 size_t Buffer::chunk_index(uint64_t byte) const {
@@ -38,7 +55,8 @@ Allocator::Allocator(VkDevice device, const DeviceInfo& info, const Capabilities
   // Probe a buffer's requirements to learn which memory types can back storage buffers.
   VkBufferCreateInfo bi{VK_STRUCTURE_TYPE_BUFFER_CREATE_INFO};
   bi.size = 4096;
-  bi.usage = VK_BUFFER_USAGE_STORAGE_BUFFER_BIT | VK_BUFFER_USAGE_TRANSFER_SRC_BIT | VK_BUFFER_USAGE_TRANSFER_DST_BIT;
+  bi.usage = VK_BUFFER_USAGE_STORAGE_BUFFER_BIT | VK_BUFFER_USAGE_TRANSFER_SRC_BIT | VK_BUFFER_USAGE_TRANSFER_DST_BIT |
+             (caps_.texel_reads ? VK_BUFFER_USAGE_UNIFORM_TEXEL_BUFFER_BIT : 0);
   VkBuffer probe;
   VKLLM_CHECK(vkCreateBuffer(device_, &bi, nullptr, &probe));
   VkMemoryRequirements req;
@@ -70,7 +88,8 @@ Allocator::Allocator(VkDevice device, const DeviceInfo& info, const Capabilities
     heap_index_[k] = mem.memoryTypes[type_index_[k]].heapIndex;
     heap_size_[k] = mem.memoryHeaps[heap_index_[k]].size;
   }
-  alignment_ = std::max<uint64_t>({req.alignment, caps.storage_offset_alignment, 64});
+  alignment_ = std::max<uint64_t>({req.alignment, caps.storage_offset_alignment, 64,
+                                   caps.texel_reads ? caps.texel_offset_alignment : 1});
   block_size_ = std::min<uint64_t>(256ull << 20, caps.max_allocation);
 }
 
@@ -91,7 +110,8 @@ size_t Allocator::new_block(uint64_t size, MemoryKind kind, std::string_view wha
   b->kind = kind;
   VkBufferCreateInfo bi{VK_STRUCTURE_TYPE_BUFFER_CREATE_INFO};
   bi.size = size;
-  bi.usage = VK_BUFFER_USAGE_STORAGE_BUFFER_BIT | VK_BUFFER_USAGE_TRANSFER_SRC_BIT | VK_BUFFER_USAGE_TRANSFER_DST_BIT;
+  bi.usage = VK_BUFFER_USAGE_STORAGE_BUFFER_BIT | VK_BUFFER_USAGE_TRANSFER_SRC_BIT | VK_BUFFER_USAGE_TRANSFER_DST_BIT |
+             (caps_.texel_reads ? VK_BUFFER_USAGE_UNIFORM_TEXEL_BUFFER_BIT : 0);
   VKLLM_CHECK(vkCreateBuffer(device_, &bi, nullptr, &b->buffer));
   VkMemoryRequirements req;
   vkGetBufferMemoryRequirements(device_, b->buffer, &req);

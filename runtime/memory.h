@@ -42,10 +42,14 @@ class Buffer {
   size_t chunk_index(uint64_t byte) const;  // the chunk holding `byte`
   bool host_visible() const { return !chunks_.empty() && chunks_[0].mapped; }
   const std::string& name() const { return name_; }
+  // A view of chunk i as 16-byte RGBA32UI texels (Access::ReadTexels), made on first use and
+  // owned by the buffer.
+  VkBufferView texel_view(size_t chunk) const;
 
  private:
   friend class Allocator;
   Buffer() = default;
+  mutable std::vector<VkBufferView> texel_views_;  // per chunk; null until asked for
   Allocator* allocator_ = nullptr;
   uint64_t size_ = 0;
   std::string name_;
@@ -64,6 +68,7 @@ class Allocator {
   std::shared_ptr<Buffer> allocate(uint64_t bytes, uint64_t unit_bytes, MemoryKind kind, std::string_view what);
 
   uint64_t bytes_in_use() const { return in_use_; }
+  VkDevice device() const { return device_; }
   uint64_t allocations() const { return allocations_; }  // allocate() calls so far
 
  private:

@@ -93,13 +93,17 @@ Pipelines::~Pipelines() {
   vkDestroyPipelineCache(dev, cache_, nullptr);
 }
 
-VkDescriptorSetLayout Pipelines::set_layout(uint32_t bindings) {
+VkDescriptorType descriptor_type(Access a) {
+  return a == Access::ReadTexels ? VK_DESCRIPTOR_TYPE_UNIFORM_TEXEL_BUFFER : VK_DESCRIPTOR_TYPE_STORAGE_BUFFER;
+}
+
+VkDescriptorSetLayout Pipelines::set_layout(const std::vector<Access>& bindings) {
   auto it = set_layouts_.find(bindings);
   if (it != set_layouts_.end()) return it->second;
-  std::vector<VkDescriptorSetLayoutBinding> b(bindings);
-  for (uint32_t i = 0; i < bindings; ++i) b[i] = {i, VK_DESCRIPTOR_TYPE_STORAGE_BUFFER, 1, VK_SHADER_STAGE_COMPUTE_BIT, nullptr};
+  std::vector<VkDescriptorSetLayoutBinding> b(bindings.size());
+  for (uint32_t i = 0; i < b.size(); ++i) b[i] = {i, descriptor_type(bindings[i]), 1, VK_SHADER_STAGE_COMPUTE_BIT, nullptr};
   VkDescriptorSetLayoutCreateInfo li{VK_STRUCTURE_TYPE_DESCRIPTOR_SET_LAYOUT_CREATE_INFO};
-  li.bindingCount = bindings;
+  li.bindingCount = uint32_t(b.size());
   li.pBindings = b.data();
   VkDescriptorSetLayout layout;
   VKLLM_CHECK(vkCreateDescriptorSetLayout(device_.handle(), &li, nullptr, &layout));
@@ -120,7 +124,10 @@ const Pipeline& Pipelines::get(const OpDecl& decl, std::string_view variant, con
   p->local_size = spec.empty() ? 1 : spec[0];
   if (p->local_size == 0 || p->local_size > device_.caps().max_workgroup_invocations)
     throw Error("workgroup size " + std::to_string(p->local_size) + " for " + key + " exceeds the device limit");
-  p->set_layout = set_layout(uint32_t(decl.bindings.size()));
+  if (!device_.caps().texel_reads)
+    for (Access a : decl.bindings)
+      if (a == Access::ReadTexels) throw Error(key + " reads texel buffers, which this device does not use");
+  p->set_layout = set_layout(decl.bindings);
 
   VkDescriptorSetLayout sets[2] = {p->set_layout, step_layout_};
   VkPushConstantRange range{VK_SHADER_STAGE_COMPUTE_BIT, 0, decl.push_bytes};

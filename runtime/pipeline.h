@@ -17,11 +17,15 @@ namespace vkllm {
 
 class Device;
 
-enum class Access : uint8_t { Read, Write, ReadWrite };
+// ReadTexels: read-only, bound as a uniform texel buffer of 16-byte RGBA32UI texels
+// (Capabilities::texel_reads; shaders/fetch.glsl reads either kind the same way).
+enum class Access : uint8_t { Read, Write, ReadWrite, ReadTexels };
+
+VkDescriptorType descriptor_type(Access a);
 
 struct OpDecl {
   const char* name;               // shown by the profiler
-  std::vector<Access> bindings;   // storage buffers at set 0, binding i
+  std::vector<Access> bindings;   // buffers at set 0, binding i
   uint32_t push_bytes;            // size of the push-constant block
 };
 
@@ -49,14 +53,14 @@ class Pipelines {
   const Pipeline& get(const OpDecl& decl, std::string_view variant, const std::vector<uint32_t>& spec);
 
   VkDescriptorSetLayout step_set_layout() const { return step_layout_; }
-  VkDescriptorSetLayout set_layout(uint32_t bindings);
+  VkDescriptorSetLayout set_layout(const std::vector<Access>& bindings);
   const std::filesystem::path& disk_cache_path() const { return path_; }
 
  private:
   Device& device_;
   VkPipelineCache cache_ = VK_NULL_HANDLE;
   VkDescriptorSetLayout step_layout_ = VK_NULL_HANDLE;
-  std::map<uint32_t, VkDescriptorSetLayout> set_layouts_;
+  std::map<std::vector<Access>, VkDescriptorSetLayout> set_layouts_;
   std::map<std::string, std::unique_ptr<Pipeline>> pipelines_;
   std::filesystem::path path_;  // empty: disk cache disabled
   bool dirty_ = false;

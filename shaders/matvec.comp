@@ -1,21 +1,40 @@
 #version 450
-// y[v, m] = sum_k w[m, k] * x[v, k] for a few vectors v (decode, small batches). Each
-// workgroup computes ROWS outputs for VECS vectors: its invocations stride along k with 4-wide
-// loads and use each weight load for all VECS vectors, so the weights are read once per VECS
-// vectors, coalesced, at any subgroup size. f32 accumulation whatever the weight type.
+// y[v, m] = sum_k w[m, k] * x[v, k] for a few vectors v (decode, small batches), f32 (W_F32)
+// or f16 (W_F16) weights. Each workgroup computes ROWS outputs for VECS vectors: its
+// invocations stride along k in 16-byte units (4 f32 or 8 f16 weights, fetch.glsl) and use
+// each weight unit for all VECS vectors, so weights are read once per VECS vectors. Rows that
+// do not start on a unit take a per-element path. f32 accumulation whatever the weight type.
 #include "common.glsl"
 layout(constant_id = 1) const uint ROWS = 8;
 layout(constant_id = 2) const uint VECS = 1;
 #include "reduce.glsl"
-#define W_BINDING 0
-#include "weights.glsl"
+#include "fetch.glsl"
 
-layout(set = 0, binding = 1) readonly buffer X { float x[]; };
-layout(set = 0, binding = 1) readonly buffer X4 { vec4 x4[]; };
+#if defined(W_F32)
+const uint PER_UNIT = 4u;  // weights per 16 bytes
+void unpack_unit(uvec4 u, out vec4 v[2]) { v[0] = uintBitsToFloat(u); v[1] = vec4(0.0); }
+float element_of(uvec4 u, uint e) { return uintBitsToFloat(u[e & 3u]); }
+#elif defined(W_F16)
+const uint PER_UNIT = 8u;
+void unpack_unit(uvec4 u, out vec4 v[2]) {
+  v[0] = vec4(unpackHalf2x16(u.x), unpackHalf2x16(u.y));
+  v[1] = vec4(unpackHalf2x16(u.z), unpackHalf2x16(u.w));
+}
+float element_of(uvec4 u, uint e) { return half_of(u, e); }
+#else
+#error "define W_F32 or W_F16"
+#endif
+const uint VEC4S = PER_UNIT / 4u;  // vec4s per unit
+
+DECLARE_FETCH(0, ws)
+DECLARE_FETCH(1, xs)
 layout(set = 0, binding = 2) writeonly buffer Y { float y[]; };
 layout(push_constant) uniform Push {
   uint m, n, k, w_off, w_stride, x_off, x_stride, y_off, y_stride;
-} p;
+} p;  // in elements
+
+float w_at(uint e) { return element_of(FETCH(ws, e / PER_UNIT), e); }
+float x_at(uint e) { return uintBitsToFloat(FETCH(xs, e >> 2u)[e & 3u]); }
 
 void main() {
   const uint row0 = linear_workgroup() * ROWS, v0 = gl_WorkGroupID.z * VECS;
@@ -27,21 +46,24 @@ void main() {
   [[unroll]] for (uint j = 0u; j < VECS; ++j) xb[j] = p.x_off + min(v0 + j, p.n - 1u) * p.x_stride;
   [[unroll]] for (uint i = 0u; i < ROWS * VECS; ++i) acc[i] = 0.0;
 
-  if (((p.k | p.w_off | p.w_stride | p.x_off | p.x_stride) & 3u) == 0u) {
-    for (uint k4 = gl_LocalInvocationID.x; k4 < p.k / 4u; k4 += gl_WorkGroupSize.x) {
-      vec4 xv[VECS];
-      [[unroll]] for (uint j = 0u; j < VECS; ++j) xv[j] = x4[xb[j] / 4u + k4];
+  if ((p.k | p.w_off | p.w_stride) % PER_UNIT == 0u && ((p.x_off | p.x_stride) & 3u) == 0u) {
+    for (uint t = gl_LocalInvocationID.x; t < p.k / PER_UNIT; t += gl_WorkGroupSize.x) {
+      vec4 xv[VECS][VEC4S];
+      [[unroll]] for (uint j = 0u; j < VECS; ++j)
+        [[unroll]] for (uint c = 0u; c < VEC4S; ++c) xv[j][c] = uintBitsToFloat(FETCH(xs, xb[j] / 4u + VEC4S * t + c));
       [[unroll]] for (uint r = 0u; r < ROWS; ++r) {
-        const vec4 wv = load_w4(wb[r] + 4u * k4);
-        [[unroll]] for (uint j = 0u; j < VECS; ++j) acc[r * VECS + j] += dot(wv, xv[j]);
+        vec4 wv[2];
+        unpack_unit(FETCH(ws, wb[r] / PER_UNIT + t), wv);
+        [[unroll]] for (uint j = 0u; j < VECS; ++j)
+          [[unroll]] for (uint c = 0u; c < VEC4S; ++c) acc[r * VECS + j] += dot(wv[c], xv[j][c]);
       }
     }
   } else {
     for (uint k = gl_LocalInvocationID.x; k < p.k; k += gl_WorkGroupSize.x) {
       float xv[VECS];
-      [[unroll]] for (uint j = 0u; j < VECS; ++j) xv[j] = x[xb[j] + k];
+      [[unroll]] for (uint j = 0u; j < VECS; ++j) xv[j] = x_at(xb[j] + k);
       [[unroll]] for (uint r = 0u; r < ROWS; ++r) {
-        const float wv = load_w(wb[r] + k);
+        const float wv = w_at(wb[r] + k);
         [[unroll]] for (uint j = 0u; j < VECS; ++j) acc[r * VECS + j] += wv * xv[j];
       }
     }

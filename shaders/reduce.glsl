@@ -1,14 +1,22 @@
 // Workgroup-wide sum and max, correct for any subgroup size and any power-of-two workgroup
 // size. Include after the local_size layout. USE_SUBGROUP selects subgroup arithmetic; the
-// fallback is a shared-memory tree. The order of operations is fixed, so results repeat bit for bit.
+// fallback is a shared-memory tree. ONE_SUBGROUP (the host guarantees the workgroup is one
+// subgroup) is subgroup arithmetic with no barrier in the code at all: lavapipe runs every
+// workgroup whose shader contains a barrier as coroutines, which made matvec 15x slower.
+// The order of operations is fixed, so results repeat bit for bit.
+#ifdef ONE_SUBGROUP
+#define USE_SUBGROUP
+#endif
 #ifdef USE_SUBGROUP
 #extension GL_KHR_shader_subgroup_basic : require
 #extension GL_KHR_shader_subgroup_arithmetic : require
 #endif
 
+#if defined(ONE_SUBGROUP)
+#define DEFINE_WG_REDUCE(NAME, SUBGROUP_OP, COMBINE) \
+  float NAME(float v) { return SUBGROUP_OP(v); }
+#elif defined(USE_SUBGROUP)
 shared float reduce_scratch[gl_WorkGroupSize.x];
-
-#ifdef USE_SUBGROUP
 #define DEFINE_WG_REDUCE(NAME, SUBGROUP_OP, COMBINE)                   \
   float NAME(float v) {                                                \
     v = SUBGROUP_OP(v);                                                \
@@ -22,6 +30,7 @@ shared float reduce_scratch[gl_WorkGroupSize.x];
     return r;                                                          \
   }
 #else
+shared float reduce_scratch[gl_WorkGroupSize.x];
 #define DEFINE_WG_REDUCE(NAME, SUBGROUP_OP, COMBINE)                   \
   float NAME(float v) {                                                \
     const uint t = gl_LocalInvocationID.x;                             \
@@ -42,6 +51,9 @@ DEFINE_WG_REDUCE(wg_max, subgroupMax, max)
 
 #ifdef REDUCE_VEC4
 // Four sums at once: one reduction (and, without subgroups, one set of barriers) for four values.
+#ifdef ONE_SUBGROUP
+vec4 wg_sum4(vec4 v) { return subgroupAdd(v); }
+#else
 shared vec4 reduce_scratch4[gl_WorkGroupSize.x];
 vec4 wg_sum4(vec4 v) {
 #ifdef USE_SUBGROUP
@@ -65,4 +77,5 @@ vec4 wg_sum4(vec4 v) {
   return reduce_scratch4[0];
 #endif
 }
+#endif
 #endif

@@ -11,6 +11,11 @@
 
 namespace vkllm::test {
 
+TempFile::~TempFile() {
+  std::error_code ignored;
+  std::filesystem::remove(path, ignored);
+}
+
 namespace {
 DeviceOptions validated_options() {
   DeviceOptions o;

@@ -58,6 +58,14 @@ float max_rel_diff(const ref::Mat& a, const ref::Mat& b);
 
 // A path in the temporary directory unique to this process (suites run concurrently under ctest).
 std::string temp_path(const std::string& name);
+// A temp_path() removed when the test leaves its scope, also when an assertion failed.
+struct TempFile {
+  std::string path;
+  explicit TempFile(const std::string& name) : path(temp_path(name)) {}
+  ~TempFile();
+  TempFile(const TempFile&) = delete;
+  TempFile& operator=(const TempFile&) = delete;
+};
 
 // Runs the vkllm CLI with `args` (shell words) under the validation layers and captures its exit
 // status, stdout and stderr; a validation message fails the calling test.

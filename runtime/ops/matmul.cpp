@@ -9,8 +9,10 @@ namespace vkllm::ops {
 
 namespace {
 const OpDecl kMatvec{"matvec", {Access::Read, Access::Read, Access::Write}, 9 * 4};
+const OpDecl kMatvecTexels{"matvec", {Access::ReadTexels, Access::ReadTexels, Access::Write}, 9 * 4};
 const OpDecl kMatmul{"matmul", {Access::Read, Access::Read, Access::Write}, 9 * 4};
 const OpDecl kMatvecQ8{"matvec_q8_0", {Access::Read, Access::Read, Access::Read, Access::Write}, 11 * 4};
+const OpDecl kMatvecQ8Texels{"matvec_q8_0", {Access::ReadTexels, Access::ReadTexels, Access::ReadTexels, Access::Write}, 11 * 4};
 constexpr uint32_t kMatvecRows = 8;  // outputs per workgroup, sharing each load of x
 constexpr int64_t kMatvecMaxVectors = 8;  // beyond this the tiled kernel reads weights less often
 
@@ -53,8 +55,11 @@ void matvec_kernel(Graph& g, const Tensor& w, const Tensor& x, const Tensor& y) 
   Device& d = g.device();
   const uint32_t local = subgroup_local_size(d);  // 4x faster than 32 or 64 on lavapipe
   const uint32_t vecs = matvec_vectors(x.rows);
-  const Pipeline& pipe = d.pipelines().get(kMatvec, reduce_variant(d, weight_variant(d, "matvec", w.dtype, "matmul").c_str()),
-                                           {local, kMatvecRows, vecs});
+  if (w.dtype != DType::F32 && w.dtype != DType::F16)
+    throw Error(std::string("matmul: weights of type ") + dtype_name(w.dtype) + " are not supported");
+  const std::string base = std::string("matvec_") + (w.dtype == DType::F32 ? "f32" : "f16");
+  const Pipeline& pipe = d.pipelines().get(d.caps().texel_reads ? kMatvecTexels : kMatvec,
+                                           reduce_variant(d, fetch_variant(d, base.c_str()).c_str()), {local, kMatvecRows, vecs});
   record_pieces(g, pipe, w, x, y, [&](int64_t m, int64_t n) { return matvec_groups(m, n, vecs, d.caps()); });
 }
 
@@ -75,7 +80,8 @@ void matmul(Graph& g, const Weight& w, const Tensor& x, const Tensor& y, int64_t
   require(((x.offset | x.row_stride) & 3) == 0, "matmul: Q8_0 needs x rows starting at multiples of 4 floats");
   Device& d = g.device();
   const uint32_t local = subgroup_local_size(d), vecs = matvec_vectors(x.rows);
-  const Pipeline& pipe = d.pipelines().get(kMatvecQ8, reduce_variant(d, "matvec_q8_0"), {local, kMatvecRows, vecs});
+  const Pipeline& pipe = d.pipelines().get(d.caps().texel_reads ? kMatvecQ8Texels : kMatvecQ8,
+                                           reduce_variant(d, fetch_variant(d, "matvec_q8_0").c_str()), {local, kMatvecRows, vecs});
   for (auto ws : split_rows(w.rows(), {&w.values, &w.scales}))
     for (auto ns : split_rows(x.rows, {&x, &y})) {
       Binding bq = bind_rows(w.values, ws.first, ws.count), bs = bind_rows(w.scales, ws.first, ws.count);

@@ -19,7 +19,13 @@ inline void require_same_shape(const Tensor& a, const Tensor& b, const char* op)
 
 // Shader variant suffix for the reduction strategy the device supports.
 inline std::string reduce_variant(const Device& d, const char* base) {
-  return std::string(base) + (d.caps().subgroup_arithmetic ? "_sg" : "_sh");
+  const Capabilities& c = d.caps();
+  return std::string(base) + (c.one_subgroup_workgroups ? "_sg1" : c.subgroup_arithmetic ? "_sg" : "_sh");
+}
+
+// Variant for shaders that read through fetch.glsl: texel buffers where the device uses them.
+inline std::string fetch_variant(const Device& d, const char* base) {
+  return std::string(base) + (d.caps().texel_reads ? "_tx" : "");
 }
 
 // Shader variant suffix for how a weight/table of type `t` is read.

@@ -81,7 +81,8 @@ TEST_CASE_FIXTURE(GpuTest, "a model declaring a sliding window attends only with
     SyntheticModel m = small_model(arch);
     m.layers = 1;
     m.sliding_window = 5;
-    const auto path = temp_path(std::string("synth-window-") + arch + ".gguf");
+    const TempFile file(std::string("synth-window-") + arch + ".gguf");
+    const std::string& path = file.path;
     make_model(m, path);
     Device& dev = gpu();
     LoadedModel loaded = load_model(dev, path);

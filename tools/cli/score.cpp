@@ -232,8 +232,10 @@ void score(const ScoreOptions& o) {
         if (!means.count(row)) rows.emplace_back(row, bare_row);
         means[row][id] = value;
       }
-      if (out)
+      if (out) {  // flushed per case, so an interrupted run keeps what it scored
         for (const auto& [_, line_json] : lines_out) out << line_json.dump() << "\n";
+        out.flush();
+      }
       for (const auto& [row, shares] : probed) probes.add(row, shares);
     } catch (const std::exception& e) {  // one bad case does not stop the others
       std::fprintf(stderr, "%svkllm score: %s line %d (case %s): %s\n", terminal ? "\r" : "", o.data.c_str(), number, id.c_str(), e.what());
