@@ -125,10 +125,10 @@ std::unique_ptr<Model> load_chatglm6b(Device& device, const ArchDescription& arc
   c.alpha = float(h.real("residual_alpha", std::sqrt(2.0 * h.integer("block_count", c.n_layers))));
   c.validate();
   ChatGlmWeights w;
-  w.token_embd = t.tensor("token_embd.weight");
+  w.token_embd = t.weight("token_embd.weight");
   w.output_norm = t.tensor("output_norm.weight");
   w.output_norm_bias = t.tensor("output_norm.bias");
-  w.output = t.has("output.weight") ? t.weight("output.weight") : Weight::plain(w.token_embd);  // absent: tied
+  w.output = t.has("output.weight") ? t.weight("output.weight") : w.token_embd;  // absent: tied
   for (int l = 0; l < c.n_layers; ++l) w.layers.push_back(load_biased_block(t, l, c.dim));
   source.finish();
   return std::make_unique<ChatGlmModel>(device, c, std::move(w));

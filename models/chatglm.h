@@ -37,7 +37,7 @@ std::vector<int64_t> chatglm_qkv_rows(int n_heads, int head_dim);
 using ChatGlmLayer = Gpt2Layer;
 
 struct ChatGlmWeights {
-  Tensor token_embd;
+  Weight token_embd;
   Tensor output_norm, output_norm_bias;
   Weight output;  // [vocab, dim]
   std::vector<ChatGlmLayer> layers;

@@ -35,6 +35,7 @@ bool can_dequantize(uint32_t type) {
     case GgmlType::Q8_0:
     case GgmlType::Q4_0:
     case GgmlType::Q4_K:
+    case GgmlType::Q5_K:
     case GgmlType::Q6_K:
       return true;
     default:
@@ -42,7 +43,7 @@ bool can_dequantize(uint32_t type) {
   }
 }
 
-const char* supported_types() { return "F32, F16, BF16, Q8_0, Q4_0, Q4_K and Q6_K"; }
+const char* supported_types() { return "F32, F16, BF16, Q8_0, Q4_0, Q4_K, Q5_K and Q6_K"; }
 
 std::vector<float> dequantize(const GgufTensor& t) {
   std::vector<float> out(static_cast<size_t>(t.elements()));
@@ -76,6 +77,25 @@ std::vector<float> dequantize(const GgufTensor& t) {
           for (int l = 0; l < 32; ++l) {
             y[l] = d * float(s0) * float(q[l] & 0xF) - dmin * float(m0);
             y[l + 32] = d * float(s1) * float(q[l] >> 4) - dmin * float(m1);
+          }
+        }
+      }
+      return out;
+    case GgmlType::Q5_K:  // as Q4_K, with 32 bytes of fifth bits after the scales: bit s of byte l for sub-block s
+      for (size_t b = 0; b < out.size() / 256; ++b, p += 176) {
+        const float d = half_at(p), dmin = half_at(p + 2);
+        const uint8_t* scales = p + 4;
+        const uint8_t* qh = p + 16;
+        const uint8_t* q = p + 48;
+        float* y = out.data() + b * 256;
+        for (int chunk = 0; chunk < 4; ++chunk, q += 32, y += 64) {
+          int s0, m0, s1, m1;
+          q4_k_scale_min(2 * chunk, scales, s0, m0);
+          q4_k_scale_min(2 * chunk + 1, scales, s1, m1);
+          for (int l = 0; l < 32; ++l) {
+            const int h0 = (qh[l] >> (2 * chunk)) & 1, h1 = (qh[l] >> (2 * chunk + 1)) & 1;
+            y[l] = d * float(s0) * float((q[l] & 0xF) | (h0 << 4)) - dmin * float(m0);
+            y[l + 32] = d * float(s1) * float((q[l] >> 4) | (h1 << 4)) - dmin * float(m1);
           }
         }
       }

@@ -1,5 +1,6 @@
 #pragma once
-// Host dequantization of GGUF tensor data, for types that have no native kernel yet.
+// Host dequantization of GGUF tensor data: the reference of the block-format kernels, and the
+// load path of tensors that no kernel reads in their format (embedding tables).
 #include <cstdint>
 #include <vector>
 
@@ -7,7 +8,7 @@
 
 namespace vkllm {
 
-// True for the block types dequantize() understands (Q8_0, Q4_0, Q4_K, Q6_K).
+// True for the block types dequantize() understands (Q8_0, Q4_0, Q4_K, Q5_K, Q6_K).
 bool can_dequantize(uint32_t type);
 // Every tensor type the loaders accept, for error messages.
 const char* supported_types();

@@ -1,6 +1,7 @@
 #include "models/gguf_upload.h"
 
 #include <cstdio>
+#include <optional>
 
 #include "host/half.h"
 #include "models/dequantize.h"
@@ -27,9 +28,24 @@ Tensor GgufUploader::tensor(const GgufTensor& t) {
   return out;
 }
 
+namespace {
+// The block formats the matvec kernels read as stored.
+std::optional<WeightFormat> native_format(uint32_t type) {
+  switch (GgmlType(type)) {
+    case GgmlType::Q8_0: return WeightFormat::Q8_0;
+    case GgmlType::Q4_0: return WeightFormat::Q4_0;
+    case GgmlType::Q4_K: return WeightFormat::Q4_K;
+    case GgmlType::Q5_K: return WeightFormat::Q5_K;
+    case GgmlType::Q6_K: return WeightFormat::Q6_K;
+    default: return std::nullopt;
+  }
+}
+}  // namespace
+
 Weight GgufUploader::weight(const GgufTensor& t) {
-  if (GgmlType(t.type) != GgmlType::Q8_0 || t.dims.size() != 2) return Weight::plain(tensor(t));
-  Weight w = Weight::from_q8_0_blocks(device_, int64_t(t.dims[1]), int64_t(t.dims[0]), {t.data, size_t(t.bytes)}, t.name);
+  const auto format = native_format(t.type);
+  if (!format || t.dims.size() != 2) return Weight::plain(tensor(t));
+  Weight w = Weight::from_blocks(device_, *format, int64_t(t.dims[1]), int64_t(t.dims[0]), {t.data, size_t(t.bytes)}, t.name);
   progress_.advance(t.bytes);
   return w;
 }

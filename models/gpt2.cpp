@@ -105,11 +105,11 @@ std::unique_ptr<Model> load_gpt2(Device& device, const ArchDescription& arch, co
   c.validate();
   ArchTensors t{source, arch, {c.dim, c.hidden, c.vocab, c.context, c.dim, 0}};
   Gpt2Weights w;
-  w.token_embd = t.tensor("token_embd.weight");
+  w.token_embd = t.weight("token_embd.weight");
   w.position_embd = t.tensor("position_embd.weight");
   w.output_norm = t.tensor("output_norm.weight");
   w.output_norm_bias = t.tensor("output_norm.bias");
-  w.output = t.has("output.weight") ? t.weight("output.weight") : Weight::plain(w.token_embd);  // absent: tied
+  w.output = t.has("output.weight") ? t.weight("output.weight") : w.token_embd;  // absent: tied
   for (int l = 0; l < c.n_layers; ++l) w.layers.push_back(load_biased_block(t, l, c.dim));
   source.finish();
   return std::make_unique<Gpt2Model>(device, c, std::move(w));

@@ -33,7 +33,8 @@ struct Gpt2Layer {
 void set_fused_qkv(Gpt2Layer& layer, const Weight& qkv, const Tensor& qkv_bias, int64_t dim);
 
 struct Gpt2Weights {
-  Tensor token_embd, position_embd;  // [vocab, dim], [context, dim]
+  Weight token_embd;  // [vocab, dim]
+  Tensor position_embd;  // [context, dim]
   Tensor output_norm, output_norm_bias;
   Weight output;  // may share token_embd's storage (tied)
   std::vector<Gpt2Layer> layers;

@@ -98,9 +98,9 @@ std::unique_ptr<Model> load_llama(Device& device, const ArchDescription& arch, c
   c.validate();
 
   LlamaWeights w;
-  w.token_embd = t.tensor("token_embd.weight");
+  w.token_embd = t.weight("token_embd.weight");
   w.output_norm = t.tensor("output_norm.weight");
-  w.output = t.has("output.weight") ? t.weight("output.weight") : Weight::plain(w.token_embd);  // absent: tied
+  w.output = t.has("output.weight") ? t.weight("output.weight") : w.token_embd;  // absent: tied
   for (int l = 0; l < c.n_layers; ++l) {
     LlamaLayer L;
     L.attn_norm = t.tensor("blk.{l}.attn_norm.weight", l);

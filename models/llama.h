@@ -40,7 +40,8 @@ struct LlamaLayer {
 };
 
 struct LlamaWeights {
-  Tensor token_embd, output_norm;
+  Weight token_embd;
+  Tensor output_norm;
   Weight output;  // may share token_embd's storage (tied)
   std::vector<LlamaLayer> layers;
 };

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstdio>
 #include <cstring>
+#include <map>
 #include <random>
 #include <vector>
 
@@ -15,6 +16,49 @@
 #include "runtime/error.h"
 
 namespace vkllm {
+
+namespace {
+// general.file_type as llama.cpp numbers its mixes.
+const std::map<std::string, uint32_t> kFileTypes{{"f16", 1}, {"q4_0", 2}, {"q8_0", 7}, {"q4_k_m", 15}, {"q5_k_m", 17}, {"q6_k", 18}};
+
+// llama.cpp's use_more_bits: the first and last eighth of the layers and every third between.
+bool more_bits(int layer, int layers) {
+  return layer < layers / 8 || layer >= 7 * layers / 8 || (layer - layers / 8) % 3 == 2;
+}
+
+// The type llama.cpp's quantizer gives matrix `name` under `mix`: the output matrix Q6_K in
+// every mix below Q8_0; in the _M mixes attn_v and ffn_down of the more_bits layers Q6_K.
+GgmlType matrix_type(const std::string& mix, const std::string& name, int layers) {
+  if (mix == "f16") return GgmlType::F16;
+  if (mix == "q8_0") return GgmlType::Q8_0;
+  if (name == "output.weight") return GgmlType::Q6_K;
+  if (mix == "q4_0") return GgmlType::Q4_0;
+  if (mix == "q6_k") return GgmlType::Q6_K;
+  const GgmlType base = mix == "q4_k_m" ? GgmlType::Q4_K : GgmlType::Q5_K;
+  int layer = -1;
+  if (std::sscanf(name.c_str(), "blk.%d.", &layer) == 1 &&
+      (name.find(".attn_v.") != std::string::npos || name.find(".ffn_down.") != std::string::npos) && more_bits(layer, layers))
+    return GgmlType::Q6_K;
+  if (name.find(".attn_qkv.") != std::string::npos) return mix == "q4_k_m" ? GgmlType::Q5_K : GgmlType::Q6_K;
+  return base;
+}
+
+std::vector<uint8_t> encode(GgmlType type, const std::vector<float>& v) {
+  switch (type) {
+    case GgmlType::Q8_0: return quantize_q8_0(v);
+    case GgmlType::Q4_0: return quantize_q4_0(v);
+    case GgmlType::Q4_K: return quantize_q4_k(v);
+    case GgmlType::Q5_K: return quantize_q5_k(v);
+    case GgmlType::Q6_K: return quantize_q6_k(v);
+    default: {
+      const auto h = to_f16(v);
+      std::vector<uint8_t> bytes(h.size() * 2);
+      std::memcpy(bytes.data(), h.data(), bytes.size());
+      return bytes;
+    }
+  }
+}
+}  // namespace
 
 namespace {
 
@@ -93,7 +137,11 @@ void make_model(const SyntheticModel& m, const std::string& path) {
   }
   const ArchDescription& arch = *found;
   if (biased_blocks && m.kv_heads != m.heads) throw Error("make-model: " + m.arch + " has as many kv heads as heads");
-  if (m.type != "f16" && m.type != "q8_0") throw Error("make-model: type must be f16 or q8_0");
+  const auto file_type = kFileTypes.find(m.type);
+  if (file_type == kFileTypes.end()) throw Error("make-model: type must be f16, q8_0, q4_0, q4_k_m, q5_k_m or q6_k");
+  const bool k_quants = m.type != "f16" && m.type != "q8_0" && m.type != "q4_0";
+  if (k_quants && (m.dim % 256 || m.ffn % 256 || (m.kv_heads * (m.dim / m.heads)) % 256))
+    throw Error("make-model: " + m.type + " needs dim, ffn and kv heads x head size to be multiples of 256 (K-quant super-blocks)");
   if (m.dim % m.heads || m.heads % m.kv_heads || m.dim % 32 || m.ffn % 32)
     throw Error("make-model: dim must split into heads (a multiple of kv heads), and dim and ffn be multiples of 32");
   if (m.sliding_window < 0 || (m.sliding_window > 0 && biased_blocks))
@@ -104,7 +152,7 @@ void make_model(const SyntheticModel& m, const std::string& path) {
   GgufWriter w;
   w.set_string("general.architecture", m.arch);
   w.set_string("general.name", "vkllm synthetic " + m.arch);
-  w.set_u32("general.file_type", m.type == "f16" ? 1 : 7);
+  w.set_u32("general.file_type", file_type->second);
   w.set_u32(a + "context_length", uint32_t(m.context));
   w.set_u32(a + "embedding_length", uint32_t(m.dim));
   w.set_u32(a + "block_count", uint32_t(m.layers));
@@ -145,16 +193,8 @@ void make_model(const SyntheticModel& m, const std::string& path) {
     const int64_t rows = extents.of(t.rows), cols = extents.of(t.cols);
     switch (t.role) {
       case TensorRole::Matrix: {
-        const std::vector<float> v = randoms(rows * cols);
-        std::vector<uint8_t> bytes;
-        if (m.type == "q8_0") {
-          bytes = quantize_q8_0(v);
-        } else {
-          auto h = to_f16(v);
-          bytes.resize(h.size() * 2);
-          std::memcpy(bytes.data(), h.data(), bytes.size());
-        }
-        w.add_tensor(name, {uint64_t(cols), uint64_t(rows)}, uint32_t(m.type == "q8_0" ? GgmlType::Q8_0 : GgmlType::F16), std::move(bytes));
+        const GgmlType type = matrix_type(m.type, name, m.layers);
+        w.add_tensor(name, {uint64_t(cols), uint64_t(rows)}, uint32_t(type), encode(type, randoms(rows * cols)));
         break;
       }
       case TensorRole::Norm: f32(name, rows, std::vector<float>(size_t(rows * cols), 1.0f)); break;

@@ -10,7 +10,7 @@ namespace vkllm {
 struct SyntheticModel {
   std::string arch = "llama";
   int dim = 768, layers = 12, heads = 12, kv_heads = 12, ffn = 2048, vocab = 32000, context = 2048;
-  std::string type = "f16";  // f16 or q8_0 for the matrices; norms are f32
+  std::string type = "f16";  // the matrices: f16, q8_0, q4_0, q4_k_m, q5_k_m or q6_k (llama.cpp's mixes); norms are f32
   uint32_t seed = 1;
   int sliding_window = 0;  // llama, qwen2: every layer attends within this many positions (0: full)
   std::vector<float> rope_freq_factors;  // llama, qwen2: rope_freqs.weight, one per rotated pair (empty: none)

@@ -31,6 +31,8 @@ void softmax(Graph& g, const Tensor& x, const Tensor& out, uint32_t n_valid = kA
 
 // out[i] = table[ids[i]] (table f32 or f16, ids i32 with one row of n ids, out f32 [n, cols]).
 void get_rows(Graph& g, const Tensor& table, const Tensor& ids, const Tensor& out);
+// The same for a table in any Weight format (a block format is decoded as it is gathered).
+void get_rows(Graph& g, const Weight& table, const Tensor& ids, const Tensor& out);
 
 // y[n, m] = x[n, :] . w[m, :] (w f32 or f16 [m, k]; x f32 [n, k]; y f32 [n, m]).
 // Few vectors take the matrix-vector kernel (which reuses each weight load for up to 8
@@ -38,8 +40,8 @@ void get_rows(Graph& g, const Tensor& table, const Tensor& ids, const Tensor& ou
 // batch_rows > 0 picks the kernel a batch of that many rows takes: rows gathered from a batch
 // then compute bit for bit what they compute among all of it (each kernel's rows are independent).
 void matmul(Graph& g, const Tensor& w, const Tensor& x, const Tensor& y, int64_t batch_rows = 0);
-// The same for any Weight; Q8_0 weights take the Q8_0 matrix-vector kernel at every batch size
-// (x and y rows must start at multiples of 4 floats).
+// The same for any Weight; block formats (Q8_0, Q4_0, Q4_K, Q5_K, Q6_K) take their
+// matrix-vector kernel at every batch size (x rows must start at multiples of 4 floats).
 void matmul(Graph& g, const Weight& w, const Tensor& x, const Tensor& y, int64_t batch_rows = 0);
 // The same with the kernel forced, for tests and benchmarks.
 void matvec_kernel(Graph& g, const Tensor& w, const Tensor& x, const Tensor& y);

@@ -55,7 +55,7 @@ int bench_product(Device& dev, bool matvec, int64_t rows, int64_t cols, int64_t 
   for (int b = 0; b < batch; ++b) {
     if (type == "q8_0") {
       Tensor f = random_tensor(dev, DType::F32, rows, cols, 1, 3 + uint32_t(b));
-      weights.push_back(Weight::from_q8_0_blocks(dev, rows, cols, quantize_q8_0(dev.download<float>(f)), "w"));
+      weights.push_back(Weight::from_blocks(dev, WeightFormat::Q8_0, rows, cols, quantize_q8_0(dev.download<float>(f)), "w"));
       bytes_per_weight = 34.0 / 32;
       ops::matmul(g, weights.back(), x, y);
     } else {
@@ -111,9 +111,9 @@ std::unique_ptr<LlamaModel> synthetic_llama(Device& dev, int layers, int dim, in
     return Weight::plain(random_tensor(dev, DType::F16, rows, cols, 0.05f, seed++));
   };
   LlamaWeights w;
-  w.token_embd = random_tensor(dev, DType::F32, c.vocab, dim, 1, seed++);
+  w.token_embd = Weight::plain(random_tensor(dev, DType::F32, c.vocab, dim, 1, seed++));
   w.output_norm = random_tensor(dev, DType::F32, 1, dim, 1, seed++);
-  w.output = Weight::plain(w.token_embd);
+  w.output = w.token_embd;
   for (int l = 0; l < layers; ++l)
     w.layers.push_back({w.output_norm, matrix(dim, dim), matrix(dim, dim), matrix(dim, dim), matrix(dim, dim),
                         w.output_norm, matrix(ffn, dim), matrix(ffn, dim), matrix(dim, ffn), {}, {}, {}});

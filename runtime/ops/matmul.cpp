@@ -1,6 +1,9 @@
 // Matrix-vector (matvec.comp) and tiled matrix-matrix (matmul.comp) products.
 // Weights split into chunks give one dispatch per (weight rows, vectors) piece; each writes
 // its own columns of y.
+#include <algorithm>
+#include <cctype>
+
 #include "runtime/ops.h"
 #include "runtime/ops/op_util.h"
 #include "runtime/pipeline.h"
@@ -11,8 +14,8 @@ namespace {
 const OpDecl kMatvec{"matvec", {Access::Read, Access::Read, Access::Write}, 9 * 4};
 const OpDecl kMatvecTexels{"matvec", {Access::ReadTexels, Access::ReadTexels, Access::Write}, 9 * 4};
 const OpDecl kMatmul{"matmul", {Access::Read, Access::Read, Access::Write}, 9 * 4};
-const OpDecl kMatvecQ8{"matvec_q8_0", {Access::Read, Access::Read, Access::Read, Access::Write}, 11 * 4};
-const OpDecl kMatvecQ8Texels{"matvec_q8_0", {Access::ReadTexels, Access::ReadTexels, Access::ReadTexels, Access::Write}, 11 * 4};
+const OpDecl kMatvecBlocks{"matvec_blocks", {Access::Read, Access::Read, Access::Read, Access::Write}, 11 * 4};
+const OpDecl kMatvecBlocksTexels{"matvec_blocks", {Access::ReadTexels, Access::ReadTexels, Access::ReadTexels, Access::Write}, 11 * 4};
 constexpr uint32_t kMatvecRows = 8;  // outputs per workgroup, sharing each load of x
 constexpr int64_t kMatvecMaxVectors = 8;  // beyond this the tiled kernel reads weights less often
 
@@ -71,26 +74,33 @@ void matmul_kernel(Graph& g, const Tensor& w, const Tensor& x, const Tensor& y) 
 }
 
 void matmul(Graph& g, const Weight& w, const Tensor& x, const Tensor& y, int64_t batch_rows) {
-  if (!w.q8_0()) return matmul(g, w.values, x, y, batch_rows);
+  if (!w.quantized()) return matmul(g, w.values, x, y, batch_rows);
+  const std::string format = weight_format_name(w.format);
   require_dtype(x, DType::F32, "matmul");
   require_dtype(y, DType::F32, "matmul");
   require(x.cols == w.cols() && y.rows == x.rows && y.cols == w.rows(),
-          "matmul: shapes do not fit: Q8_0 w [" + std::to_string(w.rows()) + " x " + std::to_string(w.cols()) + "], x " +
-              x.describe() + ", y " + y.describe());
-  require(((x.offset | x.row_stride) & 3) == 0, "matmul: Q8_0 needs x rows starting at multiples of 4 floats");
+          "matmul: shapes do not fit: " + format + " w [" + std::to_string(w.rows()) + " x " + std::to_string(w.cols()) +
+              "], x " + x.describe() + ", y " + y.describe());
+  require(((x.offset | x.row_stride) & 3) == 0, "matmul: " + format + " needs x rows starting at multiples of 4 floats");
   Device& d = g.device();
+  // Block formats are read by the matrix-vector kernel at every batch size: each weight block
+  // is decoded once per group of up to kMatvecMaxVectors vectors.
   const uint32_t local = subgroup_local_size(d), vecs = matvec_vectors(x.rows);
-  const Pipeline& pipe = d.pipelines().get(d.caps().texel_reads ? kMatvecQ8Texels : kMatvecQ8,
-                                           reduce_variant(d, fetch_variant(d, "matvec_q8_0").c_str()), {local, kMatvecRows, vecs});
-  for (auto ws : split_rows(w.rows(), {&w.values, &w.scales}))
+  std::string base = "matvec_" + format;
+  std::transform(base.begin(), base.end(), base.begin(), [](char c) { return char(std::tolower(c)); });
+  const Pipeline& pipe = d.pipelines().get(d.caps().texel_reads ? kMatvecBlocksTexels : kMatvecBlocks,
+                                           reduce_variant(d, fetch_variant(d, base.c_str()).c_str()), {local, kMatvecRows, vecs});
+  const Tensor& scales = w.scales.storage ? w.scales : w.values;  // unread where the format has none
+  for (auto ws : split_rows(w.rows(), {&w.values, &scales}))
     for (auto ns : split_rows(x.rows, {&x, &y})) {
-      Binding bq = bind_rows(w.values, ws.first, ws.count), bs = bind_rows(w.scales, ws.first, ws.count);
+      Binding bq = bind_rows(w.values, ws.first, ws.count), bs = bind_rows(scales, ws.first, ws.count);
       Binding bx = bind_rows(x, ns.first, ns.count), by = bind_rows(y.slice_cols(ws.first, ws.count), ns.first, ns.count);
       struct {
         uint32_t m, n, k, q_off, q_stride, s_off, s_stride, x_off, x_stride, y_off, y_stride;
       } push{u32(ws.count), u32(ns.count), u32(w.cols()), bq.elem_offset, u32(w.values.row_stride), bs.elem_offset,
-             u32(w.scales.row_stride), bx.elem_offset, u32(x.row_stride), by.elem_offset, u32(y.row_stride)};
-      require((bx.elem_offset & 3) == 0, "matmul: Q8_0 needs x rows starting at multiples of 4 floats");
+             u32(scales.row_stride), bx.elem_offset, u32(x.row_stride), by.elem_offset, u32(y.row_stride)};
+      require((bx.elem_offset & 3) == 0 && (bq.elem_offset & 3) == 0,
+              "matmul: " + format + " needs x rows and weight rows on 16-byte boundaries");
       g.dispatch(pipe, {bq, bs, bx, by}, push, matvec_groups(ws.count, ns.count, vecs, d.caps()));
     }
 }

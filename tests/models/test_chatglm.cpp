@@ -99,7 +99,7 @@ GlmCase load_glm_case(const std::string& path) {
   const int64_t d = c.dim, f = c.hidden;
   DataFile data(path);
   ChatGlmWeights w;
-  w.token_embd = upload(data.floats(5 * d), 5, d);
+  w.token_embd = Weight::plain(upload(data.floats(5 * d), 5, d));
   ChatGlmLayer L;
   L.attn_norm = upload(data.floats(d), 1, d);
   L.attn_norm_bias = upload(data.floats(d), 1, d);
@@ -294,7 +294,7 @@ TEST_CASE_FIXTURE(GpuTest, "ChatGLM2: partial interleaved RoPE, multi-query grou
   const int64_t d = c.dim, kv = int64_t(c.n_kv_heads) * c.head_dim(), f = c.hidden;
   DataFile data(*path);
   LlamaWeights w;
-  w.token_embd = upload(data.floats(5 * d), 5, d);
+  w.token_embd = Weight::plain(upload(data.floats(5 * d), 5, d));
   LlamaLayer L;
   L.attn_norm = upload(data.floats(d), 1, d);
   const Weight qkv = Weight::plain(upload(data.floats((d + 2 * kv) * d), d + 2 * kv, d));

@@ -1,4 +1,5 @@
-// Block formats dequantized on load: values are exact (scale times quant); unknown types refuse.
+// Block formats as the host reads them (the reference of the native kernels, and embeddings):
+// values are exact (scale times quant); unknown types refuse.
 #include <cstring>
 
 #include "models/dequantize.h"
@@ -97,8 +98,40 @@ TEST_CASE("Q6_K super-blocks dequantize with 16 int8 scales") {
   }
 }
 
+// Q5_K: Q4_K's scales and nibbles (after 32 bytes of fifth bits) with bit j of byte l the fifth
+// bit of value l of group j: values reach 31.
+TEST_CASE("Q5_K super-blocks dequantize with Q4_K scales and a fifth bit per value") {
+  int scale[8], min[8];
+  for (int j = 0; j < 8; ++j) scale[j] = 5 + 7 * j, min[j] = 61 - 6 * j;
+  uint8_t packed[12] = {};
+  for (int j = 0; j < 4; ++j) {
+    packed[j] = uint8_t(scale[j] | ((scale[j + 4] >> 4) << 6));
+    packed[j + 4] = uint8_t(min[j] | ((min[j + 4] >> 4) << 6));
+    packed[j + 8] = uint8_t((scale[j + 4] & 0xF) | ((min[j + 4] & 0xF) << 4));
+  }
+  auto quant = [](int i) { return (i * 13 + 5) & 31; };
+  std::vector<uint8_t> b;
+  put_half(b, 0.25f);
+  put_half(b, 0.5f);
+  b.insert(b.end(), packed, packed + 12);
+  for (int l = 0; l < 32; ++l) {
+    uint8_t high = 0;
+    for (int j = 0; j < 8; ++j) high = uint8_t(high | ((quant(32 * j + l) >> 4) << j));
+    b.push_back(high);
+  }
+  for (int chunk = 0; chunk < 4; ++chunk)
+    for (int l = 0; l < 32; ++l) b.push_back(uint8_t((quant(64 * chunk + l) & 0xF) | ((quant(64 * chunk + 32 + l) & 0xF) << 4)));
+  REQUIRE(b.size() == 176);
+  auto v = dequantize(tensor_of(GgmlType::Q5_K, 256, b));
+  for (int i = 0; i < 256; ++i) {
+    const int j = i / 32;
+    CAPTURE(i);
+    CHECK(v[size_t(i)] == doctest::Approx(0.25f * float(scale[j] * quant(i)) - 0.5f * float(min[j])));
+  }
+}
+
 TEST_CASE("types without a dequantizer are refused by name") {
-  CHECK_FALSE(can_dequantize(uint32_t(GgmlType::Q5_K)));
-  std::vector<uint8_t> b(176);
-  CHECK_THROWS_WITH_AS(dequantize(tensor_of(GgmlType::Q5_K, 256, b)), doctest::Contains("type Q5_K"), Error);
+  CHECK_FALSE(can_dequantize(uint32_t(GgmlType::Q3_K)));
+  std::vector<uint8_t> b(110);
+  CHECK_THROWS_WITH_AS(dequantize(tensor_of(GgmlType::Q3_K, 256, b)), doctest::Contains("type Q3_K"), Error);
 }

@@ -48,7 +48,9 @@ TEST_CASE_FIXTURE(GpuTest, "make-model writes GGUF that reads back, loads and ru
       std::filesystem::remove(path);
     }
   SyntheticModel bad = small_model("llama", "q4_k");
-  CHECK_THROWS_WITH_AS(make_model(bad, temp_path("never.gguf")), doctest::Contains("type must be f16 or q8_0"), Error);
+  CHECK_THROWS_WITH_AS(make_model(bad, temp_path("never.gguf")), doctest::Contains("type must be f16, q8_0, q4_0, q4_k_m"), Error);
+  bad = small_model("llama", "q4_k_m");
+  CHECK_THROWS_WITH_AS(make_model(bad, temp_path("never.gguf")), doctest::Contains("multiples of 256"), Error);
   bad = small_model("bert");
   CHECK_THROWS_WITH_AS(make_model(bad, temp_path("never.gguf")), doctest::Contains("architecture 'bert' is not supported"), Error);
 }
@@ -106,5 +108,62 @@ TEST_CASE_FIXTURE(GpuTest, "a model declaring a sliding window attends only with
     const auto all = full.model->forward(a, tokens, positions);
     const auto tail = full.model->forward(b, std::span(tokens).subspan(8), std::span(positions).subspan(8));
     CHECK(max_abs_diff(std::span(all).last(vocab), std::span(tail).last(vocab)) > 1e-4);
+  }
+}
+
+// The quantized mixes: llama.cpp's choice of type per tensor, weights held in device memory at
+// the file's size (block formats are read as stored, embeddings included), and logits that
+// stay as close to the f16 model's as each mix's bits allow, in that order.
+TEST_CASE_FIXTURE(GpuTest, "quantized mixes keep the file's size in memory and the f16 model's logits within their error") {
+  SyntheticModel m;
+  m.dim = 256, m.layers = 8, m.heads = 4, m.kv_heads = 4, m.ffn = 512, m.vocab = 300, m.context = 16;
+  const std::vector<int32_t> tokens{1, 17, 99, 250, 3, 42, 7, 299};
+  Device& dev = gpu();
+  auto logits_of = [&](const std::string& type, double* file_bytes, double* device_bytes) {
+    m.type = type;
+    const TempFile file("mix-" + type + ".gguf");
+    make_model(m, file.path);
+    const uint64_t before = dev.allocator().bytes_in_use();
+    LoadedModel loaded = load_model(dev, file.path);
+    if (device_bytes) *device_bytes = double(dev.allocator().bytes_in_use() - before);
+    if (file_bytes) {
+      *file_bytes = 0;
+      for (const GgufTensor& t : GgufFile(file.path).tensors()) *file_bytes += double(t.bytes);
+    }
+    Session session(*loaded.model, {.context = 8});
+    return session.decode(tokens);
+  };
+  {
+    m.type = "q4_k_m";
+    const TempFile file("mix-types.gguf");
+    make_model(m, file.path);
+    const GgufFile f(file.path);
+    CHECK(f.get_uint("general.file_type") == 15);
+    CHECK(f.tensor("output.weight").type == uint32_t(GgmlType::Q6_K));
+    CHECK(f.tensor("token_embd.weight").type == uint32_t(GgmlType::Q4_K));
+    CHECK(f.tensor("blk.0.attn_v.weight").type == uint32_t(GgmlType::Q6_K));   // first eighth
+    CHECK(f.tensor("blk.1.attn_v.weight").type == uint32_t(GgmlType::Q4_K));
+    CHECK(f.tensor("blk.3.ffn_down.weight").type == uint32_t(GgmlType::Q6_K));  // (3 - 1) % 3 == 2
+    CHECK(f.tensor("blk.7.ffn_down.weight").type == uint32_t(GgmlType::Q6_K));  // last eighth
+    CHECK(f.tensor("blk.2.attn_q.weight").type == uint32_t(GgmlType::Q4_K));
+  }
+  const auto f16 = logits_of("f16", nullptr, nullptr);
+  double previous = 0;
+  for (const char* type : {"q8_0", "q6_k", "q5_k_m", "q4_k_m", "q4_0"}) {
+    CAPTURE(type);
+    double file_bytes = 0, device_bytes = 0;
+    const auto q = logits_of(type, &file_bytes, &device_bytes);
+    CHECK(device_bytes <= 1.05 * file_bytes);
+    double err = 0, norm = 0;
+    for (size_t i = 0; i < q.size(); ++i) err += (q[i] - f16[i]) * (q[i] - f16[i]), norm += f16[i] * f16[i];
+    const double relative = std::sqrt(err / norm);
+    MESSAGE(std::string(type) << ": logits' relative RMS difference from f16 " << relative << ", device bytes / file tensor bytes "
+                 << device_bytes / file_bytes);
+    // Per-weight quantization noise is about range / levels / sqrt(12); the logits of this
+    // 8-layer random model carry a few times it. Fewer bits, more error, in the mixes' order.
+    const double bound = std::string(type) == "q8_0" ? 0.03 : std::string(type) == "q6_k" ? 0.1 : std::string(type) == "q5_k_m" ? 0.2 : 0.4;
+    CHECK(relative < bound);
+    CHECK(relative > previous);
+    previous = relative;
   }
 }

@@ -2,6 +2,7 @@
 // Tolerance: |gpu - ref| <= 2e-5 * (1 + |ref|) with inputs scaled so outputs are O(1); f16
 // weights are compared against the reference run on the same f16-rounded values.
 #include "host/quant.h"
+#include "tests/ops/blocks.h"
 #include "tests/test_util.h"
 
 using namespace vkllm;
@@ -105,7 +106,7 @@ TEST_CASE_FIXTURE(GpuTest, "Q8_0 weights multiply like their dequantized values"
       CAPTURE(n);
       const auto blocks = quantize_q8_0(random_mat(m, k, uint32_t(m + k)).v);
       const ref::Mat represented = q8_0_values(blocks, m, k);
-      Weight q = Weight::from_q8_0_blocks(d, m, k, blocks, "q8");
+      Weight q = Weight::from_blocks(d, WeightFormat::Q8_0, m, k, blocks, "q8");
       ref::Mat x = random_mat(n, k, uint32_t(n));
       for (auto& v : x.v) v /= std::sqrt(float(k));
       Tensor tx = to_device(d, x), ty = d.tensor(DType::F32, n, m);
@@ -114,4 +115,40 @@ TEST_CASE_FIXTURE(GpuTest, "Q8_0 weights multiply like their dequantized values"
       g.run();
       CHECK(max_rel_diff(to_host(d, ty), ref::matmul(represented, x)) <= 2e-5f);
     }
+}
+
+// Each block format's kernel against the host dequantizer (the formats' definitions are tested
+// in test_dequantize.cpp): odd row counts, 1..17 vectors and a large batch, rows split across
+// buffer chunks under small buffer ranges.
+TEST_CASE_FIXTURE(GpuTest, "block-format weights multiply like their dequantized values") {
+  Device& d = gpu();
+  for (const BlockFormatCase& f : block_format_cases()) {
+    const int64_t unit = block_layout(f.format).values;
+    for (auto [m, blocks_per_row] : std::vector<std::pair<int64_t, int64_t>>{{1, 1}, {7, 3}, {33, 2}, {130, 16}, {2100, 8}})
+      for (int64_t n : {1, 2, 3, 5, 8, 9, 17, 40}) {
+        if (m > 1000 && n != 1 && n != 9) continue;  // large enough to span chunks under small buffer ranges
+        const int64_t k = blocks_per_row * unit;
+        CAPTURE(weight_format_name(f.format));
+        CAPTURE(m);
+        CAPTURE(k);
+        CAPTURE(n);
+        const auto blocks = random_blocks(f, m, k, uint32_t(m * 131 + k + n));
+        const ref::Mat represented = dequantized(f, blocks, m, k);
+        Weight w = Weight::from_blocks(d, f.format, m, k, blocks, "w");
+        const ref::Mat x = random_mat(n, k, uint32_t(n + 3));
+        Tensor tx = to_device(d, x), ty = d.tensor(DType::F32, n, m);
+        Graph g(d);
+        ops::matmul(g, w, tx, ty);
+        g.run();
+        CHECK(max_rel_diff(to_host(d, ty), ref::matmul(represented, x)) <= 1e-4f);
+      }
+  }
+}
+
+TEST_CASE_FIXTURE(GpuTest, "block-format weights refuse a byte count that does not fit their shape") {
+  std::vector<uint8_t> blocks(143);
+  CHECK_THROWS_WITH_AS(Weight::from_blocks(gpu(), WeightFormat::Q4_K, 1, 256, blocks, "w"),
+                       doctest::Contains("Q4_K weight 'w': 143 bytes for 1 x 256"), Error);
+  CHECK_THROWS_WITH_AS(Weight::from_blocks(gpu(), WeightFormat::Q6_K, 1, 100, blocks, "w"),
+                       doctest::Contains("whole blocks of 256"), Error);
 }

@@ -1,30 +1,25 @@
 #version 450
-// y[v, m] = sum_k w[m, k] * x[v, k] for Q8_0 weights: quants as int8 packed four to a 32-bit
-// word (binding 0), one f16 scale per block of 32 (binding 1). ROWS outputs for VECS vectors
-// per workgroup; invocations stride over blocks, read each block's x once for all ROWS rows
-// and each block's quants once for all VECS vectors. Every read is 16 bytes (fetch.glsl).
-// f32 accumulation.
+// y[v, m] = sum_k w[m, k] * x[v, k] for weights in a GGUF block format (runtime/weight.h),
+// read as stored (blocks.glsl). Invocations stride over sub-blocks of 32 weights; with
+// w = a q + b per half, a sub-block's share of a dot product is a dot(q, x) + b sum(x). ROWS
+// outputs for VECS vectors per workgroup: each sub-block's x is read once for all rows, its
+// weights once for all vectors. Every read is 16 bytes (fetch.glsl). f32 accumulation.
 #include "common.glsl"
 layout(constant_id = 1) const uint ROWS = 8;
 layout(constant_id = 2) const uint VECS = 1;
 #include "reduce.glsl"
-#include "fetch.glsl"
+#include "blocks.glsl"
 
-DECLARE_FETCH(0, quants)
-DECLARE_FETCH(1, scales)
 DECLARE_FETCH(2, xs)
 layout(set = 0, binding = 3) writeonly buffer Y { float y[]; };
 layout(push_constant) uniform Push {
   uint m, n, k, q_off, q_stride, s_off, s_stride, x_off, x_stride, y_off, y_stride;
 } p;  // q_*: in 32-bit words; s_*: in f16 elements; x_*, y_*: in floats
 
-// Four signed bytes of a word, as floats.
-vec4 bytes_of(uint w) { return vec4(ivec4(w << 24, w << 16, w << 8, w) >> 24); }
-
 void main() {
   const uint row0 = linear_workgroup() * ROWS, v0 = gl_WorkGroupID.z * VECS;
   if (row0 >= p.m) return;
-  uint qb[ROWS], sb[ROWS], xb[VECS];  // 16-byte units for quants and x, f16 elements for scales
+  uint qb[ROWS], sb[ROWS], xb[VECS];  // 16-byte units for blocks and x, f16 elements for scales
   float acc[ROWS * VECS];
   [[unroll]] for (uint r = 0u; r < ROWS; ++r) {
     const uint row = min(row0 + r, p.m - 1u);  // rows and vectors past the end are computed, then dropped
@@ -36,17 +31,18 @@ void main() {
 
   for (uint b = gl_LocalInvocationID.x; b < p.k / 32u; b += gl_WorkGroupSize.x) {
     vec4 xv[VECS][8];
-    [[unroll]] for (uint j = 0u; j < VECS; ++j)
+    vec2 xsum[VECS];
+    [[unroll]] for (uint j = 0u; j < VECS; ++j) {
       [[unroll]] for (uint c = 0u; c < 8u; ++c) xv[j][c] = uintBitsToFloat(FETCH(xs, xb[j] + 8u * b + c));
+      xsum[j] = vec2(dot(xv[j][0] + xv[j][1] + xv[j][2] + xv[j][3], vec4(1.0)),
+                     dot(xv[j][4] + xv[j][5] + xv[j][6] + xv[j][7], vec4(1.0)));
+    }
     [[unroll]] for (uint r = 0u; r < ROWS; ++r) {
-      const uvec4 q0 = FETCH(quants, qb[r] + 2u * b), q1 = FETCH(quants, qb[r] + 2u * b + 1u);
-      const float d = FETCH_HALF(scales, sb[r] + b);
-      const vec4 w[8] = {bytes_of(q0.x), bytes_of(q0.y), bytes_of(q0.z), bytes_of(q0.w),
-                         bytes_of(q1.x), bytes_of(q1.y), bytes_of(q1.z), bytes_of(q1.w)};
+      const SubBlock s = decode(qb[r], sb[r], b);
       [[unroll]] for (uint j = 0u; j < VECS; ++j) {
-        float s = 0.0;
-        [[unroll]] for (uint c = 0u; c < 8u; ++c) s += dot(w[c], xv[j][c]);
-        acc[r * VECS + j] += d * s;
+        const float lo = dot(s.q[0], xv[j][0]) + dot(s.q[1], xv[j][1]) + dot(s.q[2], xv[j][2]) + dot(s.q[3], xv[j][3]);
+        const float hi = dot(s.q[4], xv[j][4]) + dot(s.q[5], xv[j][5]) + dot(s.q[6], xv[j][6]) + dot(s.q[7], xv[j][7]);
+        acc[r * VECS + j] += dot(s.a, vec2(lo, hi)) + dot(s.b, xsum[j]);
       }
     }
   }
