@@ -1,6 +1,6 @@
 #pragma once
 // Host dequantization of GGUF tensor data: the reference of the block-format kernels, and the
-// load path of tensors that no kernel reads in their format (embedding tables).
+// load path of block-format tensors that an op reads as plain values (not weights or embeddings).
 #include <cstdint>
 #include <vector>
 

@@ -69,6 +69,8 @@ class Device {
   void run_commands(const std::function<void(VkCommandBuffer)>& record);
   void submit_and_wait(VkCommandBuffer cb);
   uint64_t submissions() const { return submissions_; }  // queue submissions so far
+  uint64_t dispatches() const { return dispatches_; }    // compute dispatches submitted so far (graphs)
+  void count_dispatches(uint64_t n) { dispatches_ += n; }
 
   // Barriers every command buffer vkllm records begins and ends with.
   static void barrier_after_previous_work(VkCommandBuffer cb);
@@ -90,7 +92,7 @@ class Device {
   VkFence fence_ = VK_NULL_HANDLE;
   std::unique_ptr<Allocator> allocator_;
   std::unique_ptr<Pipelines> pipelines_;
-  uint64_t submissions_ = 0;
+  uint64_t submissions_ = 0, dispatches_ = 0;
 };
 
 }  // namespace vkllm

@@ -246,6 +246,7 @@ void Graph::record() {
 
 void Graph::run() {
   if (!recorded_) record();
+  device_.count_dispatches(dispatches_.size());
   device_.submit_and_wait(cb_);
   if (queries_) collect_profile();
 }

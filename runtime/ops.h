@@ -40,8 +40,9 @@ void get_rows(Graph& g, const Weight& table, const Tensor& ids, const Tensor& ou
 // batch_rows > 0 picks the kernel a batch of that many rows takes: rows gathered from a batch
 // then compute bit for bit what they compute among all of it (each kernel's rows are independent).
 void matmul(Graph& g, const Tensor& w, const Tensor& x, const Tensor& y, int64_t batch_rows = 0);
-// The same for any Weight; block formats (Q8_0, Q4_0, Q4_K, Q5_K, Q6_K) take their
-// matrix-vector kernel at every batch size (x rows must start at multiples of 4 floats).
+// The same for any Weight; block formats (Q8_0, Q4_0, Q4_K, Q5_K, Q6_K) are read as stored by
+// their own matrix-vector and tiled kernels, chosen the same way (x rows must start at
+// multiples of 4 floats).
 void matmul(Graph& g, const Weight& w, const Tensor& x, const Tensor& y, int64_t batch_rows = 0);
 // The same with the kernel forced, for tests and benchmarks.
 void matvec_kernel(Graph& g, const Tensor& w, const Tensor& x, const Tensor& y);

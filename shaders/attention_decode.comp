@@ -3,12 +3,28 @@
 // different keys (t = t0 + lane, t0 + lane + L, ...), each keeping its own online softmax over
 // whole head_dim dot products (4-wide loads), merged across the workgroup once at the end.
 // No reduction per key, unlike attention.comp. Same bindings and push block (attention_push.glsl);
-// needs head_dim, the K/V row stride and offsets to be multiples of 4.
+// needs head_dim, the K/V row stride and offsets to be multiples of 4 (TEXEL_READS: K/V read as
+// 16-byte texels, f16 ones then multiples of 8).
 #include "common.glsl"
 layout(constant_id = 1) const uint HD4 = 16;  // head_dim / 4
 #define REDUCE_VEC4
 #include "reduce.glsl"
 
+#if defined(TEXEL_READS)
+#include "fetch.glsl"
+DECLARE_FETCH(1, k_units)
+DECLARE_FETCH(2, v_units)
+#if defined(KV_F16)  // element e4 * 4 .. + 3 of a buffer of f16 texels (8 per texel)
+vec4 kv4(uvec4 u, uint e4) {
+  return (e4 & 1u) != 0u ? vec4(unpackHalf2x16(u.z), unpackHalf2x16(u.w)) : vec4(unpackHalf2x16(u.x), unpackHalf2x16(u.y));
+}
+#define LOAD_K4(I) kv4(FETCH(k_units, (I) >> 1u), (I))
+#define LOAD_V4(I) kv4(FETCH(v_units, (I) >> 1u), (I))
+#else
+#define LOAD_K4(I) uintBitsToFloat(FETCH(k_units, I))
+#define LOAD_V4(I) uintBitsToFloat(FETCH(v_units, I))
+#endif
+#else
 #ifdef KV_F16
 #extension GL_EXT_shader_16bit_storage : require
 #extension GL_EXT_shader_explicit_arithmetic_types_float16 : require
@@ -16,9 +32,12 @@ layout(constant_id = 1) const uint HD4 = 16;  // head_dim / 4
 #else
 #define KV4 vec4
 #endif
-layout(set = 0, binding = 0) readonly buffer Q { float q_in[]; };
 layout(set = 0, binding = 1) readonly buffer K { KV4 k4[]; };
 layout(set = 0, binding = 2) readonly buffer V { KV4 v4[]; };
+#define LOAD_K4(I) vec4(k4[I])
+#define LOAD_V4(I) vec4(v4[I])
+#endif
+layout(set = 0, binding = 0) readonly buffer Q { float q_in[]; };
 layout(set = 0, binding = 3) readonly buffer KPos { int key_pos[]; };
 layout(set = 0, binding = 4) readonly buffer QPos { int query_pos[]; };
 layout(set = 0, binding = 5) readonly buffer Mask { float mask_bias_values[]; };
@@ -46,12 +65,12 @@ void main() {
     const uint kb = (p.k_off + (t - p.kv_base) * p.k_stride + kvh * p.head_dim) / 4u;
     const uint vb = (p.v_off + (t - p.kv_base) * p.v_stride + kvh * p.head_dim) / 4u;
     float s = 0.0;
-    [[unroll]] for (uint j = 0u; j < HD4; ++j) s += dot(qv[j], vec4(k4[kb + j]));
+    [[unroll]] for (uint j = 0u; j < HD4; ++j) s += dot(qv[j], LOAD_K4(kb + j));
     s = soft_cap(s) + bias;
     const float m_new = max(m, s);
     const float corr = exp(m - m_new), e = exp(s - m_new);  // m = -inf gives corr 0
     l = l * corr + e;
-    [[unroll]] for (uint j = 0u; j < HD4; ++j) acc[j] = acc[j] * corr + e * vec4(v4[vb + j]);
+    [[unroll]] for (uint j = 0u; j < HD4; ++j) acc[j] = acc[j] * corr + e * LOAD_V4(vb + j);
     m = m_new;
   }
   // Merge the invocations' softmax states.

@@ -1,14 +1,19 @@
 // Kernel benchmarks: each prints figures (never asserts on time).
-//   vkllm-bench-kernels matvec    [--rows 4096] [--cols 4096] [--type f16|f32|q8_0] [--vectors 1]
+//   vkllm-bench-kernels bandwidth [--mib 1024] [--threads N]
+//   vkllm-bench-kernels matvec    [--rows 4096] [--cols 4096] [--type f16|f32|q8_0|q4_0|q4_k|q5_k|q6_k] [--vectors 1]
 //   vkllm-bench-kernels matmul    [--rows R] [--cols C] [--vectors 128]
 //   vkllm-bench-kernels attention [--context 1024] [--heads 12] [--kv-heads 12] [--head-dim 64]
 //   vkllm-bench-kernels kv        [--entries 1024] [--layers 12] [--dim 768] [--heads 12] [--ffn 2048]
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <functional>
+#include <map>
 #include <random>
 #include <string>
+#include <thread>
+#include <vector>
 
 #include <CLI/CLI.hpp>
 
@@ -45,7 +50,46 @@ double time_it(int iters, const std::function<void()>& fn) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count() / iters;
 }
 
-// type: "f32", "f16" or "q8_0" (matvec only).
+// Streaming read of host memory with `threads` threads: the roof of decode on a CPU device
+// (weights are read once per token). Best of `iters` passes over `mib` MiB.
+int bench_bandwidth(int64_t mib, int threads, int iters) {
+  const size_t words = size_t(mib) << 17;  // 8-byte words
+  std::vector<uint64_t> data(words);
+  for (size_t i = 0; i < words; ++i) data[i] = i;
+  std::vector<uint64_t> sums(static_cast<size_t>(threads));
+  double best = 0;
+  for (int it = 0; it < iters; ++it) {
+    const auto t0 = std::chrono::steady_clock::now();
+    std::vector<std::thread> pool;
+    for (int t = 0; t < threads; ++t)
+      pool.emplace_back([&, t] {
+        const size_t begin = words * size_t(t) / size_t(threads), end = words * size_t(t + 1) / size_t(threads);
+        uint64_t s = 0;
+        for (size_t i = begin; i < end; ++i) s += data[i];
+        sums[size_t(t)] = s;
+      });
+    for (auto& p : pool) p.join();
+    best = std::max(best, double(words * 8) / std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+  }
+  uint64_t check = 0;
+  for (uint64_t s : sums) check += s;
+  std::printf("host streaming read, %d threads, %lld MiB: %.1f GB/s (checksum %llu)\n", threads, (long long)mib, best * 1e-9,
+              (unsigned long long)check);
+  return 0;
+}
+
+// The block formats the matvec benchmark quantizes to, with their quantizers.
+struct BenchFormat {
+  WeightFormat format;
+  std::vector<uint8_t> (*quantize)(std::span<const float>);
+};
+const std::map<std::string, BenchFormat> kBenchFormats{{"q8_0", {WeightFormat::Q8_0, quantize_q8_0}},
+                                                       {"q4_0", {WeightFormat::Q4_0, quantize_q4_0}},
+                                                       {"q4_k", {WeightFormat::Q4_K, quantize_q4_k}},
+                                                       {"q5_k", {WeightFormat::Q5_K, quantize_q5_k}},
+                                                       {"q6_k", {WeightFormat::Q6_K, quantize_q6_k}}};
+
+// type: "f32", "f16" or (matvec only) a block format.
 int bench_product(Device& dev, bool matvec, int64_t rows, int64_t cols, int64_t vectors, const std::string& type,
                   int iters, int batch) {
   Graph g(dev);
@@ -53,10 +97,11 @@ int bench_product(Device& dev, bool matvec, int64_t rows, int64_t cols, int64_t 
   Tensor x = random_tensor(dev, DType::F32, vectors, cols, 1, 2), y = dev.tensor(DType::F32, vectors, rows, "y");
   double bytes_per_weight = 4;
   for (int b = 0; b < batch; ++b) {
-    if (type == "q8_0") {
-      Tensor f = random_tensor(dev, DType::F32, rows, cols, 1, 3 + uint32_t(b));
-      weights.push_back(Weight::from_blocks(dev, WeightFormat::Q8_0, rows, cols, quantize_q8_0(dev.download<float>(f)), "w"));
-      bytes_per_weight = 34.0 / 32;
+    if (auto f = kBenchFormats.find(type); f != kBenchFormats.end()) {
+      Tensor values = random_tensor(dev, DType::F32, rows, cols, 1, 3 + uint32_t(b));
+      weights.push_back(Weight::from_blocks(dev, f->second.format, rows, cols, f->second.quantize(dev.download<float>(values)), "w"));
+      const BlockLayout l = block_layout(f->second.format);
+      bytes_per_weight = double(l.file_bytes) / double(l.values);
       ops::matmul(g, weights.back(), x, y);
     } else {
       const DType dt = type == "f16" ? DType::F16 : DType::F32;
@@ -177,6 +222,11 @@ int main(int argc, char** argv) {
   auto type_option = [&](CLI::App* c, std::vector<std::string> types) {
     c->add_option("--type", type)->check(CLI::IsMember(types));
   };
+  int64_t mib = 1024;
+  int threads = int(std::max(1u, std::thread::hardware_concurrency()));
+  auto* bw = app.add_subcommand("bandwidth", "streaming read of host memory: the decode roof on CPU devices");
+  bw->add_option("--mib", mib);
+  bw->add_option("--threads", threads);
   auto* mv = app.add_subcommand("matvec", "y = W x: GB/s of weights read");
   mv->add_option("--rows", rows);
   mv->add_option("--cols", cols);
@@ -197,10 +247,11 @@ int main(int argc, char** argv) {
   kv->add_option("--dim", dim);
   kv->add_option("--heads", heads);
   kv->add_option("--ffn", ffn);
-  for (auto* c : {mv, mm, at, kv}) c->add_option("--iters", iters, "timed repetitions");
-  type_option(mv, {"f16", "f32", "q8_0"});
+  for (auto* c : {bw, mv, mm, at, kv}) c->add_option("--iters", iters, "timed repetitions");
+  type_option(mv, {"f16", "f32", "q8_0", "q4_0", "q4_k", "q5_k", "q6_k"});
   for (auto* c : {mm, at}) type_option(c, {"f16", "f32"});
   CLI11_PARSE(app, argc, argv);
+  if (*bw) return bench_bandwidth(mib, threads, iters);
   try {
     Device dev;
     std::printf("device: %s\n", dev.info().name.c_str());

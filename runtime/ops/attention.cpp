@@ -13,6 +13,11 @@ namespace {
 const OpDecl kAttention{"attention",
                         {Access::Read, Access::Read, Access::Read, Access::Read, Access::Read, Access::Read, Access::Write},
                         28 * 4};
+// Decode with K/V read as texels (Capabilities::texel_reads).
+const OpDecl kAttentionTexels{"attention",
+                              {Access::Read, Access::ReadTexels, Access::ReadTexels, Access::Read, Access::Read, Access::Read,
+                               Access::Write},
+                              28 * 4};
 const OpDecl kCombine{"attention_combine", {Access::Read, Access::Write}, 6 * 4};
 const OpDecl kProbs{"attention_probs",
                     {Access::Read, Access::Read, Access::Read, Access::Read, Access::Read, Access::ReadWrite}, 21 * 4};
@@ -26,10 +31,9 @@ struct MaskPush {
   uint32_t kpos_off, qpos_off, mask_kind, prefix, window, q_slot0, mask_off, mask_stride;
 };
 
-std::string kv_variant(const Device& d, const char* base, DType t) {
-  if (t == DType::F32) return reduce_variant(d, (std::string(base) + "_f32").c_str());
-  require(t == DType::F16 && d.caps().f16_storage, "attention: f16 caches need 16-bit storage buffers");
-  return reduce_variant(d, (std::string(base) + "_f16").c_str());
+std::string kv_variant(const Device& d, const char* base, DType t, bool texels = false) {
+  require(t == DType::F32 || (t == DType::F16 && d.caps().f16_storage), "attention: f16 caches need 16-bit storage buffers");
+  return reduce_variant(d, (std::string(base) + (t == DType::F32 ? "_f32" : "_f16") + (texels ? "_tx" : "")).c_str());
 }
 
 void check(const Tensor& q, const Tensor& k, const Tensor& key_positions, const Tensor& query_positions,
@@ -82,8 +86,13 @@ void attention(Graph& g, const Tensor& q, const Tensor& k, const Tensor& v, cons
   const bool decode = n_q <= 4 && a.head_dim % 4 == 0 && a.head_dim <= 256 &&
                       ((k.row_stride | v.row_stride | k.offset | v.offset) & 3) == 0;
   const uint32_t qb = n_q > 4 ? kPrefillQueries : 1;
+  // Texel reads need 16-byte units: 8 halves of an f16 cache.
+  const int64_t unit = k.dtype == DType::F16 ? 8 : 4;
+  const bool texels = decode && d.caps().texel_reads && a.head_dim % unit == 0 &&
+                      ((k.row_stride | v.row_stride | k.offset | v.offset) % unit) == 0;
   const Pipeline& pipe =
-      decode ? d.pipelines().get(kAttention, kv_variant(d, "attention_decode", k.dtype), {local, u32(a.head_dim / 4)})
+      decode ? d.pipelines().get(texels ? kAttentionTexels : kAttention, kv_variant(d, "attention_decode", k.dtype, texels),
+                                 {local, u32(a.head_dim / 4)})
              : d.pipelines().get(kAttention, kv_variant(d, "attention", k.dtype),
                                  {local, (u32(a.head_dim) + local - 1) / local, qb});
 

@@ -15,6 +15,8 @@ const OpDecl kMatvec{"matvec", {Access::Read, Access::Read, Access::Write}, 9 * 
 const OpDecl kMatvecTexels{"matvec", {Access::ReadTexels, Access::ReadTexels, Access::Write}, 9 * 4};
 const OpDecl kMatmul{"matmul", {Access::Read, Access::Read, Access::Write}, 9 * 4};
 const OpDecl kMatvecBlocks{"matvec_blocks", {Access::Read, Access::Read, Access::Read, Access::Write}, 11 * 4};
+const OpDecl kMatmulBlocks{"matmul_blocks", {Access::Read, Access::Read, Access::Read, Access::Write}, 11 * 4};
+const OpDecl kMatmulBlocksTexels{"matmul_blocks", {Access::ReadTexels, Access::ReadTexels, Access::ReadTexels, Access::Write}, 11 * 4};
 const OpDecl kMatvecBlocksTexels{"matvec_blocks", {Access::ReadTexels, Access::ReadTexels, Access::ReadTexels, Access::Write}, 11 * 4};
 constexpr uint32_t kMatvecRows = 8;  // outputs per workgroup, sharing each load of x
 constexpr int64_t kMatvecMaxVectors = 8;  // beyond this the tiled kernel reads weights less often
@@ -83,13 +85,17 @@ void matmul(Graph& g, const Weight& w, const Tensor& x, const Tensor& y, int64_t
               "], x " + x.describe() + ", y " + y.describe());
   require(((x.offset | x.row_stride) & 3) == 0, "matmul: " + format + " needs x rows starting at multiples of 4 floats");
   Device& d = g.device();
-  // Block formats are read by the matrix-vector kernel at every batch size: each weight block
-  // is decoded once per group of up to kMatvecMaxVectors vectors.
+  // As for plain weights: the matrix-vector kernel (each block decoded once per group of up to
+  // kMatvecMaxVectors vectors) for few vectors and where barriers are expensive, else tiles.
+  const bool tiled = (batch_rows > 0 ? batch_rows : x.rows) > kMatvecMaxVectors && !d.caps().workgroup_barriers_expensive;
   const uint32_t local = subgroup_local_size(d), vecs = matvec_vectors(x.rows);
-  std::string base = "matvec_" + format;
-  std::transform(base.begin(), base.end(), base.begin(), [](char c) { return char(std::tolower(c)); });
-  const Pipeline& pipe = d.pipelines().get(d.caps().texel_reads ? kMatvecBlocksTexels : kMatvecBlocks,
-                                           reduce_variant(d, fetch_variant(d, base.c_str()).c_str()), {local, kMatvecRows, vecs});
+  std::string format_lower = format;
+  std::transform(format_lower.begin(), format_lower.end(), format_lower.begin(), [](char c) { return char(std::tolower(c)); });
+  const bool texels = d.caps().texel_reads;
+  const Pipeline& pipe =
+      tiled ? d.pipelines().get(texels ? kMatmulBlocksTexels : kMatmulBlocks, fetch_variant(d, ("matmul_" + format_lower).c_str()), {64})
+            : d.pipelines().get(texels ? kMatvecBlocksTexels : kMatvecBlocks,
+                                reduce_variant(d, fetch_variant(d, ("matvec_" + format_lower).c_str()).c_str()), {local, kMatvecRows, vecs});
   const Tensor& scales = w.scales.storage ? w.scales : w.values;  // unread where the format has none
   for (auto ws : split_rows(w.rows(), {&w.values, &scales}))
     for (auto ns : split_rows(x.rows, {&x, &y})) {
@@ -101,7 +107,8 @@ void matmul(Graph& g, const Weight& w, const Tensor& x, const Tensor& y, int64_t
              u32(scales.row_stride), bx.elem_offset, u32(x.row_stride), by.elem_offset, u32(y.row_stride)};
       require((bx.elem_offset & 3) == 0 && (bq.elem_offset & 3) == 0,
               "matmul: " + format + " needs x rows and weight rows on 16-byte boundaries");
-      g.dispatch(pipe, {bq, bs, bx, by}, push, matvec_groups(ws.count, ns.count, vecs, d.caps()));
+      g.dispatch(pipe, {bq, bs, bx, by}, push,
+                 tiled ? Groups{u32((ws.count + 31) / 32), u32((ns.count + 31) / 32), 1} : matvec_groups(ws.count, ns.count, vecs, d.caps()));
     }
 }
 

@@ -1,7 +1,10 @@
 // Block formats as the host reads them (the reference of the native kernels, and embeddings):
 // values are exact (scale times quant); unknown types refuse.
+#include <cmath>
 #include <cstring>
+#include <random>
 
+#include "host/quant.h"
 #include "models/dequantize.h"
 #include "tests/test_util.h"
 
@@ -16,6 +19,16 @@ void put_half(std::vector<uint8_t>& b, float v) {
   const uint16_t h = f32_to_f16(v);
   b.push_back(uint8_t(h & 0xff));
   b.push_back(uint8_t(h >> 8));
+}
+// The K-quants' eight 6-bit (scale, min) pairs in 12 bytes, as the format defines them: pairs
+// 0-3 in the low 6 bits of bytes 0-3 (scales) and 4-7 (mins); pairs 4-7 with their low 4 bits
+// in bytes 8-11 (scale low, min high) and their top 2 bits in the top bits of bytes 0-7.
+void pack_k_scales(const int scale[8], const int min[8], uint8_t packed[12]) {
+  for (int j = 0; j < 4; ++j) {
+    packed[j] = uint8_t(scale[j] | ((scale[j + 4] >> 4) << 6));
+    packed[j + 4] = uint8_t(min[j] | ((min[j + 4] >> 4) << 6));
+    packed[j + 8] = uint8_t((scale[j + 4] & 0xF) | ((min[j + 4] & 0xF) << 4));
+  }
 }
 }  // namespace
 
@@ -50,12 +63,8 @@ TEST_CASE("Q4_0 blocks dequantize low nibbles to the first half and high nibbles
 TEST_CASE("Q4_K super-blocks dequantize with 6-bit group scales and mins") {
   int scale[8], min[8];
   for (int j = 0; j < 8; ++j) scale[j] = 3 + 7 * j, min[j] = 60 - 5 * j;  // groups 4-7 use values >= 16
-  uint8_t packed[12] = {};
-  for (int j = 0; j < 4; ++j) {
-    packed[j] = uint8_t(scale[j] | ((scale[j + 4] >> 4) << 6));
-    packed[j + 4] = uint8_t(min[j] | ((min[j + 4] >> 4) << 6));
-    packed[j + 8] = uint8_t((scale[j + 4] & 0xF) | ((min[j + 4] & 0xF) << 4));
-  }
+  uint8_t packed[12];
+  pack_k_scales(scale, min, packed);
   auto quant = [](int i) { return (i * 7 + 3) & 0xF; };  // value i of the super-block
   std::vector<uint8_t> b;
   put_half(b, 0.25f);
@@ -103,12 +112,8 @@ TEST_CASE("Q6_K super-blocks dequantize with 16 int8 scales") {
 TEST_CASE("Q5_K super-blocks dequantize with Q4_K scales and a fifth bit per value") {
   int scale[8], min[8];
   for (int j = 0; j < 8; ++j) scale[j] = 5 + 7 * j, min[j] = 61 - 6 * j;
-  uint8_t packed[12] = {};
-  for (int j = 0; j < 4; ++j) {
-    packed[j] = uint8_t(scale[j] | ((scale[j + 4] >> 4) << 6));
-    packed[j + 4] = uint8_t(min[j] | ((min[j + 4] >> 4) << 6));
-    packed[j + 8] = uint8_t((scale[j + 4] & 0xF) | ((min[j + 4] & 0xF) << 4));
-  }
+  uint8_t packed[12];
+  pack_k_scales(scale, min, packed);
   auto quant = [](int i) { return (i * 13 + 5) & 31; };
   std::vector<uint8_t> b;
   put_half(b, 0.25f);
@@ -134,4 +139,32 @@ TEST_CASE("types without a dequantizer are refused by name") {
   CHECK_FALSE(can_dequantize(uint32_t(GgmlType::Q3_K)));
   std::vector<uint8_t> b(110);
   CHECK_THROWS_WITH_AS(dequantize(tensor_of(GgmlType::Q3_K, 256, b)), doctest::Contains("type Q3_K"), Error);
+}
+
+// The host quantizers (make-model's) round-trip through the format's definition with the error
+// their bits allow, fewer bits more error.
+TEST_CASE("quantizers give blocks that dequantize close to their input, by bits") {
+  std::mt19937 rng(5);
+  std::normal_distribution<float> normal(0.0f, 1.0f);
+  std::vector<float> v(256 * 64);
+  for (auto& x : v) x = normal(rng);
+  struct Case {
+    GgmlType type;
+    std::vector<uint8_t> (*quantize)(std::span<const float>);
+    double bound;
+  };
+  double previous = 0;
+  for (const Case& c : {Case{GgmlType::Q8_0, quantize_q8_0, 0.01}, Case{GgmlType::Q6_K, quantize_q6_k, 0.03},
+                        Case{GgmlType::Q5_K, quantize_q5_k, 0.06}, Case{GgmlType::Q4_K, quantize_q4_k, 0.12},
+                        Case{GgmlType::Q4_0, quantize_q4_0, 0.15}}) {
+    CAPTURE(ggml_type_name(uint32_t(c.type)));
+    const auto blocks = c.quantize(v);
+    const auto back = dequantize(tensor_of(c.type, v.size(), blocks));
+    double err = 0, norm = 0;
+    for (size_t i = 0; i < v.size(); ++i) err += (back[i] - v[i]) * (back[i] - v[i]), norm += v[i] * v[i];
+    const double relative = std::sqrt(err / norm);
+    CHECK(relative < c.bound);
+    CHECK(relative > previous);
+    previous = relative;
+  }
 }

@@ -65,7 +65,8 @@ TEST_CASE("vkllm bench --json reports prompt and generation speed with their spr
     while (fgets(buf.data(), int(buf.size()), p)) out += buf.data();
     CHECK(pclose(p) == 0);
   }
-  for (const char* key : {"\"pp_tps\"", "\"tg_tps\"", "\"pp_tps_sd\"", "\"tg_tps_sd\"", "\"model\"", "\"device\""}) {
+  for (const char* key : {"\"pp_tps\"", "\"tg_tps\"", "\"pp_tps_sd\"", "\"tg_tps_sd\"", "\"model\"", "\"device\"",
+                          "\"dispatches_per_token\"", "\"weight_bytes\"", "\"tg_weight_gbps\""}) {
     CAPTURE(key);
     CHECK(out.find(key) != std::string::npos);
   }

@@ -1,4 +1,4 @@
-// matvec, tiled matmul and the Q8_0 matvec vs the host reference (double accumulation).
+// matvec, tiled matmul and the block-format kernels vs the host reference (double accumulation).
 // Tolerance: |gpu - ref| <= 2e-5 * (1 + |ref|) with inputs scaled so outputs are O(1); f16
 // weights are compared against the reference run on the same f16-rounded values.
 #include "host/quant.h"
@@ -83,38 +83,6 @@ TEST_CASE_FIXTURE(GpuTest, "matmul gives the reference result whichever kernel i
     g.run();
     CHECK(max_rel_diff(to_host(d, ty), ref::matmul(w, x)) <= 2e-5f);
   }
-}
-
-namespace {
-// The values Q8_0 blocks represent: f16 scale times int8.
-ref::Mat q8_0_values(const std::vector<uint8_t>& blocks, int64_t rows, int64_t cols) {
-  ref::Mat m(rows, cols);
-  for (size_t b = 0; b < m.v.size() / 32; ++b) {
-    const float d = f16_to_f32(uint16_t(blocks[b * 34] | blocks[b * 34 + 1] << 8));
-    for (size_t j = 0; j < 32; ++j) m.v[b * 32 + j] = d * float(int8_t(blocks[b * 34 + 2 + j]));
-  }
-  return m;
-}
-}  // namespace
-
-TEST_CASE_FIXTURE(GpuTest, "Q8_0 weights multiply like their dequantized values") {
-  Device& d = gpu();
-  for (auto [m, k] : std::vector<std::pair<int64_t, int64_t>>{{1, 32}, {7, 64}, {33, 96}, {130, 4096}, {1100, 512}})
-    for (int64_t n : {1, 2, 3, 6, 13}) {
-      CAPTURE(m);
-      CAPTURE(k);
-      CAPTURE(n);
-      const auto blocks = quantize_q8_0(random_mat(m, k, uint32_t(m + k)).v);
-      const ref::Mat represented = q8_0_values(blocks, m, k);
-      Weight q = Weight::from_blocks(d, WeightFormat::Q8_0, m, k, blocks, "q8");
-      ref::Mat x = random_mat(n, k, uint32_t(n));
-      for (auto& v : x.v) v /= std::sqrt(float(k));
-      Tensor tx = to_device(d, x), ty = d.tensor(DType::F32, n, m);
-      Graph g(d);
-      ops::matmul(g, q, tx, ty);
-      g.run();
-      CHECK(max_rel_diff(to_host(d, ty), ref::matmul(represented, x)) <= 2e-5f);
-    }
 }
 
 // Each block format's kernel against the host dequantizer (the formats' definitions are tested

@@ -37,7 +37,9 @@ double stddev(const std::vector<double>& v) {
 void bench(const BenchOptions& o) {
   Device dev;
   const auto t_load = std::chrono::steady_clock::now();
+  const uint64_t before_load = dev.allocator().bytes_in_use();
   auto model = load_model(dev, o.model).model;
+  const double weight_bytes = double(dev.allocator().bytes_in_use() - before_load);  // all a step reads once
   const double load_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t_load).count();
   if (o.prompt < 1 || o.generate < 1 || o.repetitions < 1) throw Error("bench: -p, -n and -r must be positive");
   if (o.prompt + o.generate > model->context())
@@ -56,13 +58,13 @@ void bench(const BenchOptions& o) {
   // One session, cleared between repetitions, so the recorded graphs are reused.
   Session session(*model, {.context = o.prompt + o.generate});
   std::vector<double> pp, tg;
-  uint64_t submissions = 0, allocations = 0;  // over the timed generation steps
+  uint64_t submissions = 0, allocations = 0, dispatches = 0;  // over the timed generation steps
   for (int rep = -1; rep < o.repetitions; ++rep) {  // rep -1: warm-up (records graphs, builds pipelines)
     session.clear();
     auto t0 = std::chrono::steady_clock::now();
     session.decode_last(prompt);  // as llama-bench: logits for the last prompt token only
     auto t1 = std::chrono::steady_clock::now();
-    const uint64_t submitted = dev.submissions(), allocated = dev.allocator().allocations();
+    const uint64_t submitted = dev.submissions(), allocated = dev.allocator().allocations(), dispatched = dev.dispatches();
     for (int i = 0; i < o.generate; ++i) {
       const int32_t next = token(rng);
       session.decode_last({&next, 1});
@@ -71,18 +73,21 @@ void bench(const BenchOptions& o) {
     if (rep < 0) continue;
     submissions += dev.submissions() - submitted;
     allocations += dev.allocator().allocations() - allocated;
+    dispatches += dev.dispatches() - dispatched;
     pp.push_back(o.prompt / std::chrono::duration<double>(t1 - t0).count());
     tg.push_back(o.generate / std::chrono::duration<double>(t2 - t1).count());
   }
   const std::string name = std::filesystem::path(o.model).filename().string();
   const double steps = double(o.generate) * double(o.repetitions);
-  const double submissions_per_step = steps > 0 ? double(submissions) / steps : 0, allocations_per_step = steps > 0 ? double(allocations) / steps : 0;
+  const double submissions_per_step = double(submissions) / steps, allocations_per_step = double(allocations) / steps,
+               dispatches_per_step = double(dispatches) / steps, weight_gbps = weight_bytes * mean(tg) * 1e-9;
   if (o.json) {
     std::printf("{\"model\": \"%s\", \"device\": \"%s\", \"n_prompt\": %d, \"n_gen\": %d, \"repetitions\": %d, "
                 "\"load_s\": %.3f, \"pp_tps\": %.3f, \"pp_tps_sd\": %.3f, \"tg_tps\": %.3f, \"tg_tps_sd\": %.3f, "
-                "\"submissions_per_token\": %.2f, \"allocations_per_token\": %.2f}\n",
+                "\"submissions_per_token\": %.2f, \"allocations_per_token\": %.2f, \"dispatches_per_token\": %.1f, "
+                "\"weight_bytes\": %.0f, \"tg_weight_gbps\": %.3f}\n",
                 name.c_str(), dev.info().name.c_str(), o.prompt, o.generate, o.repetitions, load_s, mean(pp), stddev(pp),
-                mean(tg), stddev(tg), submissions_per_step, allocations_per_step);
+                mean(tg), stddev(tg), submissions_per_step, allocations_per_step, dispatches_per_step, weight_bytes, weight_gbps);
     return;
   }
   std::printf("| %-28s | %-32s | %8s | %18s |\n", "model", "device", "test", "t/s");
@@ -93,8 +98,10 @@ void bench(const BenchOptions& o) {
   std::snprintf(tg_name, sizeof tg_name, "tg%d", o.generate);
   for (auto [test, v] : {std::pair{pp_name, &pp}, std::pair{tg_name, &tg}})
     std::printf("| %-28s | %-32.32s | %8s | %10.2f ± %5.2f |\n", name.c_str(), dev.info().name.c_str(), test, mean(*v), stddev(*v));
-  std::fprintf(stderr, "load %.2f s, %d repetitions; per generated token %.2f queue submissions, %.2f allocations\n", load_s,
-               o.repetitions, submissions_per_step, allocations_per_step);
+  std::fprintf(stderr,
+               "load %.2f s, %d repetitions; per generated token %.2f queue submissions, %.2f allocations, %.1f dispatches; "
+               "weights %.1f MB, read at %.2f GB/s in generation\n",
+               load_s, o.repetitions, submissions_per_step, allocations_per_step, dispatches_per_step, weight_bytes * 1e-6, weight_gbps);
 }
 
 }  // namespace
