@@ -12,6 +12,18 @@ layout(constant_id = 2) const uint QB = 1;   // queries per workgroup, at most 4
 #define REDUCE_VEC4
 #include "reduce.glsl"
 
+#if defined(TEXEL_READS)  // K/V element e from 16-byte texels (fetch.glsl)
+#include "fetch.glsl"
+DECLARE_FETCH(1, k_units)
+DECLARE_FETCH(2, v_units)
+#if defined(KV_F16)
+#define LOAD_K(E) FETCH_HALF(k_units, E)
+#define LOAD_V(E) FETCH_HALF(v_units, E)
+#else
+#define LOAD_K(E) uintBitsToFloat(FETCH(k_units, (E) >> 2u)[(E) & 3u])
+#define LOAD_V(E) uintBitsToFloat(FETCH(v_units, (E) >> 2u)[(E) & 3u])
+#endif
+#else
 #ifdef KV_F16
 #extension GL_EXT_shader_16bit_storage : require
 #extension GL_EXT_shader_explicit_arithmetic_types_float16 : require
@@ -19,9 +31,12 @@ layout(constant_id = 2) const uint QB = 1;   // queries per workgroup, at most 4
 #else
 #define KV float
 #endif
-layout(set = 0, binding = 0) readonly buffer Q { float q_in[]; };
 layout(set = 0, binding = 1) readonly buffer K { KV k_in[]; };
 layout(set = 0, binding = 2) readonly buffer V { KV v_in[]; };
+#define LOAD_K(E) float(k_in[E])
+#define LOAD_V(E) float(v_in[E])
+#endif
+layout(set = 0, binding = 0) readonly buffer Q { float q_in[]; };
 layout(set = 0, binding = 3) readonly buffer KPos { int key_pos[]; };
 layout(set = 0, binding = 4) readonly buffer QPos { int query_pos[]; };
 layout(set = 0, binding = 5) readonly buffer Mask { float mask_bias_values[]; };
@@ -60,8 +75,8 @@ void main() {
     float kd[DPL], vd[DPL];
     [[unroll]] for (uint j = 0u; j < DPL; ++j) {
       const uint d = lane + j * L;
-      kd[j] = d < p.head_dim ? float(k_in[kb + d]) : 0.0;
-      vd[j] = d < p.head_dim ? float(v_in[vb + d]) : 0.0;
+      kd[j] = d < p.head_dim ? LOAD_K(kb + d) : 0.0;
+      vd[j] = d < p.head_dim ? LOAD_V(vb + d) : 0.0;
     }
     vec4 part = vec4(0.0);  // one dot product per query, reduced together
     [[unroll]] for (uint i = 0u; i < QB; ++i)

@@ -13,7 +13,7 @@ namespace {
 const OpDecl kAttention{"attention",
                         {Access::Read, Access::Read, Access::Read, Access::Read, Access::Read, Access::Read, Access::Write},
                         28 * 4};
-// Decode with K/V read as texels (Capabilities::texel_reads).
+// K/V read as texels (Capabilities::texel_reads).
 const OpDecl kAttentionTexels{"attention",
                               {Access::Read, Access::ReadTexels, Access::ReadTexels, Access::Read, Access::Read, Access::Read,
                                Access::Write},
@@ -86,14 +86,15 @@ void attention(Graph& g, const Tensor& q, const Tensor& k, const Tensor& v, cons
   const bool decode = n_q <= 4 && a.head_dim % 4 == 0 && a.head_dim <= 256 &&
                       ((k.row_stride | v.row_stride | k.offset | v.offset) & 3) == 0;
   const uint32_t qb = n_q > 4 ? kPrefillQueries : 1;
-  // Texel reads need 16-byte units: 8 halves of an f16 cache.
+  // The decode kernel's texel reads take 16-byte units of a row (8 halves of an f16 cache);
+  // the general kernel's read elements.
   const int64_t unit = k.dtype == DType::F16 ? 8 : 4;
-  const bool texels = decode && d.caps().texel_reads && a.head_dim % unit == 0 &&
-                      ((k.row_stride | v.row_stride | k.offset | v.offset) % unit) == 0;
+  const bool texels = d.caps().texel_reads && (!decode || (a.head_dim % unit == 0 &&
+                                                           ((k.row_stride | v.row_stride | k.offset | v.offset) % unit) == 0));
   const Pipeline& pipe =
       decode ? d.pipelines().get(texels ? kAttentionTexels : kAttention, kv_variant(d, "attention_decode", k.dtype, texels),
                                  {local, u32(a.head_dim / 4)})
-             : d.pipelines().get(kAttention, kv_variant(d, "attention", k.dtype),
+             : d.pipelines().get(texels ? kAttentionTexels : kAttention, kv_variant(d, "attention", k.dtype, texels),
                                  {local, (u32(a.head_dim) + local - 1) / local, qb});
 
   // Key ranges: one per buffer range of the cache (usually one), split further for decode.
