@@ -1,8 +1,5 @@
 // Embedding row gather (get_rows.comp). A table split into chunks gets one dispatch per
 // chunk; each writes the rows whose ids fall in its chunk.
-#include <algorithm>
-#include <cctype>
-
 #include "runtime/ops.h"
 #include "runtime/ops/op_util.h"
 #include "runtime/pipeline.h"
@@ -45,9 +42,8 @@ void get_rows(Graph& g, const Weight& table, const Tensor& ids, const Tensor& ou
               " table [" + std::to_string(table.rows()) + " x " + std::to_string(table.cols()) + "]");
   require(out.storage->chunks().size() == 1, "get_rows: output " + out.describe() + " must fit one buffer range");
   Device& d = g.device();
-  std::string base = std::string("get_rows_") + weight_format_name(table.format);
-  std::transform(base.begin(), base.end(), base.begin(), [](char c) { return char(std::tolower(c)); });
-  const Pipeline& pipe = d.pipelines().get(d.caps().texel_reads ? kGetRowsBlocksTexels : kGetRowsBlocks, fetch_variant(d, base.c_str()), {kLocal});
+  const Pipeline& pipe = d.pipelines().get(d.caps().texel_reads ? kGetRowsBlocksTexels : kGetRowsBlocks,
+                                           block_variant(d, "get_rows", table.format), {kLocal});
   const Tensor& scales = table.scales.storage ? table.scales : table.values;  // unread where the format has none
   const Binding bi = bind(ids), bo = bind(out);
   for (auto [r0, n] : split_rows(table.rows(), {&table.values, &scales})) {

@@ -1,9 +1,6 @@
 // Matrix-vector (matvec.comp) and tiled matrix-matrix (matmul.comp) products.
 // Weights split into chunks give one dispatch per (weight rows, vectors) piece; each writes
 // its own columns of y.
-#include <algorithm>
-#include <cctype>
-
 #include "runtime/ops.h"
 #include "runtime/ops/op_util.h"
 #include "runtime/pipeline.h"
@@ -89,13 +86,11 @@ void matmul(Graph& g, const Weight& w, const Tensor& x, const Tensor& y, int64_t
   // kMatvecMaxVectors vectors) for few vectors and where barriers are expensive, else tiles.
   const bool tiled = (batch_rows > 0 ? batch_rows : x.rows) > kMatvecMaxVectors && !d.caps().workgroup_barriers_expensive;
   const uint32_t local = subgroup_local_size(d), vecs = matvec_vectors(x.rows);
-  std::string format_lower = format;
-  std::transform(format_lower.begin(), format_lower.end(), format_lower.begin(), [](char c) { return char(std::tolower(c)); });
   const bool texels = d.caps().texel_reads;
   const Pipeline& pipe =
-      tiled ? d.pipelines().get(texels ? kMatmulBlocksTexels : kMatmulBlocks, fetch_variant(d, ("matmul_" + format_lower).c_str()), {64})
+      tiled ? d.pipelines().get(texels ? kMatmulBlocksTexels : kMatmulBlocks, block_variant(d, "matmul", w.format), {64})
             : d.pipelines().get(texels ? kMatvecBlocksTexels : kMatvecBlocks,
-                                reduce_variant(d, fetch_variant(d, ("matvec_" + format_lower).c_str()).c_str()), {local, kMatvecRows, vecs});
+                                reduce_variant(d, block_variant(d, "matvec", w.format).c_str()), {local, kMatvecRows, vecs});
   const Tensor& scales = w.scales.storage ? w.scales : w.values;  // unread where the format has none
   for (auto ws : split_rows(w.rows(), {&w.values, &scales}))
     for (auto ns : split_rows(x.rows, {&x, &y})) {

@@ -1,10 +1,12 @@
 #pragma once
 // Helpers shared by the op wrappers in runtime/ops/.
+#include <cctype>
 #include <string>
 
 #include "runtime/device.h"
 #include "runtime/error.h"
 #include "runtime/tensor.h"
+#include "runtime/weight.h"
 
 namespace vkllm::ops {
 
@@ -26,6 +28,14 @@ inline std::string reduce_variant(const Device& d, const char* base) {
 // Variant for shaders that read through fetch.glsl: texel buffers where the device uses them.
 inline std::string fetch_variant(const Device& d, const char* base) {
   return std::string(base) + (d.caps().texel_reads ? "_tx" : "");
+}
+
+// Variant of a block-format kernel: "<base>_<format>" as shaders/CMakeLists.txt names them
+// ("matvec_q4_k"), then fetch_variant's suffix.
+inline std::string block_variant(const Device& d, const char* base, WeightFormat f) {
+  std::string name = std::string(base) + "_" + weight_format_name(f);
+  for (char& c : name) c = char(std::tolower(static_cast<unsigned char>(c)));
+  return fetch_variant(d, name.c_str());
 }
 
 // Shader variant suffix for how a weight/table of type `t` is read.
