@@ -68,8 +68,9 @@ void ChatGlmModel::record(Step& s, KvCache& cache, int64_t n) {
   const ChatGlmConfig& c = config_;
   Graph& g = *s.graph;
   auto scratch = [&](int64_t cols, const char* name) { return Model::scratch(s, n, cols, name); };
-  Tensor x = scratch(c.dim, "x"), h = scratch(c.dim, "h"), t = scratch(c.dim, "t"), att = scratch(c.dim, "attn");
-  Tensor q = scratch(c.dim, "q"), k = scratch(c.dim, "k"), v = scratch(c.dim, "v"), up = scratch(c.hidden, "up");
+  Tensor x = scratch(c.dim, "x"), h = scratch(c.dim, "h"), att = scratch(c.dim, "attn");
+  Tensor qkv = scratch(3 * c.dim, "qkv"), up = scratch(c.hidden, "up");
+  const Tensor q = qkv.slice_cols(0, c.dim), k = qkv.slice_cols(c.dim, c.dim), v = qkv.slice_cols(2 * c.dim, c.dim);
   const Tensor query_positions = s.positions.slice_rows(0, 1);
   const float alpha = c.residual_alpha();
 
@@ -82,30 +83,26 @@ void ChatGlmModel::record(Step& s, KvCache& cache, int64_t n) {
   a.prefix = s.prefix;
   a.first_query_slot = Graph::step_param(kSlotFirst);
 
-  // x = alpha * normed + sublayer: the GLM residual keeps the normalized input, scaled.
-  auto residual = [&](const Tensor& normed, const Tensor& sublayer) {
+  // x = alpha * normed + w in + b: the GLM residual keeps the normalized input, scaled.
+  auto residual = [&](const Tensor& normed, const Weight& w, const Tensor& b, const Tensor& in) {
     ops::scale(g, normed, alpha, x);
-    ops::add(g, x, sublayer, x);
+    ops::matmul(g, w, in, x, 0, {b, true});
   };
   ops::get_rows(g, w_.token_embd, s.tokens, x);
   for (int l = 0; l < c.n_layers; ++l) {
     const ChatGlmLayer& L = w_.layers[size_t(l)];
     ops::layernorm(g, x, L.attn_norm, L.attn_norm_bias, h, c.norm_eps);
-    linear(g, L.wq, L.bq, h, q);
-    linear(g, L.wk, L.bk, h, k);
-    linear(g, L.wv, L.bv, h, v);
-    ops::rope(g, q, q, c.n_heads, rope_table_, s.positions);
-    ops::rope(g, k, k, c.n_heads, rope_table_, s.positions);
+    ops::matmul(g, L.qkv, h, qkv, 0, {L.bqkv});
+    const Tensor qk = qkv.slice_cols(0, 2 * c.dim);  // q's heads, then k's: one rotation
+    ops::rope(g, qk, qk, 2 * c.n_heads, rope_table_, s.positions);
     cache.write_layer(g, l, k, v, Graph::step_param(kSlotFirst));
     ops::attention(g, q, cache.k(l), cache.v(l), cache.slot_positions(), query_positions, att, a);
     probe_attention(s, l, q, cache, query_positions, a);
-    linear(g, L.wo, L.bo, att, t);
-    residual(h, t);
+    residual(h, L.wo, L.bo, att);
     ops::layernorm(g, x, L.ffn_norm, L.ffn_norm_bias, h, c.norm_eps);
-    linear(g, L.w_up, L.b_up, h, up);
+    ops::matmul(g, L.w_up, h, up, 0, {L.b_up});
     ops::gelu(g, up, up, ops::GeluForm::Tanh);
-    linear(g, L.w_down, L.b_down, up, t);
-    residual(h, t);
+    residual(h, L.w_down, L.b_down, up);
   }
   output_head(s, x, h, w_.output, [&](const Tensor& in, const Tensor& out) { ops::layernorm(g, in, w_.output_norm, w_.output_norm_bias, out, c.norm_eps); });
 }

@@ -13,16 +13,12 @@ void Gpt2Config::validate() const {
   if (dim % n_heads) throw Error("gpt2: dim " + std::to_string(dim) + " does not split into " + std::to_string(n_heads) + " heads");
 }
 
-void set_fused_qkv(Gpt2Layer& L, const Weight& qkv, const Tensor& qkv_bias, int64_t dim) {
+void set_fused_qkv(Gpt2Layer& L, Weight qkv, Tensor qkv_bias, int64_t dim) {
   if (qkv.rows() != 3 * dim || qkv_bias.cols != 3 * dim)
     throw Error("fused q/k/v: " + std::to_string(qkv.rows()) + " rows and " + std::to_string(qkv_bias.cols) + " biases, expected " +
                 std::to_string(3 * dim));
-  L.wq = qkv.slice_rows(0, dim);
-  L.wk = qkv.slice_rows(dim, dim);
-  L.wv = qkv.slice_rows(2 * dim, dim);
-  L.bq = qkv_bias.slice_cols(0, dim);
-  L.bk = qkv_bias.slice_cols(dim, dim);
-  L.bv = qkv_bias.slice_cols(2 * dim, dim);
+  L.qkv.parts = {std::move(qkv)};
+  L.bqkv = std::move(qkv_bias);
 }
 
 Gpt2Model::Gpt2Model(Device& device, Gpt2Config config, Gpt2Weights weights)
@@ -43,8 +39,9 @@ void Gpt2Model::record(Step& s, KvCache& cache, int64_t n) {
   const Gpt2Config& c = config_;
   Graph& g = *s.graph;
   auto scratch = [&](int64_t cols, const char* name) { return Model::scratch(s, n, cols, name); };
-  Tensor x = scratch(c.dim, "x"), h = scratch(c.dim, "h"), att = scratch(c.dim, "attn");
-  Tensor q = scratch(c.dim, "q"), k = scratch(c.dim, "k"), v = scratch(c.dim, "v"), up = scratch(c.hidden, "up");
+  Tensor x = scratch(c.dim, "x"), h = scratch(c.dim, "h"), att = scratch(c.dim, "attn"), up = scratch(c.hidden, "up");
+  Tensor qkv = scratch(3 * c.dim, "qkv");
+  const Tensor q = qkv.slice_cols(0, c.dim), k = qkv.slice_cols(c.dim, c.dim), v = qkv.slice_cols(2 * c.dim, c.dim);
 
   ops::AttentionParams a;
   a.n_heads = c.n_heads;
@@ -58,19 +55,15 @@ void Gpt2Model::record(Step& s, KvCache& cache, int64_t n) {
   for (int l = 0; l < c.n_layers; ++l) {
     const Gpt2Layer& L = w_.layers[size_t(l)];
     ops::layernorm(g, x, L.attn_norm, L.attn_norm_bias, h, c.norm_eps);
-    linear(g, L.wq, L.bq, h, q);
-    linear(g, L.wk, L.bk, h, k);
-    linear(g, L.wv, L.bv, h, v);
+    ops::matmul(g, L.qkv, h, qkv, 0, {L.bqkv});
     cache.write_layer(g, l, k, v, Graph::step_param(kSlotFirst));
     ops::attention(g, q, cache.k(l), cache.v(l), cache.slot_positions(), s.positions, att, a);
     probe_attention(s, l, q, cache, s.positions, a);
-    linear(g, L.wo, L.bo, att, h);
-    ops::add(g, x, h, x);
+    ops::matmul(g, L.wo, att, x, 0, {L.bo, true});
     ops::layernorm(g, x, L.ffn_norm, L.ffn_norm_bias, h, c.norm_eps);
-    linear(g, L.w_up, L.b_up, h, up);
+    ops::matmul(g, L.w_up, h, up, 0, {L.b_up});
     ops::gelu(g, up, up, ops::GeluForm::Tanh);
-    linear(g, L.w_down, L.b_down, up, h);
-    ops::add(g, x, h, x);
+    ops::matmul(g, L.w_down, up, x, 0, {L.b_down, true});
   }
   output_head(s, x, h, w_.output, [&](const Tensor& in, const Tensor& out) { ops::layernorm(g, in, w_.output_norm, w_.output_norm_bias, out, c.norm_eps); });
 }

@@ -20,8 +20,8 @@ struct Gpt2Config {
 
 struct Gpt2Layer {
   Tensor attn_norm, attn_norm_bias;  // [1, dim]
-  Weight wq, wk, wv;                 // [dim, dim] each (GGUF stores them fused: split on load)
-  Tensor bq, bk, bv;                 // [1, dim]
+  StackedWeight qkv;                 // [3 dim, dim]: [q; k; v], as GGUF stores them (one product)
+  Tensor bqkv;                       // [1, 3 dim]
   Weight wo;
   Tensor bo;
   Tensor ffn_norm, ffn_norm_bias;
@@ -29,8 +29,8 @@ struct Gpt2Layer {
   Tensor b_up, b_down;
 };
 
-// Sets wq/wk/wv and bq/bk/bv as row views of a fused [q; k; v] matrix [3 dim, dim] and bias.
-void set_fused_qkv(Gpt2Layer& layer, const Weight& qkv, const Tensor& qkv_bias, int64_t dim);
+// Sets the layer's fused [q; k; v] matrix [3 dim, dim] and bias [1, 3 dim], checking their shapes.
+void set_fused_qkv(Gpt2Layer& layer, Weight qkv, Tensor qkv_bias, int64_t dim);
 
 struct Gpt2Weights {
   Weight token_embd;  // [vocab, dim]

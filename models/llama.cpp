@@ -27,6 +27,12 @@ LlamaModel::LlamaModel(Device& device, LlamaConfig config, LlamaWeights weights)
     : Model(device, "llama", config.vocab, config.context), config_(std::move(config)), w_(std::move(weights)) {
   config_.validate();
   if (int(w_.layers.size()) != config_.n_layers) throw Error("llama: weights hold a different number of layers");
+  const int64_t kv_dim = int64_t(config_.n_kv_heads) * config_.head_dim();
+  for (const LlamaLayer& L : w_.layers)
+    if (L.qkv.rows() != config_.dim + 2 * kv_dim || L.qkv.cols() != config_.dim || L.gate_up.rows() != 2 * config_.hidden ||
+        L.gate_up.cols() != config_.dim)
+      throw Error("llama: a layer's q/k/v or gate/up projections are not shaped for dim " + std::to_string(config_.dim) +
+                  ", kv dim " + std::to_string(kv_dim) + " and hidden " + std::to_string(config_.hidden));
   rope_table_ = RopeTable::build(device, config_.rope, 0, config_.context);
 }
 
@@ -41,9 +47,9 @@ void LlamaModel::record(Step& s, KvCache& cache, int64_t n) {
   const int64_t kv_dim = int64_t(c.n_kv_heads) * c.head_dim();
   Graph& g = *s.graph;
   auto scratch = [&](int64_t cols, const char* name) { return Model::scratch(s, n, cols, name); };
-  Tensor x = scratch(c.dim, "x"), h = scratch(c.dim, "h"), q = scratch(c.dim, "q"), att = scratch(c.dim, "attn");
-  Tensor k = scratch(kv_dim, "k"), v = scratch(kv_dim, "v");
-  Tensor gate = scratch(c.hidden, "gate"), up = scratch(c.hidden, "up");
+  Tensor x = scratch(c.dim, "x"), h = scratch(c.dim, "h"), att = scratch(c.dim, "attn");
+  Tensor qkv = scratch(c.dim + 2 * kv_dim, "qkv"), gate_up = scratch(2 * c.hidden, "gate_up"), act = scratch(c.hidden, "act");
+  const Tensor q = qkv.slice_cols(0, c.dim), k = qkv.slice_cols(c.dim, kv_dim), v = qkv.slice_cols(c.dim + kv_dim, kv_dim);
 
   ops::AttentionParams a;
   a.n_heads = c.n_heads;
@@ -55,25 +61,19 @@ void LlamaModel::record(Step& s, KvCache& cache, int64_t n) {
   for (int l = 0; l < c.n_layers; ++l) {
     const LlamaLayer& L = w_.layers[size_t(l)];
     ops::rmsnorm(g, x, L.attn_norm, h, c.norm_eps);
-    linear(g, L.wq, L.bq, h, q);  // biases: Qwen2; absent elsewhere
-    linear(g, L.wk, L.bk, h, k);
-    linear(g, L.wv, L.bv, h, v);
-    ops::rope(g, q, q, c.n_heads, rope_table_, s.positions);
-    ops::rope(g, k, k, c.n_kv_heads, rope_table_, s.positions);
+    ops::matmul(g, L.qkv, h, qkv, 0, {L.bqkv});  // biases: Qwen2; absent elsewhere
+    const Tensor qk = qkv.slice_cols(0, c.dim + kv_dim);  // q's heads, then k's: one rotation
+    ops::rope(g, qk, qk, c.n_heads + c.n_kv_heads, rope_table_, s.positions);
     cache.write_layer(g, l, k, v, Graph::step_param(kSlotFirst));
     a.window = cache.window(l);
     a.mask = a.window > 0 ? ops::AttentionMask::SlidingWindow : ops::AttentionMask::Causal;
     ops::attention(g, q, cache.k(l), cache.v(l), cache.slot_positions(), s.positions, att, a);
     probe_attention(s, l, q, cache, s.positions, a);
-    ops::matmul(g, L.wo, att, h);
-    ops::add(g, x, h, x);
+    ops::matmul(g, L.wo, att, x, 0, {{}, true});
     ops::rmsnorm(g, x, L.ffn_norm, h, c.norm_eps);
-    ops::matmul(g, L.w_gate, h, gate);
-    ops::matmul(g, L.w_up, h, up);
-    ops::silu(g, gate, gate);
-    ops::mul(g, gate, up, gate);
-    ops::matmul(g, L.w_down, gate, h);
-    ops::add(g, x, h, x);
+    ops::matmul(g, L.gate_up, h, gate_up);
+    ops::glu(g, gate_up.slice_cols(0, c.hidden), gate_up.slice_cols(c.hidden, c.hidden), act, ops::Activation::Silu);
+    ops::matmul(g, L.w_down, act, x, 0, {{}, true});
   }
   output_head(s, x, h, w_.output, [&](const Tensor& in, const Tensor& out) { ops::rmsnorm(g, in, w_.output_norm, out, c.norm_eps); });
 }
@@ -104,16 +104,19 @@ std::unique_ptr<Model> load_llama(Device& device, const ArchDescription& arch, c
   for (int l = 0; l < c.n_layers; ++l) {
     LlamaLayer L;
     L.attn_norm = t.tensor("blk.{l}.attn_norm.weight", l);
-    L.wq = t.weight("blk.{l}.attn_q.weight", l);
-    L.wk = t.weight("blk.{l}.attn_k.weight", l);
-    L.wv = t.weight("blk.{l}.attn_v.weight", l);
-    L.bq = t.optional("blk.{l}.attn_q.bias", l);  // Qwen2; absent elsewhere
-    L.bk = t.optional("blk.{l}.attn_k.bias", l);
-    L.bv = t.optional("blk.{l}.attn_v.bias", l);
+    const std::string name = "blk." + std::to_string(l);
+    L.qkv = stack_rows(device,
+                       {t.weight("blk.{l}.attn_q.weight", l), t.weight("blk.{l}.attn_k.weight", l),
+                        t.weight("blk.{l}.attn_v.weight", l)},
+                       name + ".attn_qkv");
+    L.bqkv = stack_cols(device,  // Qwen2; absent elsewhere
+                        {t.optional("blk.{l}.attn_q.bias", l), t.optional("blk.{l}.attn_k.bias", l),
+                         t.optional("blk.{l}.attn_v.bias", l)},
+                        name + ".attn_qkv.bias");
     L.wo = t.weight("blk.{l}.attn_output.weight", l);
     L.ffn_norm = t.tensor("blk.{l}.ffn_norm.weight", l);
-    L.w_gate = t.weight("blk.{l}.ffn_gate.weight", l);
-    L.w_up = t.weight("blk.{l}.ffn_up.weight", l);
+    L.gate_up = stack_rows(device, {t.weight("blk.{l}.ffn_gate.weight", l), t.weight("blk.{l}.ffn_up.weight", l)},
+                           name + ".ffn_gate_up");
     L.w_down = t.weight("blk.{l}.ffn_down.weight", l);
     w.layers.push_back(std::move(L));
   }

@@ -32,11 +32,13 @@ struct LlamaConfig {
 };
 
 struct LlamaLayer {
-  Tensor attn_norm;  // norms [1, dim]; projections [out, in]
-  Weight wq, wk, wv, wo;
+  Tensor attn_norm;   // norms [1, dim]; projections [out, in]
+  StackedWeight qkv;  // [q; k; v]: [dim + 2 kv_dim, dim]
+  Tensor bqkv;        // optional [1, dim + 2 kv_dim] biases (Qwen2); absent: no storage
+  Weight wo;
   Tensor ffn_norm;
-  Weight w_gate, w_up, w_down;
-  Tensor bq, bk, bv;                  // optional [1, out] biases (Qwen2); absent: no storage
+  StackedWeight gate_up;  // [gate; up]: [2 hidden, dim]
+  Weight w_down;
 };
 
 struct LlamaWeights {

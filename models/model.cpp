@@ -13,11 +13,6 @@ Model::Model(Device& device, std::string arch, int vocab, int context)
 
 Model::~Model() = default;
 
-void Model::linear(Graph& g, const Weight& w, const Tensor& bias, const Tensor& in, const Tensor& out) {
-  ops::matmul(g, w, in, out);
-  if (bias.storage) ops::add(g, out, bias, out);
-}
-
 KvCacheConfig Model::cache_shape(int n_layers, int64_t capacity, int n_kv_heads, int head_dim, DType dtype,
                                  std::optional<RopeConfig> rope) {
   KvCacheConfig c;

@@ -86,9 +86,6 @@ class Model {
                              const ForwardExtras& extras = {});
 
  protected:
-  // out = w in (+ bias, where the bias has storage): a projection as every builder records it.
-  static void linear(Graph& g, const Weight& w, const Tensor& bias, const Tensor& in, const Tensor& out);
-
   static KvCacheConfig cache_shape(int n_layers, int64_t capacity, int n_kv_heads, int head_dim, DType dtype,
                                    std::optional<RopeConfig> rope);
 

@@ -183,6 +183,32 @@ void Device::transfer(const Tensor& t, void* host, bool to_device) {
   }
 }
 
+void Device::copy(const Tensor& src, const Tensor& dst) {
+  require(src.storage && dst.storage && src.dtype == dst.dtype && src.numel() == dst.numel() && src.contiguous() &&
+              dst.contiguous(),
+          "copy: " + src.describe() + " to " + dst.describe() + ": needs contiguous tensors of one dtype and size");
+  struct Piece { const Chunk* c; uint64_t off, at, n; };  // `at`: byte within the tensor
+  auto pieces_of = [&](const Tensor& t) {
+    std::vector<Piece> out;
+    for_each_piece(t, [&](const Chunk& c, uint64_t off, uint64_t at, uint64_t n) { out.push_back({&c, off, at, n}); });
+    return out;
+  };
+  const std::vector<Piece> from = pieces_of(src), to = pieces_of(dst);
+  run_commands([&](VkCommandBuffer cb) {
+    // Walk both piece lists: each region lies in one chunk of each tensor.
+    size_t i = 0, j = 0;
+    for (uint64_t at = 0; i < from.size() && j < to.size();) {
+      const Piece &f = from[i], &t = to[j];
+      const uint64_t end = std::min(f.at + f.n, t.at + t.n);
+      const VkBufferCopy region{f.c->offset + f.off + (at - f.at), t.c->offset + t.off + (at - t.at), end - at};
+      vkCmdCopyBuffer(cb, f.c->buffer, t.c->buffer, 1, &region);
+      at = end;
+      if (at == f.at + f.n) ++i;
+      if (at == t.at + t.n) ++j;
+    }
+  });
+}
+
 void Device::upload(const Tensor& t, const void* data) { transfer(t, const_cast<void*>(data), true); }
 void Device::download(const Tensor& t, void* data) { transfer(t, data, false); }
 

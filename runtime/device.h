@@ -64,6 +64,9 @@ class Device {
     return out;
   }
 
+  // dst = src on the device: contiguous tensors of the same dtype and element count.
+  void copy(const Tensor& src, const Tensor& dst);
+
   // Records `record` into a one-time command buffer, submits it and waits. The buffer starts
   // with a barrier against all earlier device work and ends with one making writes host-visible.
   void run_commands(const std::function<void(VkCommandBuffer)>& record);

@@ -113,9 +113,11 @@ void Graph::dispatch(const Pipeline& pipeline, std::span<const Binding> bindings
   for (size_t i = 0; i < bindings.size(); ++i) {
     const Binding& b = bindings[i];
     if (b.begin == b.end) continue;
+    // The descriptor covers the whole chunk, and so does what synchronization validation (and
+    // a conservative driver) takes as touched: column views of one tensor count as overlapping.
     const Chunk& c = b.storage->chunks()[b.chunk];
     const Access a = decl.bindings[i];
-    mine.push_back({c.buffer, c.offset + b.begin, c.offset + b.end, a == Access::Write || a == Access::ReadWrite});
+    mine.push_back({c.buffer, c.offset, c.offset + c.range, a == Access::Write || a == Access::ReadWrite});
   }
   bool hazard = false;
   for (const Range& m : mine)

@@ -30,7 +30,7 @@ constexpr uint32_t kStepSlots = 64;
 struct Binding {
   std::shared_ptr<Buffer> storage;
   size_t chunk = 0;
-  uint64_t begin = 0, end = 0;  // bytes of the chunk the dispatch touches (for hazards)
+  uint64_t begin = 0, end = 0;  // bytes of the chunk the view spans (equal: none, no hazard)
   uint32_t elem_offset = 0;     // the view's first element, counted from the chunk start
 };
 

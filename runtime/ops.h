@@ -34,19 +34,34 @@ void get_rows(Graph& g, const Tensor& table, const Tensor& ids, const Tensor& ou
 // The same for a table in any Weight format (a block format is decoded as it is gathered).
 void get_rows(Graph& g, const Weight& table, const Tensor& ids, const Tensor& out);
 
-// y[n, m] = x[n, :] . w[m, :] (w f32 or f16 [m, k]; x f32 [n, k]; y f32 [n, m]).
-// Few vectors take the matrix-vector kernel (which reuses each weight load for up to 8
-// vectors), many the tiled matrix-matrix kernel, except on devices where barriers are expensive.
-// batch_rows > 0 picks the kernel a batch of that many rows takes: rows gathered from a batch
-// then compute bit for bit what they compute among all of it (each kernel's rows are independent).
-void matmul(Graph& g, const Tensor& w, const Tensor& x, const Tensor& y, int64_t batch_rows = 0);
+// What a matrix product adds as it stores y, saving a dispatch and a pass over y each.
+struct Epilogue {
+  Tensor bias;              // F32 [1, m], added to every row; no storage: none
+  bool accumulate = false;  // y += x . w^T: a residual added in place (y must not alias x)
+};
+
+// y[n, m] = x[n, :] . w[m, :] (w f32 or f16 [m, k]; x f32 [n, k]; y f32 [n, m]), then the
+// epilogue. Few vectors take the matrix-vector kernel (which reuses each weight load for up
+// to 8 vectors), many the tiled matrix-matrix kernel, except on devices where barriers are
+// expensive. batch_rows > 0 picks the kernel a batch of that many rows takes: rows gathered
+// from a batch then compute bit for bit what they compute among all of it (each kernel's rows
+// are independent).
+void matmul(Graph& g, const Tensor& w, const Tensor& x, const Tensor& y, int64_t batch_rows = 0, const Epilogue& e = {});
 // The same for any Weight; block formats (Q8_0, Q4_0, Q4_K, Q5_K, Q6_K) are read as stored by
 // their own matrix-vector and tiled kernels, chosen the same way (x rows must start at
 // multiples of 4 floats).
-void matmul(Graph& g, const Weight& w, const Tensor& x, const Tensor& y, int64_t batch_rows = 0);
+void matmul(Graph& g, const Weight& w, const Tensor& x, const Tensor& y, int64_t batch_rows = 0, const Epilogue& e = {});
+// The same for stacked weights: y's columns are the parts' outputs in order, the bias spans them.
+void matmul(Graph& g, const StackedWeight& w, const Tensor& x, const Tensor& y, int64_t batch_rows = 0,
+            const Epilogue& e = {});
 // The same with the kernel forced, for tests and benchmarks.
-void matvec_kernel(Graph& g, const Tensor& w, const Tensor& x, const Tensor& y);
-void matmul_kernel(Graph& g, const Tensor& w, const Tensor& x, const Tensor& y);
+void matvec_kernel(Graph& g, const Tensor& w, const Tensor& x, const Tensor& y, const Epilogue& e = {});
+void matmul_kernel(Graph& g, const Tensor& w, const Tensor& x, const Tensor& y, const Epilogue& e = {});
+
+// out = act(gate) * up elementwise: the gated feed-forward's product (SwiGLU, GeGLU). gate and
+// up may be column slices of one stacked projection's output.
+enum class Activation { Silu, GeluTanh, GeluErf };
+void glu(Graph& g, const Tensor& gate, const Tensor& up, const Tensor& out, Activation act);
 
 // dst rows [dst_row0, dst_row0 + src.rows) = src (f32 -> f32, f32 -> f16, f16 -> f16 or i32 -> i32).
 // dst_row0 may be Graph::step_param(slot); dst must then lie in one buffer range.

@@ -67,3 +67,77 @@ Weight Weight::from_blocks(Device& d, WeightFormat format, int64_t rows, int64_t
 }
 
 }  // namespace vkllm
+
+namespace vkllm {
+
+int64_t StackedWeight::rows() const {
+  int64_t n = 0;
+  for (const Weight& w : parts) n += w.rows();
+  return n;
+}
+
+namespace {
+bool same_layout(const Weight& a, const Weight& b) {
+  return a.format == b.format && a.cols() == b.cols() && a.values.dtype == b.values.dtype;
+}
+
+// Rows of `tensors` (same dtype and cols) one after another in a new tensor.
+Tensor concat_rows(Device& d, const std::vector<const Tensor*>& tensors, std::string_view name) {
+  int64_t rows = 0;
+  for (const Tensor* t : tensors) rows += t->rows;
+  Tensor out = d.tensor(tensors[0]->dtype, rows, tensors[0]->cols, name);
+  int64_t at = 0;
+  for (const Tensor* t : tensors) {
+    d.copy(*t, out.slice_rows(at, t->rows));
+    at += t->rows;
+  }
+  return out;
+}
+}  // namespace
+
+StackedWeight stack_rows(Device& d, std::vector<Weight> parts, std::string_view name) {
+  require(!parts.empty(), "stack_rows: no parts");
+  for (const Weight& w : parts)
+    require(w.cols() == parts[0].cols(), "stack_rows '" + std::string(name) + "': parts of different widths");
+  StackedWeight out;
+  for (size_t i = 0; i < parts.size();) {
+    size_t j = i + 1;
+    while (j < parts.size() && same_layout(parts[i], parts[j])) ++j;
+    if (j == i + 1) {
+      out.parts.push_back(std::move(parts[i]));
+    } else {
+      std::vector<const Tensor*> values, scales;
+      for (size_t p = i; p < j; ++p) {
+        values.push_back(&parts[p].values);
+        if (parts[p].scales.storage) scales.push_back(&parts[p].scales);
+      }
+      Weight w = parts[i];
+      w.values = concat_rows(d, values, name);
+      if (!scales.empty()) w.scales = concat_rows(d, scales, name);
+      out.parts.push_back(std::move(w));
+    }
+    i = j;
+  }
+  return out;  // `parts` goes here, and with it the separate copies
+}
+
+Tensor stack_cols(Device& d, const std::vector<Tensor>& rows, std::string_view name) {
+  size_t present = 0;
+  int64_t cols = 0;
+  for (const Tensor& t : rows) {
+    present += t.storage ? 1 : 0;
+    cols += t.cols;
+  }
+  if (present == 0) return {};
+  require(present == rows.size(), "stack_cols '" + std::string(name) + "': some rows are absent");
+  Tensor out = d.tensor(rows[0].dtype, 1, cols, name);
+  int64_t at = 0;
+  for (const Tensor& t : rows) {
+    require(t.rows == 1 && t.dtype == out.dtype, "stack_cols '" + std::string(name) + "': " + t.describe() + " is not one row");
+    d.copy(t, out.slice_cols(at, t.cols));
+    at += t.cols;
+  }
+  return out;
+}
+
+}  // namespace vkllm

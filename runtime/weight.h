@@ -12,6 +12,7 @@
 #include <cstdint>
 #include <span>
 #include <string_view>
+#include <vector>
 
 #include "runtime/tensor.h"
 
@@ -54,5 +55,23 @@ struct Weight {
   static Weight from_blocks(Device& d, WeightFormat format, int64_t rows, int64_t cols, std::span<const uint8_t> blocks,
                             std::string_view name);
 };
+
+// Weights that read the same input and whose outputs are adjacent columns of one result
+// (q|k|v, gate|up). Parts that share a format and width are stored as one matrix, so one
+// product computes them all; a part in another format (llama.cpp's mixes give attn_v more bits
+// on some layers) stays apart.
+struct StackedWeight {
+  std::vector<Weight> parts;  // in output order; adjacent parts differ in format
+
+  int64_t rows() const;
+  int64_t cols() const { return parts.empty() ? 0 : parts[0].cols(); }
+};
+
+// Stacks `parts` (same cols) as StackedWeight describes, copying on the device; the parts'
+// own storage is released with them.
+StackedWeight stack_rows(Device& d, std::vector<Weight> parts, std::string_view name);
+// Rows [1, n_i] side by side as one [1, sum n_i] (a stacked weight's biases); all absent
+// (no storage): absent.
+Tensor stack_cols(Device& d, const std::vector<Tensor>& rows, std::string_view name);
 
 }  // namespace vkllm

@@ -7,10 +7,11 @@
 #include "weights.glsl"
 
 layout(set = 0, binding = 1) readonly buffer X { float x[]; };
-layout(set = 0, binding = 2) writeonly buffer Y { float y[]; };
 layout(push_constant) uniform Push {
-  uint m, n, k, w_off, w_stride, x_off, x_stride, y_off, y_stride;
+  uint m, n, k, w_off, w_stride, x_off, x_stride, y_off, y_stride, b_off;
 } p;
+#define Y_BINDING 2
+#include "epilogue.glsl"
 
 const uint BM = 32u, BN = 32u, BK = 16u, T = 4u, THREADS = 64u;
 shared float ws[BK][BM + 1u];
@@ -47,7 +48,7 @@ void main() {
     if (gn >= p.n) continue;
     [[unroll]] for (uint i = 0u; i < T; ++i) {
       const uint gm = m0 + tm + 8u * i;
-      if (gm < p.m) y[p.y_off + gn * p.y_stride + gm] = acc[i][j];
+      if (gm < p.m) store_y(p.y_off + gn * p.y_stride + gm, gm, acc[i][j]);
     }
   }
 }

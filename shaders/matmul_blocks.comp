@@ -8,10 +8,11 @@
 #include "blocks.glsl"
 
 DECLARE_FETCH(2, xs)
-layout(set = 0, binding = 3) writeonly buffer Y { float y[]; };
 layout(push_constant) uniform Push {
-  uint m, n, k, q_off, q_stride, s_off, s_stride, x_off, x_stride, y_off, y_stride;
-} p;  // q_*: in 32-bit words; s_*: in f16 elements; x_*, y_*: in floats
+  uint m, n, k, q_off, q_stride, s_off, s_stride, x_off, x_stride, y_off, y_stride, b_off;
+} p;  // q_*: in 32-bit words; s_*: in f16 elements; x_*, y_*, b_off: in floats
+#define Y_BINDING 3
+#include "epilogue.glsl"
 
 const uint BM = 32u, BN = 32u, BK = 32u, T = 4u, THREADS = 64u;
 shared float w_tile[BK][BM + 1u];
@@ -54,7 +55,7 @@ void main() {
     if (gn >= p.n) continue;
     [[unroll]] for (uint i = 0u; i < T; ++i) {
       const uint gm = m0 + tm + 8u * i;
-      if (gm < p.m) y[p.y_off + gn * p.y_stride + gm] = acc[i][j];
+      if (gm < p.m) store_y(p.y_off + gn * p.y_stride + gm, gm, acc[i][j]);
     }
   }
 }

@@ -28,10 +28,11 @@ const uint VEC4S = PER_UNIT / 4u;  // vec4s per unit
 
 DECLARE_FETCH(0, ws)
 DECLARE_FETCH(1, xs)
-layout(set = 0, binding = 2) writeonly buffer Y { float y[]; };
 layout(push_constant) uniform Push {
-  uint m, n, k, w_off, w_stride, x_off, x_stride, y_off, y_stride;
+  uint m, n, k, w_off, w_stride, x_off, x_stride, y_off, y_stride, b_off;
 } p;  // in elements
+#define Y_BINDING 2
+#include "epilogue.glsl"
 
 float w_at(uint e) { return element_of(FETCH(ws, e / PER_UNIT), e); }
 float x_at(uint e) { return uintBitsToFloat(FETCH(xs, e >> 2u)[e & 3u]); }
@@ -73,7 +74,7 @@ void main() {
     [[unroll]] for (uint j = 0u; j < VECS; ++j) {
       if (v0 + j >= p.n) continue;
       [[unroll]] for (uint r = 0u; r < ROWS; ++r)
-        if (row0 + r < p.m) y[p.y_off + (v0 + j) * p.y_stride + row0 + r] = acc[r * VECS + j];
+        if (row0 + r < p.m) store_y(p.y_off + (v0 + j) * p.y_stride + row0 + r, row0 + r, acc[r * VECS + j]);
     }
   }
 }

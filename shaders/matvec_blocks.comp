@@ -11,10 +11,11 @@ layout(constant_id = 2) const uint VECS = 1;
 #include "blocks.glsl"
 
 DECLARE_FETCH(2, xs)
-layout(set = 0, binding = 3) writeonly buffer Y { float y[]; };
 layout(push_constant) uniform Push {
-  uint m, n, k, q_off, q_stride, s_off, s_stride, x_off, x_stride, y_off, y_stride;
-} p;  // q_*: in 32-bit words; s_*: in f16 elements; x_*, y_*: in floats
+  uint m, n, k, q_off, q_stride, s_off, s_stride, x_off, x_stride, y_off, y_stride, b_off;
+} p;  // q_*: in 32-bit words; s_*: in f16 elements; x_*, y_*, b_off: in floats
+#define Y_BINDING 3
+#include "epilogue.glsl"
 
 void main() {
   const uint row0 = linear_workgroup() * ROWS, v0 = gl_WorkGroupID.z * VECS;
@@ -51,7 +52,7 @@ void main() {
     [[unroll]] for (uint j = 0u; j < VECS; ++j) {
       if (v0 + j >= p.n) continue;
       [[unroll]] for (uint r = 0u; r < ROWS; ++r)
-        if (row0 + r < p.m) y[p.y_off + (v0 + j) * p.y_stride + row0 + r] = acc[r * VECS + j];
+        if (row0 + r < p.m) store_y(p.y_off + (v0 + j) * p.y_stride + row0 + r, row0 + r, acc[r * VECS + j]);
     }
   }
 }

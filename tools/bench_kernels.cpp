@@ -160,8 +160,8 @@ std::unique_ptr<LlamaModel> synthetic_llama(Device& dev, int layers, int dim, in
   w.output_norm = random_tensor(dev, DType::F32, 1, dim, 1, seed++);
   w.output = w.token_embd;
   for (int l = 0; l < layers; ++l)
-    w.layers.push_back({w.output_norm, matrix(dim, dim), matrix(dim, dim), matrix(dim, dim), matrix(dim, dim),
-                        w.output_norm, matrix(ffn, dim), matrix(ffn, dim), matrix(dim, ffn), {}, {}, {}});
+    w.layers.push_back({w.output_norm, {{matrix(3 * dim, dim)}}, {}, matrix(dim, dim), w.output_norm, {{matrix(2 * ffn, dim)}},
+                        matrix(dim, ffn)});
   return std::make_unique<LlamaModel>(dev, c, std::move(w));
 }
 

@@ -1,4 +1,4 @@
-// add, mul (binary.comp) and scale, silu, gelu (unary.comp).
+// add, mul, glu (binary.comp) and scale, silu, gelu (unary.comp).
 #include "runtime/ops.h"
 #include "runtime/ops/op_util.h"
 #include "runtime/pipeline.h"
@@ -47,6 +47,10 @@ void unary(Graph& g, const Tensor& x, const Tensor& out, uint32_t op, float fact
 
 void add(Graph& g, const Tensor& a, const Tensor& b, const Tensor& out) { binary(g, a, b, out, 0, "add"); }
 void mul(Graph& g, const Tensor& a, const Tensor& b, const Tensor& out) { binary(g, a, b, out, 1, "mul"); }
+void glu(Graph& g, const Tensor& gate, const Tensor& up, const Tensor& out, Activation act) {
+  require_same_shape(gate, up, "glu");
+  binary(g, gate, up, out, act == Activation::Silu ? 2 : act == Activation::GeluTanh ? 3 : 4, "glu");
+}
 void scale(Graph& g, const Tensor& x, float factor, const Tensor& out) { unary(g, x, out, 0, factor, "scale"); }
 void silu(Graph& g, const Tensor& x, const Tensor& out) { unary(g, x, out, 1, 0.0f, "silu"); }
 void gelu(Graph& g, const Tensor& x, const Tensor& out, GeluForm form) {

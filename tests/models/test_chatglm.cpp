@@ -299,12 +299,11 @@ TEST_CASE_FIXTURE(GpuTest, "ChatGLM2: partial interleaved RoPE, multi-query grou
   L.attn_norm = upload(data.floats(d), 1, d);
   const Weight qkv = Weight::plain(upload(data.floats((d + 2 * kv) * d), d + 2 * kv, d));
   const Tensor qkv_bias = upload(data.floats(d + 2 * kv), 1, d + 2 * kv);
-  L.wq = qkv.slice_rows(0, d), L.wk = qkv.slice_rows(d, kv), L.wv = qkv.slice_rows(d + kv, kv);
-  L.bq = qkv_bias.slice_cols(0, d), L.bk = qkv_bias.slice_cols(d, kv), L.bv = qkv_bias.slice_cols(d + kv, kv);
+  L.qkv.parts = {qkv};
+  L.bqkv = qkv_bias;
   L.wo = Weight::plain(upload(data.floats(d * d), d, d));
   L.ffn_norm = upload(data.floats(d), 1, d);
-  const Weight gate_up = Weight::plain(upload(data.floats(2 * f * d), 2 * f, d));
-  L.w_gate = gate_up.slice_rows(0, f), L.w_up = gate_up.slice_rows(f, f);
+  L.gate_up.parts = {Weight::plain(upload(data.floats(2 * f * d), 2 * f, d))};
   L.w_down = Weight::plain(upload(data.floats(d * f), d, f));
   w.layers.push_back(L);
   w.output_norm = upload(data.floats(d), 1, d);

@@ -129,7 +129,8 @@ TEST_CASE_FIXTURE(GpuTest, "quantized mixes keep the file's size in memory and t
     if (device_bytes) *device_bytes = double(dev.allocator().bytes_in_use() - before);
     if (file_bytes) {
       *file_bytes = 0;
-      for (const GgufTensor& t : GgufFile(file.path).tensors()) *file_bytes += double(t.bytes);
+      const GgufFile f(file.path);
+      for (const GgufTensor& t : f.tensors()) *file_bytes += double(t.bytes);
     }
     Session session(*loaded.model, {.context = 8});
     return session.decode(tokens);

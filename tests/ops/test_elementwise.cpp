@@ -1,4 +1,4 @@
-// add, mul, scale, silu, gelu vs the host reference.
+// add, mul, glu, scale, silu, gelu vs the host reference.
 // Tolerances: add/mul/scale are exact (one f32 rounding, like the host); silu and gelu within
 // 2e-6 * (1 + |ref|) (GPU exp/erf approximations against double-precision references).
 #include "tests/test_util.h"
@@ -44,6 +44,28 @@ TEST_CASE_FIXTURE(GpuTest, "scale, silu and gelu match the host reference") {
     CHECK(max_rel_diff(to_host(d, osilu), ref::silu(x)) <= 2e-6f);
     CHECK(max_rel_diff(to_host(d, ot), ref::gelu_tanh(x)) <= 2e-6f);
     CHECK(max_rel_diff(to_host(d, oe), ref::gelu_erf(x)) <= 2e-6f);
+  }
+}
+
+TEST_CASE_FIXTURE(GpuTest, "glu multiplies each activation of the gate by up, from column halves of one tensor") {
+  Device& d = gpu();
+  for (auto [rows, cols] : odd_shapes()) {
+    CAPTURE(rows);
+    CAPTURE(cols);
+    ref::Mat both = random_mat(rows, 2 * cols, 6, -12.0f, 12.0f), gate(rows, cols), up(rows, cols);
+    for (int64_t r = 0; r < rows; ++r)
+      for (int64_t c = 0; c < cols; ++c) gate.at(r, c) = both.at(r, c), up.at(r, c) = both.at(r, cols + c);
+    Tensor tb = to_device(d, both), tg = tb.slice_cols(0, cols), tu = tb.slice_cols(cols, cols);
+    const std::pair<ops::Activation, ref::Mat> cases[] = {{ops::Activation::Silu, ref::silu(gate)},
+                                                          {ops::Activation::GeluTanh, ref::gelu_tanh(gate)},
+                                                          {ops::Activation::GeluErf, ref::gelu_erf(gate)}};
+    for (const auto& [act, activated] : cases) {
+      Tensor out = d.tensor(DType::F32, rows, cols);
+      Graph g(d);
+      ops::glu(g, tg, tu, out, act);
+      g.run();
+      CHECK(max_rel_diff(to_host(d, out), ref::mul(activated, up)) <= 4e-6f);
+    }
   }
 }
 

@@ -1,6 +1,9 @@
 // matvec, tiled matmul and the block-format kernels vs the host reference (double accumulation).
 // Tolerance: |gpu - ref| <= 2e-5 * (1 + |ref|) with inputs scaled so outputs are O(1); f16
 // weights are compared against the reference run on the same f16-rounded values.
+#include <algorithm>
+#include <functional>
+
 #include "host/quant.h"
 #include "tests/ops/blocks.h"
 #include "tests/test_util.h"
@@ -119,4 +122,84 @@ TEST_CASE_FIXTURE(GpuTest, "block-format weights refuse a byte count that does n
                        doctest::Contains("Q4_K weight 'w': 143 bytes for 1 x 256"), Error);
   CHECK_THROWS_WITH_AS(Weight::from_blocks(gpu(), WeightFormat::Q6_K, 1, 100, blocks, "w"),
                        doctest::Contains("whole blocks of 256"), Error);
+}
+
+namespace {
+// y = r, then y += x . w^T + bias by the product's epilogue, against the same product stored
+// plainly and followed by add dispatches: equal bit for bit (the same f32 operations).
+void check_epilogue(const std::function<void(Graph&, const Tensor&, const Tensor&, const ops::Epilogue&)>& product,
+                    int64_t m, int64_t k, int64_t n) {
+  CAPTURE(m);
+  CAPTURE(k);
+  CAPTURE(n);
+  Device& d = gpu();
+  const ref::Mat x = random_mat(n, k, uint32_t(n + 11)), r = random_mat(n, m, 12), bias = random_mat(1, m, 13);
+  const Tensor tx = to_device(d, x), tb = to_device(d, bias);
+  const Tensor fused = to_device(d, r), biased = d.tensor(DType::F32, n, m), plain = d.tensor(DType::F32, n, m);
+  const Tensor separate = to_device(d, r);
+  Graph g(d);
+  product(g, tx, fused, {tb, true});
+  product(g, tx, biased, {tb, false});
+  product(g, tx, plain, {});
+  ops::add(g, plain, tb, plain);
+  ops::add(g, separate, plain, separate);
+  g.run();
+  CHECK(max_abs_diff(to_host(d, biased), to_host(d, plain)) == 0.0f);
+  CHECK(max_abs_diff(to_host(d, fused), to_host(d, separate)) == 0.0f);
+  CHECK(max_abs_diff(to_host(d, fused), r) > 0.0f);  // the product was added
+}
+}  // namespace
+
+TEST_CASE_FIXTURE(GpuTest, "bias and residual epilogues equal separate adds bit for bit, in every product kernel") {
+  Device& d = gpu();
+  for (auto [m, k, n] : std::vector<std::array<int64_t, 3>>{{1, 32, 1}, {37, 64, 3}, {70, 256, 9}, {33, 512, 40}}) {
+    const Tensor w = to_device(d, round_to_f16(random_mat(m, k, 14, -0.1f, 0.1f)), DType::F16);
+    check_epilogue([&](Graph& g, const Tensor& x, const Tensor& y, const ops::Epilogue& e) { ops::matvec_kernel(g, w, x, y, e); }, m, k, n);
+    check_epilogue([&](Graph& g, const Tensor& x, const Tensor& y, const ops::Epilogue& e) { ops::matmul_kernel(g, w, x, y, e); }, m, k, n);
+    for (const BlockFormatCase& f : block_format_cases()) {
+      if (k % block_layout(f.format).values) continue;
+      CAPTURE(weight_format_name(f.format));
+      const Weight bw = Weight::from_blocks(d, f.format, m, k, random_blocks(f, m, k, uint32_t(m + k)), "w");
+      // 1..8 vectors take the matrix-vector kernel; 9 and 40 the tiled one where barriers are cheap.
+      check_epilogue([&](Graph& g, const Tensor& x, const Tensor& y, const ops::Epilogue& e) { ops::matmul(g, bw, x, y, 0, e); }, m, k, n);
+    }
+  }
+}
+
+TEST_CASE_FIXTURE(GpuTest, "stacked weights compute what their parts compute, in one product per run of one format") {
+  Device& d = gpu();
+  const auto& cases = block_format_cases();
+  auto find = [&](WeightFormat f) {
+    return *std::find_if(cases.begin(), cases.end(), [&](const BlockFormatCase& c) { return c.format == f; });
+  };
+  const int64_t k = 512;
+  const std::vector<std::pair<WeightFormat, int64_t>> parts{{WeightFormat::Q8_0, 40}, {WeightFormat::Q8_0, 24}, {WeightFormat::Q6_K, 24}};
+  std::vector<Weight> weights, copies;
+  std::vector<Tensor> biases;
+  int64_t m = 0;
+  for (auto [format, rows] : parts) {
+    const auto blocks = random_blocks(find(format), rows, k, uint32_t(rows + m));
+    weights.push_back(Weight::from_blocks(d, format, rows, k, blocks, "part"));
+    copies.push_back(Weight::from_blocks(d, format, rows, k, blocks, "copy"));
+    biases.push_back(to_device(d, random_mat(1, rows, uint32_t(m + 1))));
+    m += rows;
+  }
+  const uint64_t before = d.allocator().bytes_in_use();
+  const StackedWeight stacked = stack_rows(d, std::move(weights), "stacked");
+  CHECK(d.allocator().bytes_in_use() <= before);  // the parts' storage went with them
+  REQUIRE(stacked.parts.size() == 2);             // the two Q8_0 parts as one matrix, the Q6_K apart
+  CHECK(stacked.parts[0].rows() == 64);
+  CHECK(stacked.rows() == m);
+  const Tensor bias = stack_cols(d, biases, "bias");
+  for (int64_t n : {1, 5, 17}) {
+    CAPTURE(n);
+    const Tensor x = to_device(d, random_mat(n, k, uint32_t(n))), y = d.tensor(DType::F32, n, m), want = d.tensor(DType::F32, n, m);
+    Graph g(d);
+    ops::matmul(g, stacked, x, y, 0, {bias});
+    for (int64_t i = 0, first = 0; i < 3; first += copies[size_t(i)].rows(), ++i)
+      ops::matmul(g, copies[size_t(i)], x, want.slice_cols(first, copies[size_t(i)].rows()), 0, {biases[size_t(i)]});
+    g.run();
+    CHECK(max_abs_diff(to_host(d, y), to_host(d, want)) == 0.0f);
+  }
+  CHECK_THROWS_WITH_AS(stack_cols(d, {biases[0], Tensor{}}, "b"), doctest::Contains("some rows are absent"), Error);
 }
