@@ -41,6 +41,8 @@ DeviceInfo query_device_info(VkPhysicalDevice physical, uint32_t index) {
   VkPhysicalDeviceSubgroupSizeControlPropertiesEXT sg_size{
       VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_SUBGROUP_SIZE_CONTROL_PROPERTIES_EXT};
   VkPhysicalDeviceDriverPropertiesKHR driver{VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_DRIVER_PROPERTIES_KHR};
+  VkPhysicalDeviceShaderIntegerDotProductPropertiesKHR dot_props{
+      VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_SHADER_INTEGER_DOT_PRODUCT_PROPERTIES_KHR};
   void** tail = &props.pNext;
   auto chain = [&tail](auto& s) {
     *tail = &s;
@@ -49,6 +51,7 @@ DeviceInfo query_device_info(VkPhysicalDevice physical, uint32_t index) {
   chain(subgroup);
   if (has_sg_control) chain(sg_size);
   if (has_driver_props) chain(driver);
+  if (has_dot) chain(dot_props);
   vkGetPhysicalDeviceProperties2(physical, &props);
 
   const auto& p = props.properties;
@@ -110,6 +113,7 @@ DeviceInfo query_device_info(VkPhysicalDevice physical, uint32_t index) {
   info.shader_int8 = has_f16i8 && f16i8.shaderInt8;
   info.subgroup_size_control = has_sg_control && sgc.subgroupSizeControl && sgc.computeFullSubgroups;
   info.integer_dot_product = has_dot && dot.shaderIntegerDotProduct;
+  info.integer_dot_product_accelerated = has_dot && dot_props.integerDotProduct4x8BitPackedSignedAccelerated;
   info.cooperative_matrix = info.has_extension("VK_KHR_cooperative_matrix") ||
                             info.has_extension("VK_NV_cooperative_matrix");
 
@@ -248,6 +252,9 @@ Capabilities Capabilities::from(const DeviceInfo& info) {
   c.storage_offset_alignment = std::max(16u, info.min_storage_buffer_offset_alignment);
   c.texel_offset_alignment = std::max(16u, info.min_texel_buffer_offset_alignment);
   c.texel_reads = cpu_shapes && uint64_t(info.max_texel_buffer_elements) * 16 >= c.max_buffer_range;
+  const std::string int_dot = env_string("VKLLM_INT_DOT").value_or("");
+  if (!int_dot.empty() && int_dot != "0" && int_dot != "1") throw Error("VKLLM_INT_DOT must be 0 or 1, not '" + int_dot + "'");
+  c.integer_dot_product = info.integer_dot_product && (int_dot.empty() ? info.integer_dot_product_accelerated : int_dot == "1");
   c.max_shared_memory = info.max_compute_shared_memory;
   c.max_workgroup_invocations = info.max_workgroup_invocations;
   c.max_workgroup_count_x = info.max_workgroup_count[0];
@@ -264,6 +271,7 @@ std::string Capabilities::describe() const {
     << " subgroup_size=" << subgroup_size << " one_subgroup_workgroups=" << one_subgroup_workgroups
     << " unified_memory=" << unified_memory
     << " workgroup_barriers_expensive=" << workgroup_barriers_expensive << " texel_reads=" << texel_reads
+    << " integer_dot_product=" << integer_dot_product
     << " max_buffer_range=" << max_buffer_range;
   return s.str();
 }

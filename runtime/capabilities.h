@@ -35,6 +35,7 @@ struct DeviceInfo {
   bool shader_float16 = false, shader_int8 = false;
   bool storage_buffer_16bit = false, storage_buffer_8bit = false;
   bool integer_dot_product = false;
+  bool integer_dot_product_accelerated = false;  // 4x8-bit packed signed dot products in hardware
   bool cooperative_matrix = false;  // VK_KHR_cooperative_matrix (or the NV predecessor)
   bool timestamps = false;
   float timestamp_period_ns = 1.0f;
@@ -95,6 +96,12 @@ struct Capabilities {
   // (Mesa 22.3) silently stops a workgroup after 65536; kernels with a barrier per loop step
   // split their work to stay well below it.
   uint32_t max_workgroup_barriers = 0;
+  // Block-format matrix-vector products quantize x to 8-bit blocks once per product and take
+  // integer dot products of packed bytes (SPV_KHR_integer_dot_product), as llama.cpp's
+  // mmvq does. On where the device has shaderIntegerDotProduct and accelerates 4x8-bit packed
+  // dot products; VKLLM_INT_DOT=0 turns it off, =1 on wherever the feature exists (lavapipe
+  // has it unaccelerated: CI runs the suite both ways).
+  bool integer_dot_product = false;
 
   uint32_t subgroup_size = 1;
   // Largest range one descriptor may cover: min(maxStorageBufferRange, maxMemoryAllocationSize,
@@ -109,7 +116,8 @@ struct Capabilities {
   uint32_t texel_offset_alignment = 16;
 
   // From the device, then VKLLM_DISABLE_F16, VKLLM_DISABLE_SUBGROUP, VKLLM_FORCE_STAGING,
-  // VKLLM_MAX_BUFFER_RANGE, VKLLM_KERNELS=gpu (the kernel shapes chosen for GPUs, on any device).
+  // VKLLM_MAX_BUFFER_RANGE, VKLLM_KERNELS=gpu (the kernel shapes chosen for GPUs, on any device),
+  // VKLLM_INT_DOT.
   static Capabilities from(const DeviceInfo& info);
   std::string describe() const;
 };

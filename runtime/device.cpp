@@ -32,18 +32,29 @@ Device::Device(DeviceOptions options) : instance_(std::make_unique<Instance>(opt
   want(VK_KHR_SHADER_FLOAT16_INT8_EXTENSION_NAME, v12);
   want(VK_KHR_8BIT_STORAGE_EXTENSION_NAME, v12);
   want(VK_EXT_SUBGROUP_SIZE_CONTROL_EXTENSION_NAME, v13);
+  if (caps_.integer_dot_product) want(VK_KHR_SHADER_INTEGER_DOT_PRODUCT_EXTENSION_NAME, v13);
   if (info_.has_extension("VK_KHR_portability_subset")) extensions.push_back("VK_KHR_portability_subset");
 
   // Enable exactly the features the capabilities use.
   VkPhysicalDeviceFeatures2 features{VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_FEATURES_2};
   VkPhysicalDevice16BitStorageFeatures s16{VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_16BIT_STORAGE_FEATURES};
   VkPhysicalDeviceSubgroupSizeControlFeaturesEXT sgc{VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_SUBGROUP_SIZE_CONTROL_FEATURES_EXT};
-  features.pNext = &s16;
+  VkPhysicalDeviceShaderIntegerDotProductFeaturesKHR dot{VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_SHADER_INTEGER_DOT_PRODUCT_FEATURES_KHR};
+  void** tail = &features.pNext;
+  auto chain = [&tail](auto& s) {
+    *tail = &s;
+    tail = &s.pNext;
+  };
+  chain(s16);
   s16.storageBuffer16BitAccess = caps_.f16_storage;
   if (caps_.subgroup_size_control) {
-    s16.pNext = &sgc;
+    chain(sgc);
     sgc.subgroupSizeControl = VK_TRUE;
     sgc.computeFullSubgroups = VK_TRUE;
+  }
+  if (caps_.integer_dot_product) {
+    chain(dot);
+    dot.shaderIntegerDotProduct = VK_TRUE;
   }
 
   const float priority = 1.0f;

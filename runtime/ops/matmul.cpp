@@ -11,6 +11,7 @@ namespace vkllm::ops {
 
 namespace {
 enum Kernel { kMatvecPlain, kMatmulPlain, kMatvecBlocks, kMatmulBlocks };
+const OpDecl kQuantizeQ8{"quantize_q8", {Access::Read, Access::Write}, 6 * 4};
 constexpr uint32_t kMatvecRows = 8;  // outputs per workgroup, sharing each load of x
 constexpr int64_t kMatvecMaxVectors = 8;  // beyond this the tiled kernel reads weights less often
 
@@ -49,6 +50,23 @@ Groups matvec_groups(int64_t m, int64_t n, uint32_t vecs, const Capabilities& ca
 }
 
 Groups tile_groups(int64_t m, int64_t n) { return Groups{u32((m + 31) / 32), u32((n + 31) / 32), 1}; }
+
+// x as 8-bit blocks for the integer dot-product kernels (quantize_q8.comp): I32 [rows, 12
+// words per block of 32]. A temporary the graph keeps alive.
+Tensor quantize_q8(Graph& g, const Tensor& x) {
+  Device& d = g.device();
+  const int64_t blocks = x.cols / 32;
+  Tensor xq = d.tensor(DType::I32, x.rows, 12 * blocks, "x as 8-bit blocks");
+  const Pipeline& pipe = d.pipelines().get(kQuantizeQ8, "quantize_q8", {64});
+  for (auto ns : split_rows(x.rows, {&x, &xq})) {
+    const Binding bx = bind_rows(x, ns.first, ns.count), bq = bind_rows(xq, ns.first, ns.count);
+    struct {
+      uint32_t n, blocks, x_off, x_stride, q_off, q_stride;
+    } push{u32(ns.count), u32(blocks), bx.elem_offset, u32(x.row_stride), bq.elem_offset / 4, u32(xq.row_stride / 4)};
+    g.dispatch(pipe, {bx, bq}, push, groups_for(uint64_t(ns.count) * blocks, 64, d.caps()));
+  }
+  return xq;
+}
 
 bool takes_tiles(const Device& d, const Tensor& x, int64_t batch_rows) {
   return (batch_rows > 0 ? batch_rows : x.rows) > kMatvecMaxVectors && !d.caps().workgroup_barriers_expensive;
@@ -120,15 +138,17 @@ void matmul(Graph& g, const Weight& w, const Tensor& x, const Tensor& y, int64_t
   Device& d = g.device();
   // As for plain weights: the matrix-vector kernel (each block decoded once per group of up to
   // kMatvecMaxVectors vectors) for few vectors and where barriers are expensive, else tiles.
-  const bool tiled = takes_tiles(d, x, batch_rows);
+  const bool tiled = takes_tiles(d, x, batch_rows), int_dot = !tiled && d.caps().integer_dot_product;
   const uint32_t local = subgroup_local_size(d), vecs = matvec_vectors(x.rows);
   const OpDecl& decl = product_decl(tiled ? kMatmulBlocks : kMatvecBlocks, d.caps().texel_reads, e.accumulate);
-  const Pipeline& pipe = tiled ? d.pipelines().get(decl, block_variant(d, "matmul", w.format), {64, 0, 0, epilogue_bits(e)})
-                               : d.pipelines().get(decl, reduce_variant(d, block_variant(d, "matvec", w.format).c_str()),
-                                                   {local, kMatvecRows, vecs, epilogue_bits(e)});
+  const Pipeline& pipe =
+      tiled ? d.pipelines().get(decl, block_variant(d, "matmul", w.format), {64, 0, 0, epilogue_bits(e)})
+            : d.pipelines().get(decl, reduce_variant(d, block_variant(d, "matvec", w.format, int_dot ? "_dot" : "").c_str()),
+                                {local, kMatvecRows, vecs, epilogue_bits(e)});
   const Tensor& scales = w.scales.storage ? w.scales : w.values;  // unread where the format has none
   require(((w.values.offset | w.values.row_stride) & 3) == 0, "matmul: " + format + " needs weight rows on 16-byte boundaries");
-  record_pieces(g, pipe, {&w.values, &scales}, w.cols(), x, y, e, [&](int64_t m, int64_t n) {
+  const Tensor input = int_dot ? quantize_q8(g, x) : x;
+  record_pieces(g, pipe, {&w.values, &scales}, w.cols(), input, y, e, [&](int64_t m, int64_t n) {
     return tiled ? tile_groups(m, n) : matvec_groups(m, n, vecs, d.caps());
   });
 }

@@ -30,10 +30,10 @@ inline std::string fetch_variant(const Device& d, const char* base) {
   return std::string(base) + (d.caps().texel_reads ? "_tx" : "");
 }
 
-// Variant of a block-format kernel: "<base>_<format>" as shaders/CMakeLists.txt names them
-// ("matvec_q4_k"), then fetch_variant's suffix.
-inline std::string block_variant(const Device& d, const char* base, WeightFormat f) {
-  std::string name = std::string(base) + "_" + weight_format_name(f);
+// Variant of a block-format kernel: "<base>_<format><suffix>" as shaders/CMakeLists.txt names
+// them ("matvec_q4_k", "matvec_q8_0_dot"), then fetch_variant's suffix.
+inline std::string block_variant(const Device& d, const char* base, WeightFormat f, const char* suffix = "") {
+  std::string name = std::string(base) + "_" + weight_format_name(f) + suffix;
   for (char& c : name) c = char(std::tolower(static_cast<unsigned char>(c)));
   return fetch_variant(d, name.c_str());
 }

@@ -1,10 +1,12 @@
 #include "tests/ops/blocks.h"
 
+#include <algorithm>
 #include <cmath>
 #include <random>
 
 #include "host/half.h"
 #include "models/dequantize.h"
+#include "tests/test_util.h"
 
 namespace vkllm::test {
 
@@ -38,6 +40,42 @@ ref::Mat dequantized(const BlockFormatCase& f, const std::vector<uint8_t>& block
   ref::Mat m(rows, cols);
   m.v = dequantize(t);
   return m;
+}
+
+}  // namespace vkllm::test
+
+namespace vkllm::test {
+
+void check_block_product(const ref::Mat& got, const ref::Mat& w, const ref::Mat& x, bool int_dot) {
+  if (!int_dot) {
+    CHECK(max_rel_diff(got, ref::matmul(w, x)) <= 1e-4f);
+    return;
+  }
+  // x as quantize_q8.comp quantizes it, and the block scales.
+  ref::Mat xq = x;
+  std::vector<float> scales;
+  for (int64_t r = 0; r < x.rows; ++r)
+    for (int64_t b = 0; b < x.cols / 32; ++b) {
+      float amax = 0;
+      for (int64_t j = 0; j < 32; ++j) amax = std::max(amax, std::fabs(x.at(r, 32 * b + j)));
+      const float d = amax / 127.0f, id = d > 0 ? 1.0f / d : 0.0f;
+      for (int64_t j = 0; j < 32; ++j) xq.at(r, 32 * b + j) = d * std::clamp(std::nearbyint(x.at(r, 32 * b + j) * id), -127.0f, 127.0f);
+      scales.push_back(d);
+    }
+  const ref::Mat want = ref::matmul(w, xq);
+  int64_t outside = 0;
+  for (int64_t r = 0; r < x.rows; ++r)
+    for (int64_t i = 0; i < w.rows; ++i) {
+      // Slack: one element per block one level off (the device's division may round otherwise).
+      double slack = 0;
+      for (int64_t b = 0; b < x.cols / 32; ++b) {
+        float wmax = 0;
+        for (int64_t j = 0; j < 32; ++j) wmax = std::max(wmax, std::fabs(w.at(i, 32 * b + j)));
+        slack += double(scales[size_t(r * (x.cols / 32) + b)]) * wmax;
+      }
+      if (std::fabs(got.at(r, i) - want.at(r, i)) > 1e-4 * (1 + std::fabs(want.at(r, i))) + slack) ++outside;
+    }
+  CHECK(outside == 0);
 }
 
 }  // namespace vkllm::test

@@ -23,4 +23,9 @@ const std::vector<BlockFormatCase>& block_format_cases();
 std::vector<uint8_t> random_blocks(const BlockFormatCase& f, int64_t rows, int64_t cols, uint32_t seed);
 ref::Mat dequantized(const BlockFormatCase& f, const std::vector<uint8_t>& blocks, int64_t rows, int64_t cols);
 
+// got = x . w^T as a block-format product computes it: within 1e-4 * (1 + |want|) of the
+// reference, or with int_dot (the integer dot-product path) of the reference on x quantized
+// to 8-bit blocks as the device does it.
+void check_block_product(const ref::Mat& got, const ref::Mat& w, const ref::Mat& x, bool int_dot);
+
 }  // namespace vkllm::test

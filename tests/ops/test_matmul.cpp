@@ -111,7 +111,9 @@ TEST_CASE_FIXTURE(GpuTest, "block-format weights multiply like their dequantized
         Graph g(d);
         ops::matmul(g, w, tx, ty);
         g.run();
-        CHECK(max_rel_diff(to_host(d, ty), ref::matmul(represented, x)) <= 1e-4f);
+        // Up to 8 vectors, and where barriers are expensive, the matrix-vector kernel runs.
+        const bool matvec = n <= 8 || d.caps().workgroup_barriers_expensive;
+        check_block_product(to_host(d, ty), represented, x, matvec && d.caps().integer_dot_product);
       }
   }
 }
