@@ -4,6 +4,7 @@
 #include <cctype>
 #include <cstring>
 #include <sstream>
+#include <thread>
 
 #include "runtime/env.h"
 #include "runtime/error.h"
@@ -242,6 +243,11 @@ Capabilities Capabilities::from(const DeviceInfo& info) {
   const bool cpu_shapes = kernels.empty() ? info.type == VK_PHYSICAL_DEVICE_TYPE_CPU : kernels == "cpu";
   c.workgroup_barriers_expensive = cpu_shapes;
   c.max_workgroup_barriers = info.driver_id == VK_DRIVER_ID_MESA_LLVMPIPE ? 65536 : 0;
+  if (cpu_shapes) {
+    // lavapipe runs LP_NUM_THREADS threads, by default one per CPU.
+    const auto lp_threads = info.driver_id == VK_DRIVER_ID_MESA_LLVMPIPE ? env_u64("LP_NUM_THREADS") : std::nullopt;
+    c.concurrent_workgroups = uint32_t(std::max<uint64_t>(1, lp_threads ? *lp_threads : std::thread::hardware_concurrency()));
+  }
   c.subgroup_size = std::max(1u, info.subgroup_size);
   c.max_allocation = info.max_memory_allocation_size ? info.max_memory_allocation_size : (1ull << 30);
   c.max_buffer_range = std::min<uint64_t>(info.max_storage_buffer_range, c.max_allocation);
@@ -271,7 +277,7 @@ std::string Capabilities::describe() const {
     << " subgroup_size=" << subgroup_size << " one_subgroup_workgroups=" << one_subgroup_workgroups
     << " unified_memory=" << unified_memory
     << " workgroup_barriers_expensive=" << workgroup_barriers_expensive << " texel_reads=" << texel_reads
-    << " integer_dot_product=" << integer_dot_product
+    << " integer_dot_product=" << integer_dot_product << " concurrent_workgroups=" << concurrent_workgroups
     << " max_buffer_range=" << max_buffer_range;
   return s.str();
 }

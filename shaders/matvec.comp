@@ -37,9 +37,8 @@ layout(push_constant) uniform Push {
 float w_at(uint e) { return element_of(FETCH(ws, e / PER_UNIT), e); }
 float x_at(uint e) { return uintBitsToFloat(FETCH(xs, e >> 2u)[e & 3u]); }
 
-void main() {
-  const uint row0 = linear_workgroup() * ROWS, v0 = gl_WorkGroupID.z * VECS;
-  if (row0 >= p.m) return;
+// Rows [row0, row0 + ROWS) for vectors [v0, v0 + VECS).
+void row_group(uint row0, uint v0) {
   // Rows and vectors past the end are clamped: computed, then not written.
   uint wb[ROWS], xb[VECS];
   float acc[ROWS * VECS];
@@ -77,4 +76,11 @@ void main() {
         if (row0 + r < p.m) store_y(p.y_off + (v0 + j) * p.y_stride + row0 + r, row0 + r, acc[r * VECS + j]);
     }
   }
+}
+
+void main() {
+  // A group of ROWS rows per workgroup, or fewer workgroups each taking every n-th group
+  // (runtime matvec_groups): on CPU devices each workgroup costs a fixed setup.
+  const uint stride = gl_NumWorkGroups.x * gl_NumWorkGroups.y;
+  for (uint g = linear_workgroup(); g * ROWS < p.m; g += stride) row_group(g * ROWS, gl_WorkGroupID.z * VECS);
 }

@@ -26,9 +26,8 @@ layout(push_constant) uniform Push {
 #define Y_BINDING 3
 #include "epilogue.glsl"
 
-void main() {
-  const uint row0 = linear_workgroup() * ROWS, v0 = gl_WorkGroupID.z * VECS;
-  if (row0 >= p.m) return;
+// Rows [row0, row0 + ROWS) for vectors [v0, v0 + VECS).
+void row_group(uint row0, uint v0) {
   uint qb[ROWS], sb[ROWS], xb[VECS];  // 16-byte units for blocks and x, f16 elements for scales
   float acc[ROWS * VECS];
   [[unroll]] for (uint r = 0u; r < ROWS; ++r) {
@@ -86,4 +85,11 @@ void main() {
         if (row0 + r < p.m) store_y(p.y_off + (v0 + j) * p.y_stride + row0 + r, row0 + r, acc[r * VECS + j]);
     }
   }
+}
+
+void main() {
+  // A group of ROWS rows per workgroup, or fewer workgroups each taking every n-th group
+  // (runtime matvec_groups): on CPU devices each workgroup costs a fixed setup.
+  const uint stride = gl_NumWorkGroups.x * gl_NumWorkGroups.y;
+  for (uint g = linear_workgroup(); g * ROWS < p.m; g += stride) row_group(g * ROWS, gl_WorkGroupID.z * VECS);
 }

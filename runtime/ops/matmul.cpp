@@ -1,6 +1,7 @@
 // Matrix-vector (matvec.comp, matvec_blocks.comp) and tiled matrix-matrix (matmul.comp,
 // matmul_blocks.comp) products, each storing through epilogue.glsl. Weights split into
 // chunks give one dispatch per (weight rows, vectors) piece; each writes its own columns of y.
+#include <algorithm>
 #include <array>
 
 #include "runtime/ops.h"
@@ -42,9 +43,12 @@ uint32_t epilogue_bits(const Epilogue& e) { return (e.bias.storage ? 1u : 0u) | 
 // Vectors per matvec workgroup: each weight load serves this many vectors.
 uint32_t matvec_vectors(int64_t n) { return n <= 1 ? 1 : n == 2 ? 2 : n <= 4 ? 4 : 8; }
 
-// Matvec grid (both weight formats): kMatvecRows outputs per workgroup in x/y, vector groups in z.
+// Matvec grid (both weight formats): groups of kMatvecRows outputs in x/y, at most one per
+// concurrent workgroup on CPU devices (the kernels loop over the rest); vector groups in z.
 Groups matvec_groups(int64_t m, int64_t n, uint32_t vecs, const Capabilities& caps) {
-  Groups groups = groups_for((uint64_t(m) + kMatvecRows - 1) / kMatvecRows, 1, caps);
+  uint64_t row_groups = (uint64_t(m) + kMatvecRows - 1) / kMatvecRows;
+  if (caps.concurrent_workgroups) row_groups = std::min<uint64_t>(row_groups, caps.concurrent_workgroups);
+  Groups groups = groups_for(row_groups, 1, caps);
   groups.z = u32((n + vecs - 1) / vecs);
   return groups;
 }
