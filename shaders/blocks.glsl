@@ -58,17 +58,12 @@ PackedSubBlock decode_packed(uint base, uint sbase, uint sb) {
     o.q[c + 4u] |= ((h1[c] >> s) & 0x01010101u) << 4u;
   }
 #endif
-  // The 6-bit scale and min of sub-block s (GGUF's get_scale_min_k4).
-  const uint words[3] = {h.y, h.z, h.w};
-  uint sc, mn;
-  if (s < 4u) {
-    sc = byte_of(words[s >> 2u], s & 3u) & 63u;
-    mn = byte_of(words[(s + 4u) >> 2u], (s + 4u) & 3u) & 63u;
-  } else {
-    const uint hi = byte_of(words[2], s - 4u), lo_s = byte_of(words[0], s - 4u), lo_m = byte_of(words[1], s - 4u);
-    sc = (hi & 0xFu) | ((lo_s >> 6u) << 4u);
-    mn = (hi >> 4u) | ((lo_m >> 6u) << 4u);
-  }
+  // The 6-bit scale and min of sub-block s (GGUF's get_scale_min_k4): bytes 0..3 hold scales
+  // 0..3 (and the top bits of 4..7), bytes 4..7 mins 0..3 (and top bits), bytes 8..11 the low
+  // nibbles of scales and mins 4..7. Selects, not branches: lanes take different sub-blocks.
+  const uint j = s & 3u, lo_s = byte_of(h.y, j), lo_m = byte_of(h.z, j), hi = byte_of(h.w, j);
+  const uint sc = s < 4u ? lo_s & 63u : (hi & 0xFu) | ((lo_s >> 6u) << 4u);
+  const uint mn = s < 4u ? lo_m & 63u : (hi >> 4u) | ((lo_m >> 6u) << 4u);
   const vec2 dm = unpackHalf2x16(h.x);
   o.a = vec2(dm.x * float(sc));
   o.b = vec2(-dm.y * float(mn));
@@ -82,11 +77,10 @@ PackedSubBlock decode_packed(uint base, uint sbase, uint sb) {
     o.q[c] = ((l0[c] >> nshift) & 0x0F0F0F0Fu) | (((h0[c] >> hshift) & 0x03030303u) << 4u);
     o.q[c + 4u] = ((l1[c] >> nshift) & 0x0F0F0F0Fu) | (((h1[c] >> hshift) & 0x03030303u) << 4u);
   }
-  const uvec4 sc = FETCH(blocks, T + 12u);
-  const uint i0 = 8u * half_ + 2u * quarter;  // scale of weights 0..15; i0 + 1 of 16..31
+  // Scale i0 covers weights 0..15, i0 + 1 weights 16..31: bytes 2k, 2k + 1 of one word.
+  const uint i0 = 8u * half_ + 2u * quarter, sw = component(FETCH(blocks, T + 12u), i0 >> 2u), at = 8u * (i0 & 3u);
   const float d = FETCH_HALF(scales, sbase + (sb >> 3u));
-  o.a = d * vec2(float(int(byte_of(sc[i0 >> 2u], i0 & 3u) << 24) >> 24),
-                 float(int(byte_of(sc[(i0 + 1u) >> 2u], (i0 + 1u) & 3u) << 24) >> 24));
+  o.a = d * vec2(float(int(sw << (24u - at)) >> 24), float(int(sw << (16u - at)) >> 24));
   o.b = -32.0 * o.a;
 #else
 #error "define Q8_0, Q4_0, Q4_K, Q5_K or Q6_K"
