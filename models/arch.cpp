@@ -1,6 +1,7 @@
 #include "models/arch.h"
 
 #include "models/chatglm.h"
+#include "models/gemma.h"
 #include "models/gpt2.h"
 #include "models/llama.h"
 #include "runtime/error.h"
@@ -130,12 +131,56 @@ ArchDescription chatglm6b() {
   return d;
 }
 
+// Gemma 2: norms before and after attention and the feed-forward, q wider than the model
+// when head_dim x heads is, soft-caps. No Hugging Face class yet: its checkpoints store each
+// norm as w where GGUF stores 1 + w, and the loader has no such conversion.
+ArchDescription gemma2() {
+  ArchDescription d{"gemma2", load_gemma2, {}, RopePairing::HalfSplit, "", {}, {}};
+  d.hparams = {
+      {"embedding_length", "hidden_size"},
+      {"feed_forward_length", "intermediate_size"},
+      {"block_count", "num_hidden_layers"},
+      {"attention.head_count", "num_attention_heads"},
+      {"attention.head_count_kv", "num_key_value_heads"},
+      {"attention.key_length", "head_dim"},
+      {"attention.value_length", "head_dim"},
+      {"context_length", "max_position_embeddings"},
+      {"attention.layer_norm_rms_epsilon", "rms_norm_eps"},
+      {"attention.sliding_window", "sliding_window"},
+      {"attn_logit_softcapping", "attn_logit_softcapping"},
+      {"final_logit_softcapping", "final_logit_softcapping"},
+      {"query_pre_attn_scalar", "query_pre_attn_scalar"},
+      {"rope.freq_base", "rope_theta"},
+      {"vocab_size", "vocab_size"},
+  };
+  auto add = [&](const std::string& name, const std::string& hf, E rows, E cols, R role, bool optional = false) {
+    d.tensors.push_back({name, hf, rows, cols, role, optional});
+  };
+  const std::string b = "model.layers.{l}.";
+  add("token_embd.weight", "model.embed_tokens.weight", E::Vocab, E::Dim, R::Matrix);
+  add("blk.{l}.attn_norm.weight", b + "input_layernorm.weight", E::One, E::Dim, R::Norm);
+  add("blk.{l}.attn_q.weight", b + "self_attn.q_proj.weight", E::QWidth, E::Dim, R::Matrix);
+  add("blk.{l}.attn_k.weight", b + "self_attn.k_proj.weight", E::KvWidth, E::Dim, R::Matrix);
+  add("blk.{l}.attn_v.weight", b + "self_attn.v_proj.weight", E::KvWidth, E::Dim, R::Matrix);
+  add("blk.{l}.attn_output.weight", b + "self_attn.o_proj.weight", E::Dim, E::QWidth, R::Matrix);
+  add("blk.{l}.post_attention_norm.weight", b + "post_attention_layernorm.weight", E::One, E::Dim, R::Norm);
+  add("blk.{l}.ffn_norm.weight", b + "pre_feedforward_layernorm.weight", E::One, E::Dim, R::Norm);
+  add("blk.{l}.ffn_gate.weight", b + "mlp.gate_proj.weight", E::Ffn, E::Dim, R::Matrix);
+  add("blk.{l}.ffn_up.weight", b + "mlp.up_proj.weight", E::Ffn, E::Dim, R::Matrix);
+  add("blk.{l}.ffn_down.weight", b + "mlp.down_proj.weight", E::Dim, E::Ffn, R::Matrix);
+  add("blk.{l}.post_ffw_norm.weight", b + "post_feedforward_layernorm.weight", E::One, E::Dim, R::Norm);
+  add("output_norm.weight", "model.norm.weight", E::One, E::Dim, R::Norm);
+  add("output.weight", "lm_head.weight", E::Vocab, E::Dim, R::Matrix, true);  // absent: tied to the embedding
+  return d;
+}
+
 const std::vector<ArchDescription>& all() {
   static const std::vector<ArchDescription> d{
       llama_family("llama", {"LlamaForCausalLM", "MistralForCausalLM"}, RopePairing::Interleaved, false),
       llama_family("qwen2", {"Qwen2ForCausalLM"}, RopePairing::HalfSplit, true),
       gpt2(),
       chatglm6b(),
+      gemma2(),
   };
   return d;
 }
@@ -152,6 +197,7 @@ int64_t Extents::of(Extent e) const {
     case Extent::KvWidth: return kv_width;
     case Extent::QkvWidth: return 3 * dim;
     case Extent::RopePairs: return rope_pairs;
+    case Extent::QWidth: return q_width;
   }
   return 0;
 }

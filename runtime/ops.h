@@ -16,6 +16,8 @@ void add(Graph& g, const Tensor& a, const Tensor& b, const Tensor& out);
 void mul(Graph& g, const Tensor& a, const Tensor& b, const Tensor& out);
 
 void scale(Graph& g, const Tensor& x, float factor, const Tensor& out);
+// out = cap * tanh(x / cap): Gemma 2's final-logit soft-cap.
+void softcap(Graph& g, const Tensor& x, float cap, const Tensor& out);
 void silu(Graph& g, const Tensor& x, const Tensor& out);
 enum class GeluForm { Tanh, Erf };
 void gelu(Graph& g, const Tensor& x, const Tensor& out, GeluForm form);

@@ -9,11 +9,9 @@ float erf_approx(float v) {
 
 float silu(float v) { return v / (1.0 + exp(-v)); }
 
-float gelu_tanh(float v) {
-  const float inner = 0.7978845608028654 * (v + 0.044715 * v * v * v);
-  // tanh(z) = 1 - 2 / (exp(2z) + 1), stable for large |z| where GLSL tanh may overflow.
-  const float th = 1.0 - 2.0 / (exp(2.0 * clamp(inner, -15.0, 15.0)) + 1.0);
-  return 0.5 * v * (1.0 + th);
-}
+// tanh(z) = 1 - 2 / (exp(2z) + 1), stable for large |z| where GLSL tanh may overflow.
+float stable_tanh(float z) { return 1.0 - 2.0 / (exp(2.0 * clamp(z, -15.0, 15.0)) + 1.0); }
+
+float gelu_tanh(float v) { return 0.5 * v * (1.0 + stable_tanh(0.7978845608028654 * (v + 0.044715 * v * v * v))); }
 
 float gelu_erf(float v) { return 0.5 * v * (1.0 + erf_approx(v * 0.7071067811865476)); }

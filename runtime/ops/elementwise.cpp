@@ -52,6 +52,10 @@ void glu(Graph& g, const Tensor& gate, const Tensor& up, const Tensor& out, Acti
   binary(g, gate, up, out, act == Activation::Silu ? 2 : act == Activation::GeluTanh ? 3 : 4, "glu");
 }
 void scale(Graph& g, const Tensor& x, float factor, const Tensor& out) { unary(g, x, out, 0, factor, "scale"); }
+void softcap(Graph& g, const Tensor& x, float cap, const Tensor& out) {
+  require(cap > 0, "softcap: the cap must be positive");
+  unary(g, x, out, 4, cap, "softcap");
+}
 void silu(Graph& g, const Tensor& x, const Tensor& out) { unary(g, x, out, 1, 0.0f, "silu"); }
 void gelu(Graph& g, const Tensor& x, const Tensor& out, GeluForm form) {
   unary(g, x, out, form == GeluForm::Tanh ? 2 : 3, 0.0f, "gelu");

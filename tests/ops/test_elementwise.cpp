@@ -1,4 +1,4 @@
-// add, mul, glu, scale, silu, gelu vs the host reference.
+// add, mul, glu, scale, silu, gelu, softcap vs the host reference.
 // Tolerances: add/mul/scale are exact (one f32 rounding, like the host); silu and gelu within
 // 2e-6 * (1 + |ref|) (GPU exp/erf approximations against double-precision references).
 #include "tests/test_util.h"
@@ -25,7 +25,7 @@ TEST_CASE_FIXTURE(GpuTest, "add and mul are exact, with and without a broadcast 
   }
 }
 
-TEST_CASE_FIXTURE(GpuTest, "scale, silu and gelu match the host reference") {
+TEST_CASE_FIXTURE(GpuTest, "scale, silu, gelu and softcap match the host reference") {
   Device& d = gpu();
   for (auto [rows, cols] : odd_shapes()) {
     CAPTURE(rows);
@@ -39,7 +39,12 @@ TEST_CASE_FIXTURE(GpuTest, "scale, silu and gelu match the host reference") {
     ops::silu(g, tx, osilu);
     ops::gelu(g, tx, ot, ops::GeluForm::Tanh);
     ops::gelu(g, tx, oe, ops::GeluForm::Erf);
+    Tensor ocap = d.tensor(DType::F32, rows, cols);
+    ops::softcap(g, tx, 5.0f, ocap);
     g.run();
+    ref::Mat capped = x;
+    for (float& v : capped.v) v = float(5.0 * std::tanh(double(v) / 5.0));
+    CHECK(max_rel_diff(to_host(d, ocap), capped) <= 2e-6f);
     CHECK(max_abs_diff(to_host(d, os), ref::scale(x, -0.37f)) == 0.0f);
     CHECK(max_rel_diff(to_host(d, osilu), ref::silu(x)) <= 2e-6f);
     CHECK(max_rel_diff(to_host(d, ot), ref::gelu_tanh(x)) <= 2e-6f);
