@@ -59,8 +59,11 @@ Condition condition_from_name(const std::string& name) {
 }
 
 Scorer::Scorer(Model& model, ScorerOptions options) : model_(model), options_(options), suffix_tokens_(model.prompt_suffix()) {
-  for (int w : model.cache_config(1).sliding_window)
-    if (w > 0 && (window_ == 0 || w < window_)) window_ = w;
+  // Only where every layer slides: with global layers among them (Gemma) the answer sees the
+  // whole document there, and the sliding layers see their window as the model defines them.
+  const std::vector<int> windows = model.cache_config(1).sliding_window;
+  if (!windows.empty() && std::all_of(windows.begin(), windows.end(), [](int w) { return w > 0; }))
+    window_ = *std::min_element(windows.begin(), windows.end());
 }
 
 void Scorer::ensure_capacity(int64_t n) {

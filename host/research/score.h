@@ -21,9 +21,11 @@
 // One Phase A pass per (case, layout); conditions that share it copy its cache and apply cache
 // operations instead of recomputing.
 //
-// Sliding-window layers: a case must fit the smallest window (BOS to the last answer token),
-// or answer tokens would not see the whole document in some layers and the conditions would
-// differ in what is visible. The scorer refuses such a case or cuts the document's tail to fit.
+// Sliding-window models whose every layer slides (Mistral): a case must fit the smallest
+// window (BOS to the last answer token), or answer tokens would not see the whole document
+// and the conditions would differ in what is visible. The scorer refuses such a case or cuts
+// the document's tail to fit. Where some layers are global (Gemma), the answer sees the whole
+// document through them and cases of any length score.
 #include <array>
 #include <cstdint>
 #include <memory>
@@ -99,7 +101,7 @@ class Scorer {
   Model& model_;
   ScorerOptions options_;
   std::vector<int32_t> suffix_tokens_;  // the model's prompt suffix
-  int window_ = 0;                      // the smallest sliding window of any layer (0: none)
+  int window_ = 0;                      // the smallest window where every layer slides (0: none)
   int64_t capacity_ = 0;
   // Persistent caches: graphs recorded against them are reused from case to case.
   std::unique_ptr<KvCache> bare_, full_, suffix_, work_;

@@ -114,6 +114,10 @@ TEST_CASE_FIXTURE(GpuTest, "tiny-qwen2 (half-split RoPE): every condition's answ
   check_expected_scores("models/tiny-qwen2.gguf", "tiny-qwen2");
 }
 
+TEST_CASE_FIXTURE(GpuTest, "tiny-gemma2 (sliding windows, soft-caps): every condition's answer NLLs match llama.cpp") {
+  check_expected_scores("models/tiny-gemma2.gguf", "tiny-gemma2");
+}
+
 // Splitting the work into a cached Phase A and a Phase B changes nothing: bare and full equal
 // one causal pass over [BOS] + (prefix) + document + query + answer.
 TEST_CASE_FIXTURE(GpuTest, "bare and full scores equal one causal pass over the whole sequence") {
