@@ -13,50 +13,62 @@ namespace {
 using E = Extent;
 using R = TensorRole;
 
-// The Llama family: pre-norm attention with RoPE, SwiGLU feed-forward. Qwen2 adds q/k/v biases.
-ArchDescription llama_family(const std::string& name, std::vector<std::string> hf_classes, RopePairing pairing, bool qkv_bias) {
-  ArchDescription d{name, load_llama, std::move(hf_classes), pairing, "", {}, {}};
+// What every Llama-style decoder (Llama, Qwen2, Gemma) has: hyperparameters, the embedding,
+// pre-attention norm, q/k/v/o (q `q_rows` wide), gated feed-forward, final norm and output
+// (absent: tied). The caller adds its own norms and extras.
+ArchDescription llama_style(const std::string& name, ArchLoader load, std::vector<std::string> hf_classes, RopePairing pairing,
+                            Extent q_rows) {
+  ArchDescription d{name, load, std::move(hf_classes), pairing, "", {}, {}};
   d.hparams = {
       {"embedding_length", "hidden_size"},
       {"feed_forward_length", "intermediate_size"},
       {"block_count", "num_hidden_layers"},
       {"attention.head_count", "num_attention_heads"},
       {"attention.head_count_kv", "num_key_value_heads"},
+      {"attention.key_length", "head_dim"},
       {"context_length", "max_position_embeddings"},
       {"attention.layer_norm_rms_epsilon", "rms_norm_eps"},
-      {"rope.freq_base", "rope_theta"},
-      {"rope.dimension_count", ""},
-      {"rope.scaling.type", "rope_scaling.rope_type|rope_scaling.type"},
-      {"rope.scaling.factor", "rope_scaling.factor"},
-      {"rope.scaling.original_context_length", "rope_scaling.original_max_position_embeddings"},
-      {"rope.scaling.low_freq_factor", "rope_scaling.low_freq_factor"},
-      {"rope.scaling.high_freq_factor", "rope_scaling.high_freq_factor"},
       {"attention.sliding_window", "sliding_window"},
-      {"attention.key_length", "head_dim"},
+      {"rope.freq_base", "rope_theta"},
       {"vocab_size", "vocab_size"},
   };
-  auto add = [&](const std::string& name, const std::string& hf, E rows, E cols, R role, bool optional = false) {
-    d.tensors.push_back({name, hf, rows, cols, role, optional});
-  };
   const std::string b = "model.layers.{l}.";
-  add("token_embd.weight", "model.embed_tokens.weight", E::Vocab, E::Dim, R::Matrix);
-  add("blk.{l}.attn_norm.weight", b + "input_layernorm.weight", E::One, E::Dim, R::Norm);
-  add("blk.{l}.attn_q.weight", b + "self_attn.q_proj.weight", E::Dim, E::Dim, R::Matrix);
-  add("blk.{l}.attn_k.weight", b + "self_attn.k_proj.weight", E::KvWidth, E::Dim, R::Matrix);
-  add("blk.{l}.attn_v.weight", b + "self_attn.v_proj.weight", E::KvWidth, E::Dim, R::Matrix);
+  d.tensors = {
+      {"token_embd.weight", "model.embed_tokens.weight", E::Vocab, E::Dim, R::Matrix},
+      {"blk.{l}.attn_norm.weight", b + "input_layernorm.weight", E::One, E::Dim, R::Norm},
+      {"blk.{l}.attn_q.weight", b + "self_attn.q_proj.weight", q_rows, E::Dim, R::Matrix},
+      {"blk.{l}.attn_k.weight", b + "self_attn.k_proj.weight", E::KvWidth, E::Dim, R::Matrix},
+      {"blk.{l}.attn_v.weight", b + "self_attn.v_proj.weight", E::KvWidth, E::Dim, R::Matrix},
+      {"blk.{l}.attn_output.weight", b + "self_attn.o_proj.weight", E::Dim, q_rows, R::Matrix},
+      {"blk.{l}.ffn_gate.weight", b + "mlp.gate_proj.weight", E::Ffn, E::Dim, R::Matrix},
+      {"blk.{l}.ffn_up.weight", b + "mlp.up_proj.weight", E::Ffn, E::Dim, R::Matrix},
+      {"blk.{l}.ffn_down.weight", b + "mlp.down_proj.weight", E::Dim, E::Ffn, R::Matrix},
+      {"output_norm.weight", "model.norm.weight", E::One, E::Dim, R::Norm},
+      {"output.weight", "lm_head.weight", E::Vocab, E::Dim, R::Matrix, true},
+  };
+  return d;
+}
+
+// The Llama family: pre-norm attention with RoPE, SwiGLU feed-forward. Qwen2 adds q/k/v biases.
+ArchDescription llama_family(const std::string& name, std::vector<std::string> hf_classes, RopePairing pairing, bool qkv_bias) {
+  ArchDescription d = llama_style(name, load_llama, std::move(hf_classes), pairing, E::Dim);
+  d.hparams.insert(d.hparams.end(), {
+                                        {"rope.dimension_count", ""},
+                                        {"rope.scaling.type", "rope_scaling.rope_type|rope_scaling.type"},
+                                        {"rope.scaling.factor", "rope_scaling.factor"},
+                                        {"rope.scaling.original_context_length", "rope_scaling.original_max_position_embeddings"},
+                                        {"rope.scaling.low_freq_factor", "rope_scaling.low_freq_factor"},
+                                        {"rope.scaling.high_freq_factor", "rope_scaling.high_freq_factor"},
+                                    });
+  const std::string b = "model.layers.{l}.";
+  d.tensors.push_back({"blk.{l}.ffn_norm.weight", b + "post_attention_layernorm.weight", E::One, E::Dim, R::Norm});
   if (qkv_bias) {
-    add("blk.{l}.attn_q.bias", b + "self_attn.q_proj.bias", E::One, E::Dim, R::Bias);
-    add("blk.{l}.attn_k.bias", b + "self_attn.k_proj.bias", E::One, E::KvWidth, R::Bias);
-    add("blk.{l}.attn_v.bias", b + "self_attn.v_proj.bias", E::One, E::KvWidth, R::Bias);
+    d.tensors.push_back({"blk.{l}.attn_q.bias", b + "self_attn.q_proj.bias", E::One, E::Dim, R::Bias});
+    d.tensors.push_back({"blk.{l}.attn_k.bias", b + "self_attn.k_proj.bias", E::One, E::KvWidth, R::Bias});
+    d.tensors.push_back({"blk.{l}.attn_v.bias", b + "self_attn.v_proj.bias", E::One, E::KvWidth, R::Bias});
   }
-  add("blk.{l}.attn_output.weight", b + "self_attn.o_proj.weight", E::Dim, E::Dim, R::Matrix);
-  add("blk.{l}.ffn_norm.weight", b + "post_attention_layernorm.weight", E::One, E::Dim, R::Norm);
-  add("blk.{l}.ffn_gate.weight", b + "mlp.gate_proj.weight", E::Ffn, E::Dim, R::Matrix);
-  add("blk.{l}.ffn_up.weight", b + "mlp.up_proj.weight", E::Ffn, E::Dim, R::Matrix);
-  add("blk.{l}.ffn_down.weight", b + "mlp.down_proj.weight", E::Dim, E::Ffn, R::Matrix);
-  add("rope_freqs.weight", "", E::One, E::RopePairs, R::RopeFactors, true);  // GGUF's Llama 3.1 scaling
-  add("output_norm.weight", "model.norm.weight", E::One, E::Dim, R::Norm);
-  add("output.weight", "lm_head.weight", E::Vocab, E::Dim, R::Matrix, true);  // absent: tied to the embedding
+  // GGUF's Llama 3.1 scaling: per-frequency divisors, written only when given.
+  d.tensors.push_back({"rope_freqs.weight", "", E::One, E::RopePairs, R::RopeFactors, true});
   return d;
 }
 
@@ -135,42 +147,17 @@ ArchDescription chatglm6b() {
 // when head_dim x heads is, soft-caps. No Hugging Face class yet: its checkpoints store each
 // norm as w where GGUF stores 1 + w, and the loader has no such conversion.
 ArchDescription gemma2() {
-  ArchDescription d{"gemma2", load_gemma2, {}, RopePairing::HalfSplit, "", {}, {}};
-  d.hparams = {
-      {"embedding_length", "hidden_size"},
-      {"feed_forward_length", "intermediate_size"},
-      {"block_count", "num_hidden_layers"},
-      {"attention.head_count", "num_attention_heads"},
-      {"attention.head_count_kv", "num_key_value_heads"},
-      {"attention.key_length", "head_dim"},
-      {"attention.value_length", "head_dim"},
-      {"context_length", "max_position_embeddings"},
-      {"attention.layer_norm_rms_epsilon", "rms_norm_eps"},
-      {"attention.sliding_window", "sliding_window"},
-      {"attn_logit_softcapping", "attn_logit_softcapping"},
-      {"final_logit_softcapping", "final_logit_softcapping"},
-      {"query_pre_attn_scalar", "query_pre_attn_scalar"},
-      {"rope.freq_base", "rope_theta"},
-      {"vocab_size", "vocab_size"},
-  };
-  auto add = [&](const std::string& name, const std::string& hf, E rows, E cols, R role, bool optional = false) {
-    d.tensors.push_back({name, hf, rows, cols, role, optional});
-  };
+  ArchDescription d = llama_style("gemma2", load_gemma2, {}, RopePairing::HalfSplit, E::QWidth);
+  d.hparams.insert(d.hparams.end(), {
+                                        {"attention.value_length", "head_dim"},
+                                        {"attn_logit_softcapping", "attn_logit_softcapping"},
+                                        {"final_logit_softcapping", "final_logit_softcapping"},
+                                        {"query_pre_attn_scalar", "query_pre_attn_scalar"},
+                                    });
   const std::string b = "model.layers.{l}.";
-  add("token_embd.weight", "model.embed_tokens.weight", E::Vocab, E::Dim, R::Matrix);
-  add("blk.{l}.attn_norm.weight", b + "input_layernorm.weight", E::One, E::Dim, R::Norm);
-  add("blk.{l}.attn_q.weight", b + "self_attn.q_proj.weight", E::QWidth, E::Dim, R::Matrix);
-  add("blk.{l}.attn_k.weight", b + "self_attn.k_proj.weight", E::KvWidth, E::Dim, R::Matrix);
-  add("blk.{l}.attn_v.weight", b + "self_attn.v_proj.weight", E::KvWidth, E::Dim, R::Matrix);
-  add("blk.{l}.attn_output.weight", b + "self_attn.o_proj.weight", E::Dim, E::QWidth, R::Matrix);
-  add("blk.{l}.post_attention_norm.weight", b + "post_attention_layernorm.weight", E::One, E::Dim, R::Norm);
-  add("blk.{l}.ffn_norm.weight", b + "pre_feedforward_layernorm.weight", E::One, E::Dim, R::Norm);
-  add("blk.{l}.ffn_gate.weight", b + "mlp.gate_proj.weight", E::Ffn, E::Dim, R::Matrix);
-  add("blk.{l}.ffn_up.weight", b + "mlp.up_proj.weight", E::Ffn, E::Dim, R::Matrix);
-  add("blk.{l}.ffn_down.weight", b + "mlp.down_proj.weight", E::Dim, E::Ffn, R::Matrix);
-  add("blk.{l}.post_ffw_norm.weight", b + "post_feedforward_layernorm.weight", E::One, E::Dim, R::Norm);
-  add("output_norm.weight", "model.norm.weight", E::One, E::Dim, R::Norm);
-  add("output.weight", "lm_head.weight", E::Vocab, E::Dim, R::Matrix, true);  // absent: tied to the embedding
+  d.tensors.push_back({"blk.{l}.post_attention_norm.weight", b + "post_attention_layernorm.weight", E::One, E::Dim, R::Norm});
+  d.tensors.push_back({"blk.{l}.ffn_norm.weight", b + "pre_feedforward_layernorm.weight", E::One, E::Dim, R::Norm});
+  d.tensors.push_back({"blk.{l}.post_ffw_norm.weight", b + "post_feedforward_layernorm.weight", E::One, E::Dim, R::Norm});
   return d;
 }
 

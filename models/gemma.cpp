@@ -105,17 +105,12 @@ std::unique_ptr<Model> load_gemma2(Device& device, const ArchDescription& arch, 
   w.output = t.has("output.weight") ? t.weight("output.weight") : w.token_embd;  // absent: tied
   for (int l = 0; l < c.n_layers; ++l) {
     GemmaLayer L;
-    const std::string name = "blk." + std::to_string(l);
     L.attn_norm = t.tensor("blk.{l}.attn_norm.weight", l);
-    L.qkv = stack_rows(device,
-                       {t.weight("blk.{l}.attn_q.weight", l), t.weight("blk.{l}.attn_k.weight", l),
-                        t.weight("blk.{l}.attn_v.weight", l)},
-                       name + ".attn_qkv");
+    L.qkv = t.stacked(device, {"blk.{l}.attn_q.weight", "blk.{l}.attn_k.weight", "blk.{l}.attn_v.weight"}, l);
     L.wo = t.weight("blk.{l}.attn_output.weight", l);
     L.post_attention_norm = t.tensor("blk.{l}.post_attention_norm.weight", l);
     L.ffn_norm = t.tensor("blk.{l}.ffn_norm.weight", l);
-    L.gate_up = stack_rows(device, {t.weight("blk.{l}.ffn_gate.weight", l), t.weight("blk.{l}.ffn_up.weight", l)},
-                           name + ".ffn_gate_up");
+    L.gate_up = t.stacked(device, {"blk.{l}.ffn_gate.weight", "blk.{l}.ffn_up.weight"}, l);
     L.w_down = t.weight("blk.{l}.ffn_down.weight", l);
     L.post_ffw_norm = t.tensor("blk.{l}.post_ffw_norm.weight", l);
     w.layers.push_back(std::move(L));

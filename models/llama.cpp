@@ -104,19 +104,11 @@ std::unique_ptr<Model> load_llama(Device& device, const ArchDescription& arch, c
   for (int l = 0; l < c.n_layers; ++l) {
     LlamaLayer L;
     L.attn_norm = t.tensor("blk.{l}.attn_norm.weight", l);
-    const std::string name = "blk." + std::to_string(l);
-    L.qkv = stack_rows(device,
-                       {t.weight("blk.{l}.attn_q.weight", l), t.weight("blk.{l}.attn_k.weight", l),
-                        t.weight("blk.{l}.attn_v.weight", l)},
-                       name + ".attn_qkv");
-    L.bqkv = stack_cols(device,  // Qwen2; absent elsewhere
-                        {t.optional("blk.{l}.attn_q.bias", l), t.optional("blk.{l}.attn_k.bias", l),
-                         t.optional("blk.{l}.attn_v.bias", l)},
-                        name + ".attn_qkv.bias");
+    L.qkv = t.stacked(device, {"blk.{l}.attn_q.weight", "blk.{l}.attn_k.weight", "blk.{l}.attn_v.weight"}, l);
+    L.bqkv = t.stacked_bias(device, {"blk.{l}.attn_q.bias", "blk.{l}.attn_k.bias", "blk.{l}.attn_v.bias"}, l);  // Qwen2
     L.wo = t.weight("blk.{l}.attn_output.weight", l);
     L.ffn_norm = t.tensor("blk.{l}.ffn_norm.weight", l);
-    L.gate_up = stack_rows(device, {t.weight("blk.{l}.ffn_gate.weight", l), t.weight("blk.{l}.ffn_up.weight", l)},
-                           name + ".ffn_gate_up");
+    L.gate_up = t.stacked(device, {"blk.{l}.ffn_gate.weight", "blk.{l}.ffn_up.weight"}, l);
     L.w_down = t.weight("blk.{l}.ffn_down.weight", l);
     w.layers.push_back(std::move(L));
   }

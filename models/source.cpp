@@ -32,6 +32,18 @@ Weight ArchTensors::weight(const std::string& pattern, int layer) {
   return source.weight(layer_name(pattern, layer), extents.of(s.rows), extents.of(s.cols));
 }
 
+StackedWeight ArchTensors::stacked(Device& device, const std::vector<std::string>& patterns, int layer) {
+  std::vector<Weight> parts;
+  for (const std::string& p : patterns) parts.push_back(weight(p, layer));
+  return stack_rows(device, std::move(parts), layer_name(patterns[0], layer) + " (stacked)");
+}
+
+Tensor ArchTensors::stacked_bias(Device& device, const std::vector<std::string>& patterns, int layer) {
+  std::vector<Tensor> rows;
+  for (const std::string& p : patterns) rows.push_back(optional(p, layer));
+  return stack_cols(device, rows, layer_name(patterns[0], layer) + " (stacked)");
+}
+
 Tensor ArchTensors::optional(const std::string& pattern, int layer) { return has(pattern, layer) ? tensor(pattern, layer) : Tensor{}; }
 
 bool ArchTensors::has(const std::string& pattern, int layer) const {

@@ -16,6 +16,8 @@
 
 namespace vkllm {
 
+class Device;
+
 class Hyperparameters {
  public:
   virtual ~Hyperparameters() = default;
@@ -60,6 +62,10 @@ struct ArchTensors {
 
   Tensor tensor(const std::string& pattern, int layer = -1);
   Weight weight(const std::string& pattern, int layer = -1);
+  // The weights of `patterns` stacked by rows in that order (stack_rows): q/k/v, gate/up.
+  StackedWeight stacked(Device& device, const std::vector<std::string>& patterns, int layer = -1);
+  // Their biases likewise ([1, sum]); absent where the file has none.
+  Tensor stacked_bias(Device& device, const std::vector<std::string>& patterns, int layer = -1);
   // Absent (no storage) where the description has no such tensor or the file lacks it.
   Tensor optional(const std::string& pattern, int layer = -1);
   bool has(const std::string& pattern, int layer = -1) const;
