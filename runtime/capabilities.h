@@ -97,8 +97,9 @@ struct Capabilities {
   // split their work to stay well below it.
   uint32_t max_workgroup_barriers = 0;
   // Workgroups a CPU device runs at once (its threads; 0: no limit, GPUs). Each workgroup costs
-  // lavapipe a fixed setup, so the matrix-vector kernels launch no more than this and loop over
-  // their row groups: 1.2-1.8x faster on 768- to 2048-row products with 2 threads.
+  // lavapipe a fixed setup, so the matrix-vector kernels with barrier-free reductions launch no
+  // more than this and loop over their row groups: 1.2-1.8x faster on 768- to 2048-row products
+  // with 2 threads.
   uint32_t concurrent_workgroups = 0;
   // Block-format matrix-vector products quantize x to 8-bit blocks once per product and take
   // integer dot products of packed bytes (SPV_KHR_integer_dot_product), as llama.cpp's

@@ -44,10 +44,14 @@ uint32_t epilogue_bits(const Epilogue& e) { return (e.bias.storage ? 1u : 0u) | 
 uint32_t matvec_vectors(int64_t n) { return n <= 1 ? 1 : n == 2 ? 2 : n <= 4 ? 4 : 8; }
 
 // Matvec grid (both weight formats): groups of kMatvecRows outputs in x/y, at most one per
-// concurrent workgroup on CPU devices (the kernels loop over the rest); vector groups in z.
+// concurrent workgroup on CPU devices with barrier-free reductions (the kernels loop over the
+// rest); vector groups in z.
 Groups matvec_groups(int64_t m, int64_t n, uint32_t vecs, const Capabilities& caps) {
   uint64_t row_groups = (uint64_t(m) + kMatvecRows - 1) / kMatvecRows;
-  if (caps.concurrent_workgroups) row_groups = std::min<uint64_t>(row_groups, caps.concurrent_workgroups);
+  // Only barrier-free reductions (_sg1) loop: the others' barriers per row group would pile up
+  // past lavapipe's budget per workgroup (max_workgroup_barriers) on a large vocabulary.
+  if (caps.concurrent_workgroups && caps.one_subgroup_workgroups)
+    row_groups = std::min<uint64_t>(row_groups, caps.concurrent_workgroups);
   Groups groups = groups_for(row_groups, 1, caps);
   groups.z = u32((n + vecs - 1) / vecs);
   return groups;
