@@ -161,6 +161,24 @@ ArchDescription gemma2() {
   return d;
 }
 
+// Gemma 3 (text): Gemma 2 without soft-caps, with q and k normalized per head and sliding
+// layers rotated with their own base.
+ArchDescription gemma3() {
+  ArchDescription d = gemma2();
+  d.name = "gemma3";
+  d.load = load_gemma3;
+  d.hparams.insert(d.hparams.end(), {
+                                        {"attention.sliding_window_pattern", "sliding_window_pattern"},
+                                        {"rope.freq_base_swa", "rope_local_base_freq"},
+                                        {"rope.scaling.type", "rope_scaling.rope_type|rope_scaling.type"},
+                                        {"rope.scaling.factor", "rope_scaling.factor"},
+                                    });
+  const std::string b = "model.layers.{l}.";
+  d.tensors.push_back({"blk.{l}.attn_q_norm.weight", b + "self_attn.q_norm.weight", E::One, E::HeadDim, R::Norm});
+  d.tensors.push_back({"blk.{l}.attn_k_norm.weight", b + "self_attn.k_norm.weight", E::One, E::HeadDim, R::Norm});
+  return d;
+}
+
 const std::vector<ArchDescription>& all() {
   static const std::vector<ArchDescription> d{
       llama_family("llama", {"LlamaForCausalLM", "MistralForCausalLM"}, RopePairing::Interleaved, false),
@@ -168,6 +186,7 @@ const std::vector<ArchDescription>& all() {
       gpt2(),
       chatglm6b(),
       gemma2(),
+      gemma3(),
   };
   return d;
 }
@@ -185,6 +204,7 @@ int64_t Extents::of(Extent e) const {
     case Extent::QkvWidth: return 3 * dim;
     case Extent::RopePairs: return rope_pairs;
     case Extent::QWidth: return q_width;
+    case Extent::HeadDim: return head_dim;
   }
   return 0;
 }

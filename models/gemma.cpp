@@ -15,20 +15,24 @@ void GemmaConfig::validate() const {
     throw Error("gemma: every dimension must be positive");
   if (n_heads % n_kv_heads) throw Error("gemma: " + std::to_string(n_heads) + " heads do not group into " + std::to_string(n_kv_heads));
   if (int(sliding_window.size()) != n_layers) throw Error("gemma: sliding_window needs one entry per layer");
-  if (rope.head_dim != head_dim) throw Error("gemma: RoPE head_dim differs from head_dim");
+  if (rope.head_dim != head_dim || sliding_rope.head_dim != head_dim) throw Error("gemma: RoPE head_dim differs from head_dim");
   rope.validate();
+  sliding_rope.validate();
 }
 
-GemmaModel::GemmaModel(Device& device, GemmaConfig config, GemmaWeights weights)
-    : Model(device, "gemma2", config.vocab, config.context), config_(std::move(config)), w_(std::move(weights)) {
+GemmaModel::GemmaModel(Device& device, std::string arch, GemmaConfig config, GemmaWeights weights)
+    : Model(device, std::move(arch), config.vocab, config.context), config_(std::move(config)), w_(std::move(weights)) {
   config_.validate();
   if (int(w_.layers.size()) != config_.n_layers) throw Error("gemma: weights hold a different number of layers");
   rope_table_ = RopeTable::build(device, config_.rope, 0, config_.context);
+  if (config_.sliding_rope != config_.rope) sliding_rope_table_ = RopeTable::build(device, config_.sliding_rope, 0, config_.context);
 }
 
 KvCacheConfig GemmaModel::cache_config(int64_t capacity, DType dtype) const {
   KvCacheConfig c = cache_shape(config_.n_layers, capacity, config_.n_kv_heads, config_.head_dim, dtype, config_.rope);
   c.sliding_window = config_.sliding_window;
+  if (config_.sliding_rope != config_.rope)  // reposition re-rotates each layer with its own
+    for (int l = 0; l < config_.n_layers; ++l) c.layer_rope.push_back(config_.layer_rope(l));
   return c;
 }
 
@@ -56,7 +60,12 @@ void GemmaModel::record(Step& s, KvCache& cache, int64_t n) {
     const GemmaLayer& L = w_.layers[size_t(l)];
     ops::rmsnorm(g, x, L.attn_norm, h, c.norm_eps);
     ops::matmul(g, L.qkv, h, qkv);
-    ops::rope(g, qk, qk, c.n_heads + c.n_kv_heads, rope_table_, s.positions);  // q's heads, then k's
+    if (c.qk_norm) {
+      ops::rmsnorm(g, q, L.q_norm, q, c.norm_eps);  // per head: the weights are head_dim wide
+      ops::rmsnorm(g, k, L.k_norm, k, c.norm_eps);
+    }
+    const RopeTable& rope = c.sliding_rope != c.rope && c.sliding_window[size_t(l)] > 0 ? sliding_rope_table_ : rope_table_;
+    ops::rope(g, qk, qk, c.n_heads + c.n_kv_heads, rope, s.positions);  // q's heads, then k's
     cache.write_layer(g, l, k, v, Graph::step_param(kSlotFirst));
     a.window = cache.window(l);
     a.mask = a.window > 0 ? ops::AttentionMask::SlidingWindow : ops::AttentionMask::Causal;
@@ -76,7 +85,19 @@ void GemmaModel::record(Step& s, KvCache& cache, int64_t n) {
   if (s.n_outputs > 0 && c.final_softcap > 0) ops::softcap(g, s.logits, c.final_softcap, s.logits);
 }
 
-std::unique_ptr<Model> load_gemma2(Device& device, const ArchDescription& arch, const Hyperparameters& h, TensorSource& source) {
+namespace {
+
+// What sets Gemma 3 apart from Gemma 2 when loading.
+struct GemmaVariant {
+  int global_every;         // every n-th layer attends globally, the rest slide
+  bool qk_norm;
+  bool sliding_base;        // sliding layers have their own RoPE base (rope.freq_base_swa), unscaled
+  int query_by_dim_layers;  // the 27B model's layer count: llama.cpp scales its queries by
+                            // 1/sqrt(dim/heads) where a GGUF has no query_pre_attn_scalar
+};
+
+std::unique_ptr<Model> load_gemma(Device& device, const ArchDescription& arch, const Hyperparameters& h, TensorSource& source,
+                                  const GemmaVariant& v) {
   GemmaConfig c;
   c.dim = h.integer("embedding_length");
   c.hidden = h.integer("feed_forward_length");
@@ -92,11 +113,18 @@ std::unique_ptr<Model> load_gemma2(Device& device, const ArchDescription& arch, 
   c.norm_eps = float(h.real("attention.layer_norm_rms_epsilon", 1e-6));
   c.attn_softcap = float(h.real("attn_logit_softcapping", 0.0));
   c.final_softcap = float(h.real("final_logit_softcapping", 0.0));
-  c.query_scale = float(1.0 / std::sqrt(h.real("query_pre_attn_scalar", c.head_dim)));
-  const int window = h.integer("attention.sliding_window", 0);
-  for (int l = 0; l < c.n_layers; ++l) c.sliding_window.push_back(l % 2 == 0 ? window : 0);  // even layers slide
-  ArchTensors t{source, arch, {c.dim, c.hidden, c.vocab, c.context, c.kv_width(), 0, c.q_width()}};
+  const double by_dim = c.n_layers == v.query_by_dim_layers ? double(c.dim / c.n_heads) : double(c.head_dim);
+  c.query_scale = float(1.0 / std::sqrt(h.real("query_pre_attn_scalar", by_dim)));
+  c.qk_norm = v.qk_norm;
+  c.sliding_window = h.sliding_windows(c.n_layers, v.global_every);
+  if (c.sliding_window.empty()) c.sliding_window.assign(size_t(c.n_layers), 0);
+  ArchTensors t{source, arch, {c.dim, c.hidden, c.vocab, c.context, c.kv_width(), 0, c.q_width(), c.head_dim}};
   c.rope = rope_from(h, t, c.head_dim, c.context);
+  c.sliding_rope = c.rope;
+  if (v.sliding_base) {
+    c.sliding_rope = RopeConfig{.pairing = c.rope.pairing, .head_dim = c.head_dim, .rotary_dim = c.rope.rotary_dim};
+    c.sliding_rope.theta = h.real("rope.freq_base_swa", 10000.0);
+  }
   c.validate();
 
   GemmaWeights w;
@@ -107,6 +135,10 @@ std::unique_ptr<Model> load_gemma2(Device& device, const ArchDescription& arch, 
     GemmaLayer L;
     L.attn_norm = t.tensor("blk.{l}.attn_norm.weight", l);
     L.qkv = t.stacked(device, {"blk.{l}.attn_q.weight", "blk.{l}.attn_k.weight", "blk.{l}.attn_v.weight"}, l);
+    if (c.qk_norm) {
+      L.q_norm = t.tensor("blk.{l}.attn_q_norm.weight", l);
+      L.k_norm = t.tensor("blk.{l}.attn_k_norm.weight", l);
+    }
     L.wo = t.weight("blk.{l}.attn_output.weight", l);
     L.post_attention_norm = t.tensor("blk.{l}.post_attention_norm.weight", l);
     L.ffn_norm = t.tensor("blk.{l}.ffn_norm.weight", l);
@@ -116,7 +148,17 @@ std::unique_ptr<Model> load_gemma2(Device& device, const ArchDescription& arch, 
     w.layers.push_back(std::move(L));
   }
   source.finish();
-  return std::make_unique<GemmaModel>(device, c, std::move(w));
+  return std::make_unique<GemmaModel>(device, arch.name, c, std::move(w));
+}
+
+}  // namespace
+
+std::unique_ptr<Model> load_gemma2(Device& device, const ArchDescription& arch, const Hyperparameters& h, TensorSource& source) {
+  return load_gemma(device, arch, h, source, {.global_every = 2, .qk_norm = false, .sliding_base = false, .query_by_dim_layers = 46});
+}
+
+std::unique_ptr<Model> load_gemma3(Device& device, const ArchDescription& arch, const Hyperparameters& h, TensorSource& source) {
+  return load_gemma(device, arch, h, source, {.global_every = 6, .qk_norm = true, .sliding_base = true, .query_by_dim_layers = 62});
 }
 
 }  // namespace vkllm

@@ -93,28 +93,29 @@ class HfHyperparameters : public Hyperparameters {
     return v->get<std::string>();
   }
   // "layer_types" where given, else Qwen2's use_sliding_window (layers from max_window_layers
-  // on), else Mistral's sliding_window for every layer.
-  std::vector<int> sliding_windows(int n_layers) const override {
-    const int window = c_.contains("sliding_window") && c_["sliding_window"].is_number_integer() ? c_["sliding_window"].get<int>() : 0;
+  // on), else the default (every layer, or Gemma's pattern).
+  std::vector<int> sliding_windows(int n_layers, int global_every) const override {
+    const json* types = c_.contains("layer_types") ? &c_["layer_types"] : nullptr;
+    if (!types && !c_.contains("use_sliding_window")) return Hyperparameters::sliding_windows(n_layers, global_every);
+    const int window = integer("attention.sliding_window", 0);
     std::vector<int> out(size_t(n_layers), 0);
-    if (c_.contains("layer_types") && c_["layer_types"].is_array()) {
-      const json& types = c_["layer_types"];
-      if (int(types.size()) != n_layers) throw Error(dir_ + ": layer_types needs one entry per layer");
+    if (types) {
+      if (!types->is_array() || int(types->size()) != n_layers)
+        throw Error(dir_ + ": config.json 'layer_types' needs one entry per layer (" + std::to_string(n_layers) + ")");
       for (int l = 0; l < n_layers; ++l) {
-        const std::string t = types[size_t(l)].is_string() ? types[size_t(l)].get<std::string>() : "";
+        const json& e = (*types)[size_t(l)];
+        const std::string t = e.is_string() ? e.get<std::string>() : e.dump();
         if (t == "sliding_attention") out[size_t(l)] = window;
-        else if (t != "full_attention") throw Error(dir_ + ": unknown layer type '" + t + "'");
+        else if (t != "full_attention")
+          throw Error(dir_ + ": config.json 'layer_types' entry " + std::to_string(l) + " is '" + t +
+                      "' (sliding_attention and full_attention are known)");
       }
-    } else if (c_.contains("use_sliding_window")) {
-      if (c_.value("use_sliding_window", false))
-        for (int l = c_.value("max_window_layers", 0); l < n_layers; ++l) out[size_t(l)] = window;
-    } else {
-      std::fill(out.begin(), out.end(), window);
+    } else if (c_.value("use_sliding_window", false)) {
+      for (int l = c_.value("max_window_layers", 0); l < n_layers; ++l) out[size_t(l)] = window;
     }
-    if (std::find_if(out.begin(), out.end(), [](int w) { return w > 0; }) == out.end()) return {};
+    if (window <= 0 || std::find_if(out.begin(), out.end(), [](int w) { return w > 0; }) == out.end()) return {};
     return out;
   }
-
  private:
   const json* find(const std::string& key) const {
     const HparamSpec* h = arch_.hparam(key);

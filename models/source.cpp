@@ -6,9 +6,15 @@
 
 namespace vkllm {
 
-std::vector<int> Hyperparameters::sliding_windows(int n_layers) const {
+std::vector<int> Hyperparameters::sliding_windows(int n_layers, int global_every) const {
   const int window = integer("attention.sliding_window", 0);
-  return window > 0 ? std::vector<int>(size_t(n_layers), window) : std::vector<int>{};
+  if (window <= 0) return {};
+  const int every = integer("attention.sliding_window_pattern", global_every);
+  if (every < 0) throw Error(where() + ": " + spelled("attention.sliding_window_pattern") + " must not be negative");
+  std::vector<int> out(size_t(n_layers), window);
+  for (int l = 0; every > 0 && l < n_layers; ++l)
+    if ((l + 1) % every == 0) out[size_t(l)] = 0;
+  return out;
 }
 
 int Hyperparameters::integer(const std::string& key) const {

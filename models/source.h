@@ -30,8 +30,9 @@ class Hyperparameters {
   // The order of q/k rows in this file's projections: how RoPE must pair them.
   virtual RopePairing rope_pairing() const = 0;
   // Per layer: the attention window in positions (0: full); empty when every layer is full.
-  // By default "attention.sliding_window" applies to every layer.
-  virtual std::vector<int> sliding_windows(int n_layers) const;
+  // By default "attention.sliding_window" applies to every layer but every global_every-th
+  // (Gemma: 2, 3: 6; "attention.sliding_window_pattern" where given; 0: none is global).
+  virtual std::vector<int> sliding_windows(int n_layers, int global_every = 0) const;
 
   int integer(const std::string& key) const;  // Error naming the key when absent or not a whole number
   int integer(const std::string& key, int fallback) const;

@@ -22,7 +22,9 @@ void silu(Graph& g, const Tensor& x, const Tensor& out);
 enum class GeluForm { Tanh, Erf };
 void gelu(Graph& g, const Tensor& x, const Tensor& out, GeluForm form);
 
-// weight (and bias): one row of x.cols values.
+// weight (and bias): one row of x.cols values. rmsnorm's weight may instead be narrower, one
+// row of a divisor of x.cols: each row is then that many segments (heads), each normalized by
+// itself (Gemma 3's QK-norm).
 void rmsnorm(Graph& g, const Tensor& x, const Tensor& weight, const Tensor& out, float eps);
 void layernorm(Graph& g, const Tensor& x, const Tensor& weight, const Tensor& bias, const Tensor& out, float eps);
 

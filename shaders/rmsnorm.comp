@@ -1,5 +1,6 @@
 #version 450
-// out[r] = x[r] / sqrt(mean(x[r]^2) + eps) * w; one workgroup per row.
+// out = x / sqrt(mean(x^2) + eps) * w over each segment of cols values: a row of x holds
+// `segments` of them (one per head for QK-norm, else one). One workgroup per segment.
 #include "common.glsl"
 #include "reduce.glsl"
 
@@ -7,14 +8,15 @@ layout(set = 0, binding = 0) readonly buffer X { float x[]; };
 layout(set = 0, binding = 1) readonly buffer W { float w[]; };
 layout(set = 0, binding = 2) writeonly buffer O { float o[]; };
 layout(push_constant) uniform Push {
-  uint rows, cols, x_off, x_stride, w_off, o_off, o_stride;
+  uint rows, segments, cols, x_off, x_stride, w_off, o_off, o_stride;
   float eps;
 } p;
 
 void main() {
-  const uint r = linear_workgroup();
-  if (r >= p.rows) return;
-  const uint xb = p.x_off + r * p.x_stride, ob = p.o_off + r * p.o_stride;
+  const uint s = linear_workgroup();
+  if (s >= p.rows * p.segments) return;
+  const uint r = s / p.segments, seg = (s % p.segments) * p.cols;
+  const uint xb = p.x_off + r * p.x_stride + seg, ob = p.o_off + r * p.o_stride + seg;
   float ss = 0.0;
   for (uint c = gl_LocalInvocationID.x; c < p.cols; c += gl_WorkGroupSize.x) ss += x[xb + c] * x[xb + c];
   ss = wg_sum(ss);

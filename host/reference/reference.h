@@ -26,6 +26,7 @@ Mat silu(const Mat& x);
 Mat gelu_tanh(const Mat& x);
 Mat gelu_erf(const Mat& x);
 
+// weight.size() divides x.cols: each row is that many segments, each normalized by itself.
 Mat rmsnorm(const Mat& x, std::span<const float> weight, float eps);
 Mat layernorm(const Mat& x, std::span<const float> weight, std::span<const float> bias, float eps);
 

@@ -23,3 +23,23 @@ TEST_CASE_FIXTURE(GpuTest, "tiny-gemma2 matches llama.cpp within 1e-4, far past 
     CHECK(max_error_decode(model, s) <= 1e-4f);
   }
 }
+
+TEST_CASE_FIXTURE(GpuTest, "tiny-gemma3 matches llama.cpp within 1e-4: QK-norm, 5:1 layers, two RoPE bases") {
+  auto path = shared_data("models/tiny-gemma3.gguf");
+  auto sequences = reference_sequences("reference/tiny-gemma3-logits.jsonl", 512);
+  if (!path || sequences.empty()) return;
+  LoadedModel loaded = load_model(gpu(), *path);
+  auto& model = dynamic_cast<GemmaModel&>(*loaded.model);
+  const GemmaConfig& c = model.config();
+  CHECK(c.qk_norm);
+  CHECK(c.sliding_window == std::vector<int>{16, 16, 16, 16, 16, 0, 16});
+  CHECK(c.layer_rope(5).theta == 1e6);
+  CHECK(c.layer_rope(5).freq_scale == 1.0 / 8);
+  CHECK(c.layer_rope(0).theta == 1e4);
+  CHECK(c.layer_rope(0).freq_scale == 1.0);
+  for (const ReferenceSequence& s : sequences) {
+    CAPTURE(s.name);
+    CHECK(max_error_prefill(model, s) <= 1e-4f);
+    CHECK(max_error_decode(model, s) <= 1e-4f);
+  }
+}

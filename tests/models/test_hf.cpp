@@ -140,7 +140,11 @@ TEST_CASE_FIXTURE(GpuTest, "a Hugging Face Llama directory (sharded safetensors,
   const json types = {"sliding_attention", "full_attention", "sliding_attention", "full_attention", "sliding_attention"};
   CHECK(windows_with({{"sliding_window", 6}, {"layer_types", types}}) == std::vector<int>{6, 0, 6, 0, 6});
   CHECK_THROWS_WITH_AS(windows_with({{"sliding_window", 6}, {"layer_types", {"full_attention"}}}),
-                       doctest::Contains("layer_types needs one entry per layer"), Error);
+                       doctest::Contains("'layer_types' needs one entry per layer (5)"), Error);
+  json unknown = types;
+  unknown[3] = "chunked_attention";
+  CHECK_THROWS_WITH_AS(windows_with({{"sliding_window", 6}, {"layer_types", unknown}}),
+                       doctest::Contains("'layer_types' entry 3 is 'chunked_attention'"), Error);
   std::ofstream(dir / "config.json") << config.dump();
 
   // A shard cut short and a config of another architecture are refused by name.

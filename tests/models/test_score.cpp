@@ -2,6 +2,7 @@
 // (interleaved RoPE) and tiny-qwen2 (half-split), and the properties the conditions are
 // defined by.
 #include <algorithm>
+#include <cstring>
 #include <cmath>
 #include <filesystem>
 #include <fstream>
@@ -79,15 +80,17 @@ std::map<std::string, std::map<std::string, std::vector<double>>> read_expected(
   return out;
 }
 
+const std::vector<Condition> kReferenceConditions{Condition::Bare, Condition::Full, Condition::Truncated, Condition::TruncatedGap};
+
 // Every case and condition within 2e-4 of llama.cpp, answer token by answer token.
-void check_expected_scores(const std::string& model_rel, const std::string& name) {
+void check_expected_scores(const std::string& model_rel, const std::string& name,
+                           const std::vector<Condition>& conditions = kReferenceConditions) {
   auto path = shared_data(model_rel);
   const auto cases = read_cases("reference/" + name + "-score-cases.jsonl");
   const auto expected = read_expected(name);
   if (!path || cases.empty() || expected.empty()) return;
   LoadedModel loaded = load_model(gpu(), *path);
   Scorer scorer(*loaded.model);
-  const std::vector<Condition> conditions{Condition::Bare, Condition::Full, Condition::Truncated, Condition::TruncatedGap};
   REQUIRE(expected.size() == cases.size());
   double worst = 0;
   for (const ScoreCase& c : cases) {
@@ -116,6 +119,74 @@ TEST_CASE_FIXTURE(GpuTest, "tiny-qwen2 (half-split RoPE): every condition's answ
 
 TEST_CASE_FIXTURE(GpuTest, "tiny-gemma2 (sliding windows, soft-caps): every condition's answer NLLs match llama.cpp") {
   check_expected_scores("models/tiny-gemma2.gguf", "tiny-gemma2");
+}
+
+// The reference has no truncated condition (its implementation re-rotates every layer with the
+// global layers' RoPE); the next test checks that one by its definition.
+TEST_CASE_FIXTURE(GpuTest, "tiny-gemma3 (QK-norm, two RoPE bases): bare, full and truncated_gap match llama.cpp") {
+  check_expected_scores("models/tiny-gemma3.gguf", "tiny-gemma3", {Condition::Bare, Condition::Full, Condition::TruncatedGap});
+}
+
+// Truncated on Gemma 3: after select + reposition every layer's keys are the document's keys
+// rotated at their new positions with that layer's own RoPE, and the scorer scores Phase B on
+// exactly that cache. Re-rotating every layer with the global layer's base (the reference's
+// bug) leaves the global layer right and every sliding layer wrong.
+TEST_CASE_FIXTURE(GpuTest, "tiny-gemma3 truncated: every layer re-rotated with its own RoPE, by definition") {
+  auto path = shared_data("models/tiny-gemma3.gguf");
+  const auto cases = read_cases("reference/tiny-gemma3-score-cases.jsonl");
+  if (!path || cases.empty()) return;
+  LoadedModel loaded = load_model(gpu(), *path);
+  Model& model = *loaded.model;
+  Scorer scorer(model);
+  const ScoreCase& c = cases[0];
+  const int32_t P = int32_t(c.prefix.size()), D = int32_t(c.document.size());
+  const auto truncated = scorer.score(c, std::vector<Condition>{Condition::Truncated}).conditions[0].token_nll;
+  for (const bool one_rope_for_all : {false, true}) {
+    CAPTURE(one_rope_for_all);
+    KvCacheConfig config = model.cache_config(1 + P + D + int64_t(c.query.size() + c.answer.size()));
+    REQUIRE(config.layer_rope.size() == 7);
+    const std::vector<RopeConfig> per_layer = config.layer_rope;
+    if (one_rope_for_all) config.layer_rope.clear();  // every layer with config.rope: the global layers'
+    KvCache cache(gpu(), config);
+    std::vector<int32_t> phase_a{c.bos}, positions;
+    phase_a.insert(phase_a.end(), c.prefix.begin(), c.prefix.end());
+    phase_a.insert(phase_a.end(), c.document.begin(), c.document.end());
+    for (size_t i = 0; i < phase_a.size(); ++i) positions.push_back(int32_t(i));
+    model.forward(cache, phase_a, positions);
+    const int64_t width = config.n_kv_heads * config.head_dim;
+    std::vector<ref::Mat> before;
+    for (int l = 0; l < 7; ++l) {
+      ref::Mat k(D, width);
+      const auto bytes = cache.read_k(l, 1 + P, D);
+      std::memcpy(k.v.data(), bytes.data(), bytes.size());
+      before.push_back(std::move(k));
+    }
+    std::vector<int64_t> keep{0};
+    for (int32_t i = 0; i < D; ++i) keep.push_back(1 + P + i);
+    cache.select(keep);
+    cache.reposition(1, D, -P);
+    std::vector<int32_t> old_positions, new_positions;
+    for (int32_t i = 0; i < D; ++i) {
+      old_positions.push_back(-(1 + P + i));  // undoes the rotation at 1 + P + i
+      new_positions.push_back(1 + i);
+    }
+    for (int l = 0; l < 7; ++l) {
+      CAPTURE(l);
+      const RopeConfig& r = per_layer[size_t(l)];
+      const ref::Mat want = ref::rope(ref::rope(before[size_t(l)], config.n_kv_heads, r, {old_positions}), config.n_kv_heads, r, {new_positions});
+      ref::Mat got(D, width);
+      const auto bytes = cache.read_k(l, 1, D);
+      std::memcpy(got.v.data(), bytes.data(), bytes.size());
+      const float error = max_rel_diff(got, want);
+      if (one_rope_for_all && l != 5) CHECK(error > 1e-2f);
+      else CHECK(error <= 1e-5f);
+    }
+    if (one_rope_for_all) continue;
+    std::vector<int32_t> phase_b(c.query), b_positions;
+    phase_b.insert(phase_b.end(), c.answer.begin(), c.answer.end());
+    for (size_t i = 0; i < phase_b.size(); ++i) b_positions.push_back(1 + D + int32_t(i));
+    CHECK(max_diff(truncated, answer_nll(model.forward(cache, phase_b, b_positions), size_t(model.vocab()), c.answer, c.query.size() - 1)) <= 1e-6);
+  }
 }
 
 // Splitting the work into a cached Phase A and a Phase B changes nothing: bare and full equal

@@ -19,6 +19,33 @@ TEST_CASE_FIXTURE(GpuTest, "rmsnorm matches the host reference") {
   }
 }
 
+// Gemma 3's QK-norm: each head of q, a column slice of the fused q/k/v rows, by itself.
+TEST_CASE_FIXTURE(GpuTest, "rmsnorm normalizes each head of a strided view by itself") {
+  Device& d = gpu();
+  for (auto [rows, head_dim] : odd_shapes()) {
+    CAPTURE(rows);
+    CAPTURE(head_dim);
+    const int64_t heads = 3, width = heads * head_dim + 5;  // 5 columns of other heads after q
+    ref::Mat qkv = random_mat(rows, width, 16, -3, 3), w = random_mat(1, head_dim, 17, 0.5f, 1.5f);
+    Tensor t = to_device(d, qkv), tw = to_device(d, w);
+    const Tensor q = t.slice_cols(0, heads * head_dim);
+    Graph g(d);
+    ops::rmsnorm(g, q, tw, q, 1e-6f);
+    g.run();
+    ref::Mat q_host(rows, heads * head_dim);
+    for (int64_t r = 0; r < rows; ++r)
+      for (int64_t c = 0; c < q_host.cols; ++c) q_host.at(r, c) = qkv.at(r, c);
+    const ref::Mat want = ref::rmsnorm(q_host, w.v, 1e-6f), got = to_host(d, t);
+    float worst = 0;
+    for (int64_t r = 0; r < rows; ++r) {
+      for (int64_t c = 0; c < q_host.cols; ++c)
+        worst = std::max(worst, std::abs(got.at(r, c) - want.at(r, c)) / (1 + std::abs(want.at(r, c))));
+      for (int64_t c = q_host.cols; c < width; ++c) REQUIRE(got.at(r, c) == qkv.at(r, c));  // untouched
+    }
+    CHECK(worst <= 5e-6f);
+  }
+}
+
 TEST_CASE_FIXTURE(GpuTest, "layernorm matches the host reference") {
   Device& d = gpu();
   for (auto [rows, cols] : odd_shapes()) {
@@ -38,5 +65,5 @@ TEST_CASE_FIXTURE(GpuTest, "norms reject a weight of the wrong length") {
   Device& d = gpu();
   Tensor x = d.tensor(DType::F32, 2, 8), w = d.tensor(DType::F32, 1, 7), o = d.tensor(DType::F32, 2, 8);
   Graph g(d);
-  CHECK_THROWS_WITH_AS(ops::rmsnorm(g, x, w, o, 1e-5f), doctest::Contains("one row of 8"), Error);
+  CHECK_THROWS_WITH_AS(ops::rmsnorm(g, x, w, o, 1e-5f), doctest::Contains("one row of 8 values or of a divisor"), Error);
 }
