@@ -18,7 +18,7 @@ using R = TensorRole;
 // (absent: tied). The caller adds its own norms and extras.
 ArchDescription llama_style(const std::string& name, ArchLoader load, std::vector<std::string> hf_classes, RopePairing pairing,
                             Extent q_rows) {
-  ArchDescription d{name, load, std::move(hf_classes), pairing, "", {}, {}};
+  ArchDescription d{name, load, std::move(hf_classes), pairing, {}, "", {}, {}};
   d.hparams = {
       {"embedding_length", "hidden_size"},
       {"feed_forward_length", "intermediate_size"},
@@ -103,7 +103,7 @@ void output_head(ArchDescription& d, const std::string& hf_norm, const std::stri
 }
 
 ArchDescription gpt2() {
-  ArchDescription d{"gpt2", load_gpt2, {"GPT2LMHeadModel"}, RopePairing::Interleaved, "transformer.", {}, {}};
+  ArchDescription d{"gpt2", load_gpt2, {"GPT2LMHeadModel"}, RopePairing::Interleaved, {{"", "transformer."}}, "", {}, {}};
   d.hparams = {
       {"embedding_length", "n_embd"},    {"feed_forward_length", "n_inner"},
       {"block_count", "n_layer"},        {"attention.head_count", "n_head"},
@@ -121,7 +121,7 @@ ArchDescription gpt2() {
 }
 
 ArchDescription chatglm6b() {
-  ArchDescription d{"chatglm6b", load_chatglm6b, {"ChatGLMModel"}, RopePairing::Glm2D, "", {}, {}};
+  ArchDescription d{"chatglm6b", load_chatglm6b, {"ChatGLMModel"}, RopePairing::Glm2D, {}, "", {}, {}};
   d.hparams = {
       {"embedding_length", "hidden_size"},
       {"feed_forward_length", "inner_hidden_size"},
@@ -144,38 +144,53 @@ ArchDescription chatglm6b() {
 }
 
 // Gemma 2: norms before and after attention and the feed-forward, q wider than the model
-// when head_dim x heads is, soft-caps. No Hugging Face class yet: its checkpoints store each
-// norm as w where GGUF stores 1 + w, and the loader has no such conversion.
+// when head_dim x heads is, soft-caps. Hugging Face checkpoints store each norm's w where
+// GGUF stores 1 + w.
 ArchDescription gemma2() {
-  ArchDescription d = llama_style("gemma2", load_gemma2, {}, RopePairing::HalfSplit, E::QWidth);
+  ArchDescription d = llama_style("gemma2", load_gemma2, {"Gemma2ForCausalLM"}, RopePairing::HalfSplit, E::QWidth);
   d.hparams.insert(d.hparams.end(), {
                                         {"attention.value_length", "head_dim"},
                                         {"attn_logit_softcapping", "attn_logit_softcapping"},
                                         {"final_logit_softcapping", "final_logit_softcapping"},
                                         {"query_pre_attn_scalar", "query_pre_attn_scalar"},
                                     });
+  // transformers' Gemma2Config
+  d.hf_defaults = R"({"vocab_size": 256000, "hidden_size": 2304, "intermediate_size": 9216, "num_hidden_layers": 26,
+    "num_attention_heads": 8, "num_key_value_heads": 4, "head_dim": 256, "max_position_embeddings": 8192,
+    "rms_norm_eps": 1e-6, "rope_theta": 10000.0, "query_pre_attn_scalar": 256, "sliding_window": 4096,
+    "final_logit_softcapping": 30.0, "attn_logit_softcapping": 50.0})";
   const std::string b = "model.layers.{l}.";
   d.tensors.push_back({"blk.{l}.post_attention_norm.weight", b + "post_attention_layernorm.weight", E::One, E::Dim, R::Norm});
   d.tensors.push_back({"blk.{l}.ffn_norm.weight", b + "pre_feedforward_layernorm.weight", E::One, E::Dim, R::Norm});
   d.tensors.push_back({"blk.{l}.post_ffw_norm.weight", b + "post_feedforward_layernorm.weight", E::One, E::Dim, R::Norm});
+  for (TensorSpec& t : d.tensors)
+    if (t.role == R::Norm) t.layout = HfLayout::NormMinusOne;
   return d;
 }
 
 // Gemma 3 (text): Gemma 2 without soft-caps, with q and k normalized per head and sliding
-// layers rotated with their own base.
+// layers rotated with their own base. Gemma3ForConditionalGeneration checkpoints hold the
+// same text model under "language_model." (newer ones: "model.language_model.").
 ArchDescription gemma3() {
   ArchDescription d = gemma2();
   d.name = "gemma3";
   d.load = load_gemma3;
+  d.hf_classes = {"Gemma3ForCausalLM", "Gemma3ForConditionalGeneration"};
+  d.hf_renames = {{"", "language_model."}, {"model.", "model.language_model."}};
   d.hparams.insert(d.hparams.end(), {
                                         {"attention.sliding_window_pattern", "sliding_window_pattern"},
                                         {"rope.freq_base_swa", "rope_local_base_freq"},
                                         {"rope.scaling.type", "rope_scaling.rope_type|rope_scaling.type"},
                                         {"rope.scaling.factor", "rope_scaling.factor"},
                                     });
+  // transformers' Gemma3TextConfig
+  d.hf_defaults = R"({"vocab_size": 262208, "hidden_size": 2304, "intermediate_size": 9216, "num_hidden_layers": 26,
+    "num_attention_heads": 8, "num_key_value_heads": 4, "head_dim": 256, "max_position_embeddings": 131072,
+    "rms_norm_eps": 1e-6, "rope_theta": 1000000.0, "rope_local_base_freq": 10000.0, "query_pre_attn_scalar": 256,
+    "sliding_window": 4096, "sliding_window_pattern": 6})";
   const std::string b = "model.layers.{l}.";
-  d.tensors.push_back({"blk.{l}.attn_q_norm.weight", b + "self_attn.q_norm.weight", E::One, E::HeadDim, R::Norm});
-  d.tensors.push_back({"blk.{l}.attn_k_norm.weight", b + "self_attn.k_norm.weight", E::One, E::HeadDim, R::Norm});
+  d.tensors.push_back({"blk.{l}.attn_q_norm.weight", b + "self_attn.q_norm.weight", E::One, E::HeadDim, R::Norm, false, HfLayout::NormMinusOne});
+  d.tensors.push_back({"blk.{l}.attn_k_norm.weight", b + "self_attn.k_norm.weight", E::One, E::HeadDim, R::Norm, false, HfLayout::NormMinusOne});
   return d;
 }
 
@@ -240,6 +255,14 @@ const ArchDescription* arch_for_hf_class(const std::string& hf_class) {
     for (const std::string& c : d.hf_classes)
       if (c == hf_class) return &d;
   return nullptr;
+}
+
+std::string supported_hf_classes() {
+  std::vector<std::string> classes;
+  for (const ArchDescription& d : all()) classes.insert(classes.end(), d.hf_classes.begin(), d.hf_classes.end());
+  std::string out;
+  for (size_t i = 0; i < classes.size(); ++i) out += (i == 0 ? "" : i + 1 == classes.size() ? " and " : ", ") + classes[i];
+  return out;
 }
 
 std::string layer_name(const std::string& pattern, int layer) {

@@ -47,6 +47,7 @@ enum class HfLayout {
   AsIs,
   Transposed,      // [cols, rows]: GPT-2's Conv1D
   PerHeadQkvRows,  // rows per head [q k v] instead of [all q; all k; all v]: ChatGLM-6B
+  NormMinusOne,    // a norm's w where GGUF and the model hold 1 + w: Gemma
 };
 
 struct TensorSpec {
@@ -69,7 +70,16 @@ struct ArchDescription {
   ArchLoader load = nullptr;
   std::vector<std::string> hf_classes;  // config.json "architectures" it loads
   RopePairing gguf_pairing = RopePairing::Interleaved;  // how llama.cpp's converter stores q/k
-  std::string hf_optional_prefix;       // some checkpoints put this before every name (GPT-2's "transformer.")
+  // Other spellings of every Hugging Face name: its leading `from` replaced by `to`, tried in
+  // order before the name itself (GPT-2's "transformer." prefix, a multimodal checkpoint's
+  // language model).
+  struct HfRename {
+    std::string from, to;
+  };
+  std::vector<HfRename> hf_renames;
+  // config.json's values where a checkpoint leaves them out: its config class's defaults, as
+  // a JSON object (Gemma 3's multimodal configs give only what differs).
+  std::string hf_defaults;
   std::vector<HparamSpec> hparams;
   std::vector<TensorSpec> tensors;
 
@@ -81,6 +91,7 @@ struct ArchDescription {
 // Error naming the known ones for another name.
 const ArchDescription& arch_description(const std::string& name);
 const ArchDescription* arch_for_hf_class(const std::string& hf_class);
+std::string supported_hf_classes();  // "A, B and C", for errors
 
 // A per-layer name for one layer: "{l}" replaced.
 std::string layer_name(const std::string& pattern, int layer);

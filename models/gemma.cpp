@@ -118,6 +118,11 @@ std::unique_ptr<Model> load_gemma(Device& device, const ArchDescription& arch, c
   c.qk_norm = v.qk_norm;
   c.sliding_window = h.sliding_windows(c.n_layers, v.global_every);
   if (c.sliding_window.empty()) c.sliding_window.assign(size_t(c.n_layers), 0);
+  // An explicit head_dim must split q and k into their heads; say so before any shape is expected.
+  for (const auto& [name, heads] : {std::pair{"blk.0.attn_q.weight", c.n_heads}, std::pair{"blk.0.attn_k.weight", c.n_kv_heads}})
+    if (const auto rows = source.rows(name); rows && *rows != int64_t(heads) * c.head_dim)
+      throw Error(h.where() + ": " + name + " has " + std::to_string(*rows) + " rows, not " + std::to_string(heads) + " heads of " +
+                  h.spelled("attention.key_length") + " " + std::to_string(c.head_dim));
   ArchTensors t{source, arch, {c.dim, c.hidden, c.vocab, c.context, c.kv_width(), 0, c.q_width(), c.head_dim}};
   c.rope = rope_from(h, t, c.head_dim, c.context);
   c.sliding_rope = c.rope;

@@ -49,6 +49,11 @@ class GgufTensors : public TensorSource {
   GgufTensors(Device& device, const GgufFile& file) : file_(file), up_(device, file) {}
   const std::string& where() const override { return file_.path(); }
   bool has(const std::string& name) const override { return file_.find(name) != nullptr; }
+  std::optional<int64_t> rows(const std::string& name) const override {
+    const GgufTensor* t = file_.find(name);
+    if (!t || t->dims.empty() || t->dims[0] == 0) return std::nullopt;
+    return int64_t(t->elements() / t->dims[0]);
+  }
   Tensor tensor(const std::string& name, int64_t rows, int64_t cols) override { return up_.tensor(shaped(name, rows, cols)); }
   Weight weight(const std::string& name, int64_t rows, int64_t cols) override { return up_.weight(shaped(name, rows, cols)); }
   std::optional<std::vector<float>> host_values(const std::string& name, int64_t count) override {

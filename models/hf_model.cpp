@@ -148,13 +148,18 @@ class HfTensors : public TensorSource {
       : device_(device), dir_(dir), arch_(arch), h_(h), shards_(fs::path(dir)), progress_(dir, shards_.total_bytes()) {}
   const std::string& where() const override { return dir_; }
   bool has(const std::string& name) const override { return stored(name).first != nullptr; }
+  std::optional<int64_t> rows(const std::string& name) const override {
+    const auto [t, spec] = stored(name);
+    if (!t || t->shape.size() != 2) return std::nullopt;
+    return spec->layout == HfLayout::Transposed ? t->shape[1] : t->shape[0];
+  }
   std::optional<std::vector<float>> host_values(const std::string&, int64_t) override { return std::nullopt; }
 
   Tensor tensor(const std::string& name, int64_t rows, int64_t cols) override {
     const auto [t, spec] = stored(name);
     if (!t) throw Error(dir_ + ": tensor '" + name + "' (" + (spec && !spec->hf.empty() ? hf_name(*spec, name) : "no Hugging Face name") + ") is missing");
     const size_t element = t->dtype == "F32" ? 4 : 2;
-    const StoredType type = stored_type(*t);
+    StoredType type = stored_type(*t);
     std::vector<int64_t> shape = rows == 1 ? std::vector<int64_t>{cols} : std::vector<int64_t>{rows, cols};
     std::vector<uint8_t> converted;
     const uint8_t* data = t->data;
@@ -180,6 +185,16 @@ class HfTensors : public TensorSource {
         data = converted.data();
         break;
       }
+      case HfLayout::NormMinusOne: {
+        expect(*t, shape);
+        std::vector<float> values = dense_values(type, rows * cols, t->data);
+        for (float& v : values) v += 1.0f;  // in f32, as the Hugging Face models add it
+        converted.resize(values.size() * 4);
+        std::memcpy(converted.data(), values.data(), converted.size());
+        data = converted.data();
+        type = StoredType::F32;
+        break;
+      }
     }
     Tensor out = upload_dense(device_, type, rows, cols, data, name);
     progress_.advance(t->bytes);
@@ -198,8 +213,9 @@ class HfTensors : public TensorSource {
     const TensorSpec* spec = match_tensor(arch_, name, layer);
     if (!spec || spec->hf.empty()) return {nullptr, spec};
     const std::string hf = layer_name(spec->hf, layer);
-    if (!arch_.hf_optional_prefix.empty())
-      if (const SafeTensor* t = shards_.find(arch_.hf_optional_prefix + hf)) return {t, spec};
+    for (const auto& [from, to] : arch_.hf_renames)
+      if (hf.starts_with(from))
+        if (const SafeTensor* t = shards_.find(to + hf.substr(from.size()))) return {t, spec};
     return {shards_.find(hf), spec};
   }
   void expect(const SafeTensor& t, const std::vector<int64_t>& shape) const {
@@ -234,10 +250,12 @@ std::unique_ptr<Model> load_hf_model(Device& device, const std::string& dir) {
   const ArchDescription* arch = arch_for_hf_class(cls);
   // ChatGLM2/3 share the class name; only v1 has 2D positions.
   if (!arch || (arch->name == "chatglm6b" && !c.value("position_encoding_2d", false)))
-    throw Error(dir + ": architecture '" + cls +
-                "' is not supported (LlamaForCausalLM, MistralForCausalLM, Qwen2ForCausalLM, GPT2LMHeadModel and ChatGLM-6B's "
-                "ChatGLMModel are)");
-  HfHyperparameters h(std::move(c), dir, *arch);
+    throw Error(dir + ": architecture '" + cls + "' is not supported (" + supported_hf_classes() + " are; ChatGLMModel only for ChatGLM-6B)");
+  // A multimodal checkpoint's language model is configured in text_config; what neither gives
+  // is the config class's default.
+  json config = arch->hf_defaults.empty() ? json::object() : json::parse(arch->hf_defaults);
+  config.update(c.contains("text_config") && c["text_config"].is_object() ? c["text_config"] : c);
+  HfHyperparameters h(std::move(config), dir, *arch);
   HfTensors tensors(device, dir, *arch, h);
   return arch->load(device, *arch, h, tensors);
 }

@@ -44,6 +44,9 @@ class TensorSource {
   virtual ~TensorSource() = default;
   virtual const std::string& where() const = 0;
   virtual bool has(const std::string& name) const = 0;
+  // The rows a stored matrix holds (its outer dimensions), before any shape is expected of it;
+  // nullopt when absent or where the format does not say.
+  virtual std::optional<int64_t> rows(const std::string&) const { return std::nullopt; }
   // [rows, cols] (a vector: [1, n]); Error naming the file and tensor when it is missing or
   // shaped otherwise.
   virtual Tensor tensor(const std::string& name, int64_t rows, int64_t cols) = 0;

@@ -3,6 +3,7 @@
 // [rows, cols]: F32 and F16 as stored, BF16 widened to F32 (it is the top half of an f32).
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "runtime/tensor.h"
 
@@ -13,5 +14,7 @@ class Device;
 enum class StoredType { F32, F16, BF16 };
 
 Tensor upload_dense(Device& device, StoredType type, int64_t rows, int64_t cols, const uint8_t* data, const std::string& name);
+// The count values at data as f32, for tensors the loader transforms on the host.
+std::vector<float> dense_values(StoredType type, int64_t count, const uint8_t* data);
 
 }  // namespace vkllm

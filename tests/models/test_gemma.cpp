@@ -1,12 +1,23 @@
-// Gemma 2: sqrt(dim)-scaled embeddings, pre- and post-norms, q wider than the model, GeGLU,
-// sliding windows on even layers, attention and final soft-caps; llama.cpp's tiny-gemma2 logits.
+// Gemma 2 and 3: llama.cpp's tiny-gemma2/3 logits from GGUF, the same weights from Hugging Face
+// directories (F32, BF16, every class and naming), and broken checkpoints refused by name.
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+
+#include <nlohmann/json.hpp>
+
+#include "models/arch.h"
 #include "models/gemma.h"
+#include "models/gguf.h"
 #include "models/load.h"
 #include "tests/models/reference.h"
+#include "tests/models/safetensors_writer.h"
 #include "tests/test_util.h"
 
 using namespace vkllm;
 using namespace vkllm::test;
+using nlohmann::json;
+namespace fs = std::filesystem;
 
 TEST_CASE_FIXTURE(GpuTest, "tiny-gemma2 matches llama.cpp within 1e-4, far past its window, prefilled and decoded") {
   auto path = shared_data("models/tiny-gemma2.gguf");
@@ -42,4 +53,158 @@ TEST_CASE_FIXTURE(GpuTest, "tiny-gemma3 matches llama.cpp within 1e-4: QK-norm, 
     CHECK(max_error_prefill(model, s) <= 1e-4f);
     CHECK(max_error_decode(model, s) <= 1e-4f);
   }
+}
+
+namespace {
+
+float round_to_bf16(float v) {
+  uint32_t bits;
+  std::memcpy(&bits, &v, 4);
+  bits = (bits + 0x7fff + ((bits >> 16) & 1)) & 0xffff0000u;  // nearest, ties to even
+  std::memcpy(&v, &bits, 4);
+  return v;
+}
+
+// How to write a checkpoint.
+struct HfExport {
+  std::string hf_class;
+  bool bf16_values = false;  // every stored value rounded to BF16
+  bool bf16_storage = false;  // and stored as BF16 (else F32)
+  ArchDescription::HfRename rename;  // of every tensor name's start ("" -> "language_model.")
+  bool text_config = false;   // hyperparameters nested under "text_config"
+  std::string drop;           // a tensor left out (its GGUF name)
+};
+
+// A GGUF Gemma (F32 tensors) as a Hugging Face directory the way transformers saves one: the
+// description's names, norms as w (GGUF holds 1 + w), config.json from the description's keys.
+fs::path write_hf_gemma(const std::string& gguf_path, const std::string& label, const HfExport& e) {
+  const GgufFile gguf(gguf_path);
+  const std::string arch_name = gguf.get_string("general.architecture");
+  const ArchDescription& arch = arch_description(arch_name);
+  json config = json::object();
+  for (const HparamSpec& h : arch.hparams) {
+    const std::string key = arch_name + "." + h.gguf;
+    if (h.hf.empty() || !gguf.has(key)) continue;
+    json* at = &config;
+    const std::string path = h.hf.substr(0, h.hf.find('|'));
+    for (size_t start = 0;;) {
+      const size_t dot = path.find('.', start);
+      at = &(*at)[path.substr(start, dot == std::string::npos ? dot : dot - start)];
+      if (dot == std::string::npos) break;
+      start = dot + 1;
+    }
+    std::visit([&](const auto& v) {
+      if constexpr (!std::is_same_v<std::decay_t<decltype(v)>, GgufArray>) *at = v;
+    }, gguf.metadata().at(key).v);
+  }
+  config["vocab_size"] = gguf.tensor("token_embd.weight").dims[1];
+  // What llama.cpp assumes where the GGUF is silent (transformers' default differs).
+  if (!config.contains("query_pre_attn_scalar")) config["query_pre_attn_scalar"] = config["head_dim"];
+
+  std::vector<SafetensorEntry> entries;
+  for (const GgufTensor& t : gguf.tensors()) {
+    int layer = -1;
+    const TensorSpec* spec = match_tensor(arch, t.name, layer);
+    REQUIRE(spec);
+    REQUIRE(t.type == uint32_t(GgmlType::F32));
+    if (t.name == e.drop) continue;
+    std::vector<float> v(t.elements());
+    std::memcpy(v.data(), t.data, v.size() * 4);
+    for (float& x : v) {
+      if (spec->layout == HfLayout::NormMinusOne) x -= 1.0f;
+      if (e.bf16_values) x = round_to_bf16(x);
+    }
+    std::string bytes;
+    if (e.bf16_storage) {
+      for (float x : v) {
+        uint32_t bits;
+        std::memcpy(&bits, &x, 4);
+        const uint16_t top = uint16_t(bits >> 16);
+        bytes.append(reinterpret_cast<const char*>(&top), 2);
+      }
+    } else {
+      bytes.assign(reinterpret_cast<const char*>(v.data()), v.size() * 4);
+    }
+    std::vector<int64_t> shape(t.dims.rbegin(), t.dims.rend());
+    const std::string hf = layer_name(spec->hf, layer);
+    REQUIRE(hf.starts_with(e.rename.from));
+    entries.push_back({e.rename.to + hf.substr(e.rename.from.size()), e.bf16_storage ? "BF16" : "F32", shape, bytes});
+  }
+  const fs::path dir = temp_path(label);
+  fs::create_directories(dir);
+  write_safetensors(dir / "model.safetensors", entries);
+  json file = e.text_config ? json{{"text_config", config}} : config;
+  file["architectures"] = {e.hf_class};
+  std::ofstream(dir / "config.json") << file.dump();
+  return dir;
+}
+
+std::vector<float> logits(Model& model, const std::vector<int32_t>& tokens) {
+  KvCache cache(model.device(), model.cache_config(int64_t(tokens.size())));
+  return model.forward(cache, tokens, iota_positions(tokens.size()));
+}
+
+float max_abs_diff(const std::vector<float>& a, const std::vector<float>& b) {
+  REQUIRE(a.size() == b.size());
+  float m = 0;
+  for (size_t i = 0; i < a.size(); ++i) m = std::max(m, std::fabs(a[i] - b[i]));
+  return m;
+}
+
+}  // namespace
+
+// transformers' checkpoints of the same weights: F32 gives the GGUF's logits; BF16 gives bit
+// for bit what F32 holding the same rounded values gives, whichever class and layout.
+TEST_CASE_FIXTURE(GpuTest, "Gemma 2 and 3 Hugging Face directories load to the GGUF's logits, F32 and BF16") {
+  for (const char* name : {"tiny-gemma2", "tiny-gemma3"}) {
+    CAPTURE(name);
+    auto path = shared_data(std::string("models/") + name + ".gguf");
+    auto sequences = reference_sequences(std::string("reference/") + name + "-logits.jsonl", 512);
+    if (!path || sequences.empty()) return;
+    const bool three = std::string(name) == "tiny-gemma3";
+    const std::string causal = three ? "Gemma3ForCausalLM" : "Gemma2ForCausalLM";
+    const ReferenceSequence& s = sequences.at(1);  // 60 tokens, past the window
+    const std::vector<int32_t>& tokens = s.tokens;
+    const std::vector<float> want = logits(*load_model(gpu(), *path).model, tokens);
+    // Gemma 3's multimodal class as newer transformers save it: "model.language_model.layers...".
+    const HfExport plain = three ? HfExport{.hf_class = "Gemma3ForConditionalGeneration", .rename = {"model.", "model.language_model."}, .text_config = true}
+                                 : HfExport{.hf_class = causal};
+    LoadedModel f32 = load_model(gpu(), write_hf_gemma(*path, "hf-gemma-f32", plain).string());
+    CHECK(max_abs_diff(logits(*f32.model, tokens), want) <= 1e-5f);
+    CHECK(max_error_prefill(*f32.model, s) <= 1e-4f);  // and llama.cpp's
+
+    HfExport rounded{.hf_class = causal, .bf16_values = true};
+    HfExport bf16{.hf_class = causal, .bf16_values = true, .bf16_storage = true};
+    if (three) bf16 = {"Gemma3ForConditionalGeneration", true, true, {"", "language_model."}, true};  // older transformers
+    const std::vector<float> from_rounded = logits(*load_model(gpu(), write_hf_gemma(*path, "hf-gemma-rounded", rounded).string()).model, tokens);
+    CHECK(from_rounded != want);  // rounding changed the weights
+    CHECK(logits(*load_model(gpu(), write_hf_gemma(*path, "hf-gemma-bf16", bf16).string()).model, tokens) == from_rounded);
+    for (const char* dir : {"hf-gemma-f32", "hf-gemma-rounded", "hf-gemma-bf16"}) fs::remove_all(temp_path(dir));
+  }
+}
+
+TEST_CASE_FIXTURE(GpuTest, "a broken Gemma checkpoint is refused by name") {
+  auto path = shared_data("models/tiny-gemma3.gguf");
+  if (!path) return;
+  const fs::path missing = write_hf_gemma(*path, "hf-gemma-missing", {.hf_class = "Gemma3ForCausalLM", .drop = "blk.3.attn_k_norm.weight"});
+  CHECK_THROWS_WITH_AS(load_model(gpu(), missing.string()),
+                       doctest::Contains("tensor 'blk.3.attn_k_norm.weight' (model.layers.3.self_attn.k_norm.weight) is missing"), Error);
+  const fs::path dir = write_hf_gemma(*path, "hf-gemma-edited", {.hf_class = "Gemma3ForCausalLM"});
+  const json config = json::parse(std::ifstream(dir / "config.json"));
+  auto load_with = [&](const json& change) {
+    json c = config;
+    c.update(change);
+    std::ofstream(dir / "config.json") << c.dump();
+    return load_model(gpu(), dir.string());
+  };
+  CHECK_THROWS_WITH_AS(load_with({{"head_dim", 40}}),
+                       doctest::Contains("blk.0.attn_q.weight has 128 rows, not 4 heads of config.json 'head_dim' 40"), Error);
+  json types = json::array();
+  for (int l = 0; l < 7; ++l) types.push_back(l == 5 ? "full_attention" : "sliding_attention");
+  CHECK(dynamic_cast<GemmaModel&>(*load_with({{"layer_types", types}}).model).config().sliding_window ==
+        std::vector<int>{16, 16, 16, 16, 16, 0, 16});
+  types[2] = "chunked_attention";
+  CHECK_THROWS_WITH_AS(load_with({{"layer_types", types}}), doctest::Contains("'layer_types' entry 2 is 'chunked_attention'"), Error);
+  fs::remove_all(missing);
+  fs::remove_all(dir);
 }
