@@ -63,12 +63,16 @@ std::vector<uint8_t> encode(GgmlType type, const std::vector<float>& v) {
 namespace {
 
 // Placeholder vocabularies (random weights need no real one, but tools and llama.cpp expect
-// a complete tokenizer): SentencePiece for llama, byte-level BPE for qwen2.
-// glm: the last two pieces are ChatGLM-6B's [gMASK] and <sop> (its BOS).
-void write_spm_vocab(GgufWriter& w, int vocab, bool glm) {
+// a complete tokenizer): SentencePiece for llama, gemma and chatglm6b, byte-level BPE for
+// qwen2 and gpt2. Gemma's specials come first (<pad> <eos> <bos> <unk>) and it adds no space
+// prefix; ChatGLM-6B's last two pieces are [gMASK] and <sop> (its BOS).
+enum class SpmStyle { Llama, Gemma, Glm };
+void write_spm_vocab(GgufWriter& w, int vocab, SpmStyle style) {
   // Specials, the 256 byte tokens, "▁" and the letters, then filler pieces.
-  std::vector<std::string> tokens{"<unk>", "<s>", "</s>"};
-  std::vector<int32_t> types{2, 3, 3};
+  const bool glm = style == SpmStyle::Glm, gemma = style == SpmStyle::Gemma;
+  std::vector<std::string> tokens = gemma ? std::vector<std::string>{"<pad>", "<eos>", "<bos>", "<unk>"}
+                                          : std::vector<std::string>{"<unk>", "<s>", "</s>"};
+  std::vector<int32_t> types = gemma ? std::vector<int32_t>{3, 3, 3, 2} : std::vector<int32_t>{2, 3, 3};
   for (int b = 0; b < 256; ++b) {
     char buf[8];
     std::snprintf(buf, sizeof buf, "<0x%02X>", b);
@@ -96,8 +100,13 @@ void write_spm_vocab(GgufWriter& w, int vocab, bool glm) {
   w.set_strings("tokenizer.ggml.tokens", tokens);
   w.set_f32s("tokenizer.ggml.scores", std::vector<float>(tokens.size(), 0.0f));
   w.set_i32s("tokenizer.ggml.token_type", types);
-  w.set_u32("tokenizer.ggml.bos_token_id", glm ? uint32_t(vocab - 1) : 1);
-  w.set_u32("tokenizer.ggml.eos_token_id", 2);
+  w.set_u32("tokenizer.ggml.bos_token_id", glm ? uint32_t(vocab - 1) : gemma ? 2 : 1);
+  w.set_u32("tokenizer.ggml.eos_token_id", gemma ? 1 : 2);
+  if (gemma) {
+    w.set_u32("tokenizer.ggml.unknown_token_id", 3);
+    w.set_u32("tokenizer.ggml.padding_token_id", 0);
+    w.set_bool("tokenizer.ggml.add_space_prefix", false);
+  }
 }
 
 // The 256 byte characters, pairs of letters with their merges, control fillers, and
@@ -128,6 +137,7 @@ void write_byte_level_vocab(GgufWriter& w, int vocab, const char* pre) {
 
 void make_model(const SyntheticModel& m, const std::string& path) {
   const bool qwen2 = m.arch == "qwen2", gpt2 = m.arch == "gpt2", glm = m.arch == "chatglm6b";
+  const bool gemma = m.arch == "gemma2" || m.arch == "gemma3";
   const bool biased_blocks = gpt2 || glm;  // the GPT-2 block layout (LayerNorm, fused q/k/v, biases)
   const ArchDescription* found = nullptr;
   try {
@@ -139,15 +149,19 @@ void make_model(const SyntheticModel& m, const std::string& path) {
   if (biased_blocks && m.kv_heads != m.heads) throw Error("make-model: " + m.arch + " has as many kv heads as heads");
   const auto file_type = kFileTypes.find(m.type);
   if (file_type == kFileTypes.end()) throw Error("make-model: type must be f16, q8_0, q4_0, q4_k_m, q5_k_m or q6_k");
+  if (m.head_dim != 0 && !gemma) throw Error("make-model: a head_dim of its own is for gemma2 and gemma3 (others split dim into heads)");
+  if (m.heads <= 0 || m.kv_heads <= 0 || m.heads % m.kv_heads || m.head_dim < 0 || m.head_dim % 2)
+    throw Error("make-model: heads must be a positive multiple of kv heads, and head_dim even");
+  const int head_dim = m.head_dim ? m.head_dim : m.dim / m.heads;
+  const int64_t q_width = int64_t(m.heads) * head_dim, kv_width = int64_t(m.kv_heads) * head_dim;
   const bool k_quants = m.type != "f16" && m.type != "q8_0" && m.type != "q4_0";
-  if (k_quants && (m.dim % 256 || m.ffn % 256 || (m.kv_heads * (m.dim / m.heads)) % 256))
-    throw Error("make-model: " + m.type + " needs dim, ffn and kv heads x head size to be multiples of 256 (K-quant super-blocks)");
-  if (m.dim % m.heads || m.heads % m.kv_heads || m.dim % 32 || m.ffn % 32)
-    throw Error("make-model: dim must split into heads (a multiple of kv heads), and dim and ffn be multiples of 32");
+  if (k_quants && (m.dim % 256 || m.ffn % 256 || kv_width % 256 || q_width % 256))
+    throw Error("make-model: " + m.type + " needs dim, ffn and heads (and kv heads) x head size to be multiples of 256 (K-quant super-blocks)");
+  if ((!m.head_dim && m.dim % m.heads) || m.dim % 32 || m.ffn % 32 || q_width % 32)
+    throw Error("make-model: dim must split into heads, and dim, ffn and heads x head size be multiples of 32");
   if (m.sliding_window < 0 || (m.sliding_window > 0 && biased_blocks))
-    throw Error("make-model: a sliding window is for the llama and qwen2 architectures");
+    throw Error("make-model: gpt2 and chatglm6b have no sliding window");
   if (m.vocab < 260) throw Error("make-model: the vocabulary needs at least 260 tokens (bytes and specials)");
-  const int head_dim = m.dim / m.heads;
   const std::string a = m.arch + ".";
   GgufWriter w;
   w.set_string("general.architecture", m.arch);
@@ -162,15 +176,23 @@ void make_model(const SyntheticModel& m, const std::string& path) {
   if (biased_blocks) {
     w.set_f32(a + "attention.layer_norm_epsilon", 1e-5f);
   } else {
-    w.set_f32(a + "attention.layer_norm_rms_epsilon", qwen2 ? 1e-6f : 1e-5f);
-    w.set_f32(a + "rope.freq_base", qwen2 ? 1000000.0f : 10000.0f);
+    w.set_f32(a + "attention.layer_norm_rms_epsilon", qwen2 || gemma ? 1e-6f : 1e-5f);
+    w.set_f32(a + "rope.freq_base", qwen2 || m.arch == "gemma3" ? 1000000.0f : 10000.0f);
     w.set_u32(a + "rope.dimension_count", uint32_t(head_dim));
     if (m.sliding_window > 0) w.set_u32(a + "attention.sliding_window", uint32_t(m.sliding_window));
+  }
+  if (gemma) {  // as Gemma 2 2B and Gemma 3 1B: sliding layers by the architecture's pattern
+    w.set_u32(a + "attention.key_length", uint32_t(head_dim));
+    w.set_u32(a + "attention.value_length", uint32_t(head_dim));
+    if (m.arch == "gemma2") {
+      w.set_f32(a + "attn_logit_softcapping", 50.0f);
+      w.set_f32(a + "final_logit_softcapping", 30.0f);
+    }
   }
   if (qwen2 || gpt2)
     write_byte_level_vocab(w, m.vocab, gpt2 ? "gpt-2" : "qwen2");
   else
-    write_spm_vocab(w, m.vocab, glm);
+    write_spm_vocab(w, m.vocab, glm ? SpmStyle::Glm : gemma ? SpmStyle::Gemma : SpmStyle::Llama);
 
   // The tensors the architecture's description lists, filled by what each one is: model-level
   // ones before the first per-layer one, every layer's, then the remaining model-level ones.
@@ -188,7 +210,7 @@ void make_model(const SyntheticModel& m, const std::string& path) {
     w.add_tensor(name, rows == 1 ? std::vector<uint64_t>{cols} : std::vector<uint64_t>{cols, uint64_t(rows)}, uint32_t(GgmlType::F32),
                  std::move(bytes));
   };
-  const Extents extents{m.dim, m.ffn, m.vocab, m.context, int64_t(m.kv_heads) * head_dim, head_dim / 2};
+  const Extents extents{m.dim, m.ffn, m.vocab, m.context, kv_width, head_dim / 2, q_width, head_dim};
   auto write = [&](const TensorSpec& t, const std::string& name) {
     const int64_t rows = extents.of(t.rows), cols = extents.of(t.cols);
     switch (t.role) {

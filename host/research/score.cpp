@@ -4,6 +4,7 @@
 #include <cmath>
 #include <numeric>
 
+#include "host/tokenizer.h"
 #include "runtime/error.h"
 
 namespace vkllm {
@@ -208,6 +209,27 @@ CaseScore Scorer::score(const ScoreCase& original, std::span<const Condition> co
     }
   }
   return result;
+}
+
+namespace {
+// Tokens of `second` as they come after `first`: tokens(first + second) minus tokens(first).
+std::vector<int32_t> continuation(const Tokenizer& tok, const std::string& first, const std::string& second, const char* what) {
+  const auto head = tok.encode(first, false, false), whole = tok.encode(first + second, false, false);
+  if (whole.size() < head.size() || !std::equal(head.begin(), head.end(), whole.begin()))
+    throw Error(std::string("the tokens of the ") + what + " merge with what precedes it (tokens(a + b) does not start with tokens(a))");
+  return std::vector<int32_t>(whole.begin() + std::ptrdiff_t(head.size()), whole.end());
+}
+}  // namespace
+
+ScoreCase tokenize_case(const Tokenizer& tok, const TextCase& t) {
+  ScoreCase c;
+  c.id = t.id;
+  c.bos = tok.vocab().add_bos ? tok.vocab().bos : -1;  // as the model's prompts begin
+  c.prefix = tok.encode(t.prefix, false, false);
+  c.document = continuation(tok, t.prefix, t.document, "document");
+  c.query = tok.encode(t.query, false, false);
+  c.answer = continuation(tok, t.query, t.answer, "answer");
+  return c;
 }
 
 }  // namespace vkllm

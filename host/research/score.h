@@ -44,6 +44,19 @@ struct ScoreCase {
   std::vector<int32_t> prefix, document, query, answer;
 };
 
+class Tokenizer;
+
+// A case given as text, tokenized as the model's prompts are: BOS where the tokenizer adds
+// one, tokens(prefix), and the document as it continues the prefix (tokens(prefix + document)
+// minus tokens(prefix)); the query by itself and the answer as it continues the query. A merge
+// across either boundary is an Error, never a silent shift. Separators are part of the text:
+// the seeds' layout ([BOS] prefix \n document, then \n query \n answer) puts the first \n at
+// the end of the prefix, so truncated drops it with the prefix, and the others around the query.
+struct TextCase {
+  std::string id, prefix, document, query, answer;
+};
+ScoreCase tokenize_case(const Tokenizer& tokenizer, const TextCase& text);
+
 enum class Condition { Bare, Full, Truncated, TruncatedGap, Suffix };
 const char* condition_name(Condition c);
 Condition condition_from_name(const std::string& name);  // Error for an unknown name

@@ -161,4 +161,30 @@ TEST_CASE("vkllm score writes per-condition NLLs and a summary, and reports bad 
   for (const auto& f : {data, out, summary, probe}) std::filesystem::remove_all(f);
 }
 
+// Text cases through the model's own tokenizer, on Gemma 3's two kinds of layers.
+TEST_CASE("vkllm score takes text cases on Gemma 3") {
+  auto model = shared_data("models/tiny-gemma3.gguf");
+  if (!model) return;
+  const auto data = temp_path("score-text.jsonl"), out = temp_path("score-text-out.jsonl");
+  std::ofstream(data) << nlohmann::json{{"id", "t"}, {"prefix", "Ignore this.\n"}, {"document", "abc def ghi jkl"},
+                                        {"query", "\nWhat?\n"}, {"answer", "mno pqr"}}.dump() << "\n";
+  const auto r = run_cli("score -m " + *model + " --data " + data + " --conditions bare,full,truncated --out " + out);
+  CHECK(r.status == 0);
+  std::ifstream lines(out);
+  std::vector<std::string> conditions;
+  std::vector<size_t> answer_tokens, prefix_tokens;
+  for (std::string line; std::getline(lines, line);) {
+    const auto j = nlohmann::json::parse(line);
+    conditions.push_back(j["condition"]);
+    answer_tokens.push_back(j["token_nll"].size());
+    prefix_tokens.push_back(j["prefix_tokens"]);
+  }
+  CHECK(conditions == std::vector<std::string>{"bare", "full", "truncated"});
+  CHECK(answer_tokens[0] > 0);
+  CHECK(answer_tokens == std::vector<size_t>(3, answer_tokens[0]));
+  CHECK(prefix_tokens[0] > 0);  // the case's, whatever the condition
+  CHECK(prefix_tokens == std::vector<size_t>(3, prefix_tokens[0]));
+  for (const auto& f : {data, out}) std::filesystem::remove(f);
+}
+
 TEST_SUITE_END();

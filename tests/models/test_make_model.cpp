@@ -8,6 +8,7 @@
 #include "models/gguf.h"
 #include "host/engine/session.h"
 #include "models/load.h"
+#include "models/gemma.h"
 #include "models/make_model.h"
 #include "tests/models/reference.h"
 #include "tests/models/synthetic.h"
@@ -17,8 +18,8 @@ using namespace vkllm;
 using namespace vkllm::test;
 
 
-TEST_CASE_FIXTURE(GpuTest, "make-model writes GGUF that reads back, loads and runs: llama, qwen2, gpt2 and chatglm6b, f16 and q8_0") {
-  for (const char* arch : {"llama", "qwen2", "gpt2", "chatglm6b"})
+TEST_CASE_FIXTURE(GpuTest, "make-model writes GGUF that reads back, loads and runs: every architecture, f16 and q8_0") {
+  for (const char* arch : {"llama", "qwen2", "gpt2", "chatglm6b", "gemma2", "gemma3"})
     for (const char* type : {"f16", "q8_0"}) {
       CAPTURE(arch);
       CAPTURE(type);
@@ -39,6 +40,14 @@ TEST_CASE_FIXTURE(GpuTest, "make-model writes GGUF that reads back, loads and ru
       REQUIRE(loaded.tokenizer);
       const auto ids = loaded.tokenizer->encode("hello world", false);
       CHECK(loaded.tokenizer->decode(ids) == (std::string(arch) == "llama" || std::string(arch) == "chatglm6b" ? " hello world" : "hello world"));
+      if (std::string(arch).starts_with("gemma")) {
+        const auto& c = dynamic_cast<GemmaModel&>(*loaded.model).config();
+        CHECK(c.head_dim == 32);
+        CHECK(c.sliding_window == (std::string(arch) == "gemma2" ? std::vector<int>{8, 0} : std::vector<int>{8, 8}));
+        CHECK(c.attn_softcap == (std::string(arch) == "gemma2" ? 50.0f : 0.0f));
+        CHECK(c.qk_norm == (std::string(arch) == "gemma3"));
+        CHECK(loaded.tokenizer->vocab().bos == 2);
+      }
       // Through a session, so each architecture places the tokens its own way.
       Session session(*loaded.model, {.context = 8});
       const std::vector<int32_t> prompt = std::string(arch) == "chatglm6b" ? std::vector<int32_t>{17, 298, 299} : std::vector<int32_t>{1, 17, 299};

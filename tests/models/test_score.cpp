@@ -189,6 +189,35 @@ TEST_CASE_FIXTURE(GpuTest, "tiny-gemma3 truncated: every layer re-rotated with i
   }
 }
 
+// The seeds' text layout through Gemma 3's real tokenizer (which adds BOS and no space
+// prefix): Phase A is exactly the tokens of [BOS] prefix \n document, the document's tokens are
+// its tokens alone (bare and full hold the same document), Phase B those of \n query \n answer.
+TEST_CASE("text cases take the seeds' layout through Gemma 3's tokenizer; a merge across a boundary is an error") {
+  auto path = shared_data("tokenizers/hf/gemma3/tokenizer.json");
+  if (!path) return;
+  const Tokenizer tok = load_tokenizer(*path);
+  const TextCase t{"capital", "You are an expert reader.\n", "The capital of France is Paris. It lies on the Seine.",
+                   "\nWhat is the capital of France?\n", "Paris"};
+  const ScoreCase c = tokenize_case(tok, t);
+  const std::vector<int32_t> newline = tok.encode("\n", false);
+  REQUIRE(newline.size() == 1);
+  CHECK(c.id == "capital");
+  CHECK(c.bos == 2);
+  CHECK(c.prefix.back() == newline[0]);
+  std::vector<int32_t> phase_a{c.bos};
+  phase_a.insert(phase_a.end(), c.prefix.begin(), c.prefix.end());
+  phase_a.insert(phase_a.end(), c.document.begin(), c.document.end());
+  CHECK(phase_a == tok.encode(t.prefix + t.document));
+  CHECK(c.document == tok.encode(t.document, false));
+  CHECK(c.query.front() == newline[0]);
+  CHECK(c.query.back() == newline[0]);
+  std::vector<int32_t> phase_b(c.query);
+  phase_b.insert(phase_b.end(), c.answer.begin(), c.answer.end());
+  CHECK(phase_b == tok.encode(t.query + t.answer, false));
+  CHECK_THROWS_WITH_AS(tokenize_case(tok, {"merge", "The capi", "tal of France", "?", "Paris"}),
+                       doctest::Contains("the tokens of the document merge with what precedes it"), Error);
+}
+
 // Splitting the work into a cached Phase A and a Phase B changes nothing: bare and full equal
 // one causal pass over [BOS] + (prefix) + document + query + answer.
 TEST_CASE_FIXTURE(GpuTest, "bare and full scores equal one causal pass over the whole sequence") {

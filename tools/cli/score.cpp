@@ -57,15 +57,6 @@ std::string text_of(const json& j, const char* key) {
   return j[key].get<std::string>();
 }
 
-// Tokens of `second` as they come after `first`: tokens(first + second) minus tokens(first),
-// never `second` alone (a BPE merge across the boundary is refused, not silently shifted).
-std::vector<int32_t> continuation(const Tokenizer& tok, const std::string& first, const std::string& second, const char* what) {
-  const auto head = tok.encode(first, false, false), whole = tok.encode(first + second, false, false);
-  if (whole.size() < head.size() || !std::equal(head.begin(), head.end(), whole.begin()))
-    throw Error(std::string("the tokens of the ") + what + " merge with what precedes it (tokens(a + b) does not start with tokens(a))");
-  return std::vector<int32_t>(whole.begin() + std::ptrdiff_t(head.size()), whole.end());
-}
-
 // The case under `prefix` (a JSON string or id array; null: none).
 ScoreCase parse_case(const json& j, const json& prefix_value, const Tokenizer* tok) {
   ScoreCase c;
@@ -74,12 +65,7 @@ ScoreCase parse_case(const json& j, const json& prefix_value, const Tokenizer* t
   if (j.contains("document") && j["document"].is_string()) {  // text level
     if (!tok) throw Error("text cases need a model with a tokenizer");
     const std::string prefix = prefix_value.is_null() ? "" : text_of(holder, "prefix");
-    c.bos = tok->vocab().add_bos ? tok->vocab().bos : -1;  // as the model's prompts begin
-    c.prefix = tok->encode(prefix, false, false);
-    c.document = continuation(*tok, prefix, text_of(j, "document"), "document");
-    c.query = tok->encode(text_of(j, "query"), false, false);
-    c.answer = continuation(*tok, text_of(j, "query"), text_of(j, "answer"), "answer");
-    return c;
+    return tokenize_case(*tok, {c.id, prefix, text_of(j, "document"), text_of(j, "query"), text_of(j, "answer")});
   }
   if (!j.contains("bos") || !(j["bos"].is_number_integer() || j["bos"].is_null()))
     throw Error("missing field 'bos' (a token id, or null for none)");
