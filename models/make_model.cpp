@@ -26,12 +26,14 @@ bool more_bits(int layer, int layers) {
   return layer < layers / 8 || layer >= 7 * layers / 8 || (layer - layers / 8) % 3 == 2;
 }
 
-// The type llama.cpp's quantizer gives matrix `name` under `mix`: the output matrix Q6_K in
-// every mix below Q8_0; in the _M mixes attn_v and ffn_down of the more_bits layers Q6_K.
-GgmlType matrix_type(const std::string& mix, const std::string& name, int layers) {
+// The type llama.cpp's quantizer gives matrix `name` under `mix`: the output matrix (or the
+// embedding tied to it) Q6_K in every mix below Q8_0, Q8_0 where its rows do not split into
+// 256-value super-blocks (llama.cpp's fallback); in the _M mixes attn_v and ffn_down of the
+// more_bits layers Q6_K.
+GgmlType matrix_type(const std::string& mix, const std::string& name, int layers, int64_t cols, bool tied) {
   if (mix == "f16") return GgmlType::F16;
   if (mix == "q8_0") return GgmlType::Q8_0;
-  if (name == "output.weight") return GgmlType::Q6_K;
+  if (name == "output.weight" || (tied && name == "token_embd.weight")) return cols % 256 ? GgmlType::Q8_0 : GgmlType::Q6_K;
   if (mix == "q4_0") return GgmlType::Q4_0;
   if (mix == "q6_k") return GgmlType::Q6_K;
   const GgmlType base = mix == "q4_k_m" ? GgmlType::Q4_K : GgmlType::Q5_K;
@@ -138,6 +140,7 @@ void write_byte_level_vocab(GgufWriter& w, int vocab, const char* pre) {
 void make_model(const SyntheticModel& m, const std::string& path) {
   const bool qwen2 = m.arch == "qwen2", gpt2 = m.arch == "gpt2", glm = m.arch == "chatglm6b";
   const bool gemma = m.arch == "gemma2" || m.arch == "gemma3";
+  const bool tied = gemma;  // no output matrix: the embedding serves, as in every Gemma
   const bool biased_blocks = gpt2 || glm;  // the GPT-2 block layout (LayerNorm, fused q/k/v, biases)
   const ArchDescription* found = nullptr;
   try {
@@ -212,10 +215,11 @@ void make_model(const SyntheticModel& m, const std::string& path) {
   };
   const Extents extents{m.dim, m.ffn, m.vocab, m.context, kv_width, head_dim / 2, q_width, head_dim};
   auto write = [&](const TensorSpec& t, const std::string& name) {
+    if (tied && name == "output.weight") return;
     const int64_t rows = extents.of(t.rows), cols = extents.of(t.cols);
     switch (t.role) {
       case TensorRole::Matrix: {
-        const GgmlType type = matrix_type(m.type, name, m.layers);
+        const GgmlType type = matrix_type(m.type, name, m.layers, cols, tied);
         w.add_tensor(name, {uint64_t(cols), uint64_t(rows)}, uint32_t(type), encode(type, randoms(rows * cols)));
         break;
       }

@@ -47,6 +47,7 @@ TEST_CASE_FIXTURE(GpuTest, "make-model writes GGUF that reads back, loads and ru
         CHECK(c.attn_softcap == (std::string(arch) == "gemma2" ? 50.0f : 0.0f));
         CHECK(c.qk_norm == (std::string(arch) == "gemma3"));
         CHECK(loaded.tokenizer->vocab().bos == 2);
+        CHECK(!GgufFile(path).find("output.weight"));  // tied
       }
       // Through a session, so each architecture places the tokens its own way.
       Session session(*loaded.model, {.context = 8});
@@ -157,6 +158,20 @@ TEST_CASE_FIXTURE(GpuTest, "quantized mixes keep the file's size in memory and t
     CHECK(f.tensor("blk.3.ffn_down.weight").type == uint32_t(GgmlType::Q6_K));  // (3 - 1) % 3 == 2
     CHECK(f.tensor("blk.7.ffn_down.weight").type == uint32_t(GgmlType::Q6_K));  // last eighth
     CHECK(f.tensor("blk.2.attn_q.weight").type == uint32_t(GgmlType::Q4_K));
+  }
+  // A tied embedding is quantized as the output matrix, Q8_0 where rows miss super-blocks.
+  for (const int dim : {64, 256}) {
+    CAPTURE(dim);
+    SyntheticModel g = small_model("gemma3", "q4_0");
+    g.dim = dim;
+    const TempFile file("mix-tied.gguf");
+    make_model(g, file.path);
+    const GgufFile f(file.path);
+    CHECK(f.tensor("token_embd.weight").type == uint32_t(dim == 256 ? GgmlType::Q6_K : GgmlType::Q8_0));
+    CHECK(f.tensor("blk.0.attn_q.weight").type == uint32_t(GgmlType::Q4_0));
+    LoadedModel loaded = load_model(gpu(), file.path);  // the block embedding gathers rows and is the output
+    Session session(*loaded.model, {.context = 8});
+    for (float v : session.decode(std::vector<int32_t>{2, 17, 299})) REQUIRE(std::isfinite(v));
   }
   const auto f16 = logits_of("f16", nullptr, nullptr);
   double previous = 0;
