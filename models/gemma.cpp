@@ -72,14 +72,12 @@ void GemmaModel::record(Step& s, KvCache& cache, int64_t n) {
     ops::attention(g, q, cache.k(l), cache.v(l), cache.slot_positions(), s.positions, att, a);
     probe_attention(s, l, q, cache, s.positions, a);
     ops::matmul(g, L.wo, att, t);
-    ops::rmsnorm(g, t, L.post_attention_norm, t, c.norm_eps);
-    ops::add(g, x, t, x);
+    ops::rmsnorm(g, t, L.post_attention_norm, x, c.norm_eps, true);  // x += norm(t)
     ops::rmsnorm(g, x, L.ffn_norm, h, c.norm_eps);
     ops::matmul(g, L.gate_up, h, gate_up);
     ops::glu(g, gate_up.slice_cols(0, c.hidden), gate_up.slice_cols(c.hidden, c.hidden), act, ops::Activation::GeluTanh);
     ops::matmul(g, L.w_down, act, t);
-    ops::rmsnorm(g, t, L.post_ffw_norm, t, c.norm_eps);
-    ops::add(g, x, t, x);
+    ops::rmsnorm(g, t, L.post_ffw_norm, x, c.norm_eps, true);
   }
   output_head(s, x, h, w_.output, [&](const Tensor& in, const Tensor& out) { ops::rmsnorm(g, in, w_.output_norm, out, c.norm_eps); });
   if (s.n_outputs > 0 && c.final_softcap > 0) ops::softcap(g, s.logits, c.final_softcap, s.logits);

@@ -24,8 +24,9 @@ void gelu(Graph& g, const Tensor& x, const Tensor& out, GeluForm form);
 
 // weight (and bias): one row of x.cols values. rmsnorm's weight may instead be narrower, one
 // row of a divisor of x.cols: each row is then that many segments (heads), each normalized by
-// itself (Gemma 3's QK-norm).
-void rmsnorm(Graph& g, const Tensor& x, const Tensor& weight, const Tensor& out, float eps);
+// itself (Gemma 3's QK-norm). accumulate: out += the result, Gemma's post-norm and
+// residual in one pass.
+void rmsnorm(Graph& g, const Tensor& x, const Tensor& weight, const Tensor& out, float eps, bool accumulate = false);
 void layernorm(Graph& g, const Tensor& x, const Tensor& weight, const Tensor& bias, const Tensor& out, float eps);
 
 // Row softmax over the first n_valid columns (the rest become 0). n_valid may be

@@ -7,6 +7,7 @@ namespace vkllm::ops {
 
 namespace {
 const OpDecl kRmsNorm{"rmsnorm", {Access::Read, Access::Read, Access::Write}, 9 * 4};
+const OpDecl kRmsNormAccumulate{"rmsnorm", {Access::Read, Access::Read, Access::ReadWrite}, 9 * 4};
 const OpDecl kLayerNorm{"layernorm", {Access::Read, Access::Read, Access::Read, Access::Write}, 9 * 4};
 
 void check_vector(const Tensor& v, const Tensor& x, const char* op) {
@@ -16,7 +17,7 @@ void check_vector(const Tensor& v, const Tensor& x, const char* op) {
 }
 }  // namespace
 
-void rmsnorm(Graph& g, const Tensor& x, const Tensor& weight, const Tensor& out, float eps) {
+void rmsnorm(Graph& g, const Tensor& x, const Tensor& weight, const Tensor& out, float eps, bool accumulate) {
   require_dtype(x, DType::F32, "rmsnorm");
   require_dtype(out, DType::F32, "rmsnorm");
   require_same_shape(x, out, "rmsnorm");
@@ -26,7 +27,8 @@ void rmsnorm(Graph& g, const Tensor& x, const Tensor& weight, const Tensor& out,
   const int64_t segments = x.cols / weight.cols;
   Device& d = g.device();
   const uint32_t local = subgroup_local_size(d);
-  const Pipeline& pipe = d.pipelines().get(kRmsNorm, reduce_variant(d, "rmsnorm"), {local});
+  const Pipeline& pipe =
+      d.pipelines().get(accumulate ? kRmsNormAccumulate : kRmsNorm, reduce_variant(d, "rmsnorm"), {local, accumulate ? 1u : 0u});
   const Binding bw = bind(weight);
   for (auto [r0, n] : split_rows(x.rows, {&x, &out})) {
     Binding bx = bind_rows(x, r0, n), bo = bind_rows(out, r0, n);

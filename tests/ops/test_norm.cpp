@@ -46,6 +46,23 @@ TEST_CASE_FIXTURE(GpuTest, "rmsnorm normalizes each head of a strided view by it
   }
 }
 
+// Gemma's post-norms: out += rmsnorm(x), bit for bit the norm then an add.
+TEST_CASE_FIXTURE(GpuTest, "rmsnorm accumulating into out equals the norm then an add") {
+  Device& d = gpu();
+  for (auto [rows, cols] : odd_shapes()) {
+    CAPTURE(rows);
+    CAPTURE(cols);
+    ref::Mat x = random_mat(rows, cols, 18, -3, 3), w = random_mat(1, cols, 19, 0.5f, 1.5f), r = random_mat(rows, cols, 20);
+    Tensor tx = to_device(d, x), tw = to_device(d, w), fused = to_device(d, r), apart = to_device(d, r), normed = d.tensor(DType::F32, rows, cols);
+    Graph g(d);
+    ops::rmsnorm(g, tx, tw, fused, 1e-6f, true);
+    ops::rmsnorm(g, tx, tw, normed, 1e-6f);
+    ops::add(g, apart, normed, apart);
+    g.run();
+    CHECK(to_host(d, fused).v == to_host(d, apart).v);
+  }
+}
+
 TEST_CASE_FIXTURE(GpuTest, "layernorm matches the host reference") {
   Device& d = gpu();
   for (auto [rows, cols] : odd_shapes()) {
