@@ -14,6 +14,7 @@
 #include "host/research/score.h"
 #include "models/load.h"
 #include "models/make_model.h"
+#include "tests/models/reference.h"
 #include "tests/models/synthetic.h"
 #include "tests/test_util.h"
 
@@ -62,6 +63,28 @@ double max_diff(const std::vector<double>& a, const std::vector<double>& b) {
   double m = 0;
   for (size_t i = 0; i < a.size(); ++i) m = std::max(m, std::fabs(a[i] - b[i]));
   return m;
+}
+
+// The truncated condition by hand: Phase A [BOS] + prefix + document at 0.., then BOS and the
+// document kept and re-rotated by -P, then Phase B's answer NLLs from position 1 + D.
+void full_phase_a(Model& model, KvCache& cache, const ScoreCase& c) {
+  std::vector<int32_t> phase_a{c.bos};
+  phase_a.insert(phase_a.end(), c.prefix.begin(), c.prefix.end());
+  phase_a.insert(phase_a.end(), c.document.begin(), c.document.end());
+  model.forward(cache, phase_a, iota_positions(phase_a.size()));
+}
+void drop_prefix(KvCache& cache, const ScoreCase& c) {
+  const int64_t P = int64_t(c.prefix.size()), D = int64_t(c.document.size());
+  std::vector<int64_t> keep{0};
+  for (int64_t i = 0; i < D; ++i) keep.push_back(1 + P + i);
+  cache.select(keep);
+  cache.reposition(1, D, int32_t(-P));
+}
+std::vector<double> phase_b_nll(Model& model, KvCache& cache, const ScoreCase& c) {
+  std::vector<int32_t> phase_b(c.query), positions;
+  phase_b.insert(phase_b.end(), c.answer.begin(), c.answer.end());
+  for (size_t i = 0; i < phase_b.size(); ++i) positions.push_back(int32_t(1 + c.document.size() + i));
+  return answer_nll(model.forward(cache, phase_b, positions), size_t(model.vocab()), c.answer, c.query.size() - 1);
 }
 
 // llama.cpp's answer NLLs per case id and condition name (reference/NAME-score-expected.jsonl:
@@ -148,11 +171,7 @@ TEST_CASE_FIXTURE(GpuTest, "tiny-gemma3 truncated: every layer re-rotated with i
     const std::vector<RopeConfig> per_layer = config.layer_rope;
     if (one_rope_for_all) config.layer_rope.clear();  // every layer with config.rope: the global layers'
     KvCache cache(gpu(), config);
-    std::vector<int32_t> phase_a{c.bos}, positions;
-    phase_a.insert(phase_a.end(), c.prefix.begin(), c.prefix.end());
-    phase_a.insert(phase_a.end(), c.document.begin(), c.document.end());
-    for (size_t i = 0; i < phase_a.size(); ++i) positions.push_back(int32_t(i));
-    model.forward(cache, phase_a, positions);
+    full_phase_a(model, cache, c);
     const int64_t width = config.n_kv_heads * config.head_dim;
     std::vector<ref::Mat> before;
     for (int l = 0; l < 7; ++l) {
@@ -161,10 +180,7 @@ TEST_CASE_FIXTURE(GpuTest, "tiny-gemma3 truncated: every layer re-rotated with i
       std::memcpy(k.v.data(), bytes.data(), bytes.size());
       before.push_back(std::move(k));
     }
-    std::vector<int64_t> keep{0};
-    for (int32_t i = 0; i < D; ++i) keep.push_back(1 + P + i);
-    cache.select(keep);
-    cache.reposition(1, D, -P);
+    drop_prefix(cache, c);
     std::vector<int32_t> old_positions, new_positions;
     for (int32_t i = 0; i < D; ++i) {
       old_positions.push_back(-(1 + P + i));  // undoes the rotation at 1 + P + i
@@ -181,11 +197,7 @@ TEST_CASE_FIXTURE(GpuTest, "tiny-gemma3 truncated: every layer re-rotated with i
       if (one_rope_for_all && l != 5) CHECK(error > 1e-2f);
       else CHECK(error <= 1e-5f);
     }
-    if (one_rope_for_all) continue;
-    std::vector<int32_t> phase_b(c.query), b_positions;
-    phase_b.insert(phase_b.end(), c.answer.begin(), c.answer.end());
-    for (size_t i = 0; i < phase_b.size(); ++i) b_positions.push_back(1 + D + int32_t(i));
-    CHECK(max_diff(truncated, answer_nll(model.forward(cache, phase_b, b_positions), size_t(model.vocab()), c.answer, c.query.size() - 1)) <= 1e-6);
+    if (!one_rope_for_all) CHECK(max_diff(truncated, phase_b_nll(model, cache, c)) <= 1e-6);
   }
 }
 
@@ -267,24 +279,13 @@ TEST_CASE_FIXTURE(GpuTest, "truncated re-rotates with the model's pairing; the w
     const auto truncated = scorer.score(c, std::vector<Condition>{Condition::Truncated}).conditions[0].token_nll;
     std::vector<double> by_hand[2];
     for (int wrong = 0; wrong < 2; ++wrong) {
-      const int32_t P = int32_t(c.prefix.size()), D = int32_t(c.document.size());
-      KvCacheConfig config = model.cache_config(1 + P + D + int64_t(c.query.size() + c.answer.size()));
+      KvCacheConfig config = model.cache_config(int64_t(1 + c.prefix.size() + c.document.size() + c.query.size() + c.answer.size()));
       REQUIRE(config.rope->pairing == RopePairing::HalfSplit);
       if (wrong) config.rope->pairing = RopePairing::Interleaved;  // the bug: keys re-rotated with GPT-J pairs
       KvCache cache(gpu(), config);
-      std::vector<int32_t> phase_a{c.bos}, positions;
-      phase_a.insert(phase_a.end(), c.prefix.begin(), c.prefix.end());
-      phase_a.insert(phase_a.end(), c.document.begin(), c.document.end());
-      for (size_t i = 0; i < phase_a.size(); ++i) positions.push_back(int32_t(i));
-      model.forward(cache, phase_a, positions);
-      std::vector<int64_t> keep{0};
-      for (int32_t i = 0; i < D; ++i) keep.push_back(1 + P + i);
-      cache.select(keep);
-      cache.reposition(1, D, -P);
-      std::vector<int32_t> phase_b(c.query), b_positions;
-      phase_b.insert(phase_b.end(), c.answer.begin(), c.answer.end());
-      for (size_t i = 0; i < phase_b.size(); ++i) b_positions.push_back(1 + D + int32_t(i));
-      by_hand[wrong] = answer_nll(model.forward(cache, phase_b, b_positions), size_t(model.vocab()), c.answer, c.query.size() - 1);
+      full_phase_a(model, cache, c);
+      drop_prefix(cache, c);
+      by_hand[wrong] = phase_b_nll(model, cache, c);
     }
     CHECK(max_diff(truncated, by_hand[0]) <= 1e-6);
     CHECK(max_diff(by_hand[1], expected.at(c.id).at("truncated")) > 1e-2);
