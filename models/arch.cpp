@@ -4,6 +4,7 @@
 #include "models/gemma.h"
 #include "models/gpt2.h"
 #include "models/llama.h"
+#include "models/t5.h"
 #include "runtime/error.h"
 
 namespace vkllm {
@@ -194,6 +195,55 @@ ArchDescription gemma3() {
   return d;
 }
 
+// T5 v1.0/v1.1 and Flan-T5: an encoder and a decoder stack (llama.cpp's "enc."/"dec." names),
+// each with its relative position table in its first layer; the decoder adds cross-attention.
+// The gate is absent in v1.0 (ReLU feed-forward), the output matrix where tied (v1.0).
+ArchDescription t5() {
+  ArchDescription d{"t5", load_t5, {"T5ForConditionalGeneration"}, RopePairing::Interleaved, {}, "", {}, {}};
+  d.hparams = {
+      {"embedding_length", "d_model"},
+      {"feed_forward_length", "d_ff"},
+      {"block_count", "num_layers"},
+      {"decoder_block_count", "num_decoder_layers"},
+      {"attention.head_count", "num_heads"},
+      {"attention.key_length", "d_kv"},
+      {"attention.layer_norm_rms_epsilon", "layer_norm_epsilon"},
+      {"attention.relative_buckets_count", "relative_attention_num_buckets"},
+      {"attention.relative_max_distance", "relative_attention_max_distance"},
+      {"decoder_start_token_id", "decoder_start_token_id"},
+      {"context_length", "n_positions"},
+      {"vocab_size", "vocab_size"},
+  };
+  d.tensors = {{"token_embd.weight", "shared.weight", E::Vocab, E::Dim, R::Matrix}};
+  struct Stack {
+    std::string gguf, hf;
+  };
+  for (const Stack& s : {Stack{"enc", "encoder"}, Stack{"dec", "decoder"}}) {
+    const std::string g = s.gguf + ".blk.{l}.", h = s.hf + ".block.{l}.layer.";
+    const bool dec = s.gguf == "dec";
+    const std::string ffn = h + (dec ? "2" : "1") + ".";
+    d.tensors.push_back({s.gguf + ".blk.0.attn_rel_b.weight", s.hf + ".block.0.layer.0.SelfAttention.relative_attention_bias.weight",
+                         E::Buckets, E::Heads, R::Table});
+    d.tensors.push_back({g + "attn_norm.weight", h + "0.layer_norm.weight", E::One, E::Dim, R::Norm});
+    for (const char* p : {"q", "k", "v"})
+      d.tensors.push_back({g + "attn_" + p + ".weight", h + "0.SelfAttention." + p + ".weight", E::QWidth, E::Dim, R::Matrix});
+    d.tensors.push_back({g + "attn_o.weight", h + "0.SelfAttention.o.weight", E::Dim, E::QWidth, R::Matrix});
+    if (dec) {
+      d.tensors.push_back({g + "cross_attn_norm.weight", h + "1.layer_norm.weight", E::One, E::Dim, R::Norm});
+      for (const char* p : {"q", "k", "v"})
+        d.tensors.push_back({g + "cross_attn_" + p + ".weight", h + "1.EncDecAttention." + p + ".weight", E::QWidth, E::Dim, R::Matrix});
+      d.tensors.push_back({g + "cross_attn_o.weight", h + "1.EncDecAttention.o.weight", E::Dim, E::QWidth, R::Matrix});
+    }
+    d.tensors.push_back({g + "ffn_norm.weight", ffn + "layer_norm.weight", E::One, E::Dim, R::Norm});
+    d.tensors.push_back({g + "ffn_gate.weight", ffn + "DenseReluDense.wi_0.weight", E::Ffn, E::Dim, R::Matrix, true});
+    d.tensors.push_back({g + "ffn_up.weight", ffn + "DenseReluDense.wi_1.weight", E::Ffn, E::Dim, R::Matrix});
+    d.tensors.push_back({g + "ffn_down.weight", ffn + "DenseReluDense.wo.weight", E::Dim, E::Ffn, R::Matrix});
+    d.tensors.push_back({s.gguf + ".output_norm.weight", s.hf + ".final_layer_norm.weight", E::One, E::Dim, R::Norm});
+  }
+  d.tensors.push_back({"output.weight", "lm_head.weight", E::Vocab, E::Dim, R::Matrix, true});
+  return d;
+}
+
 const std::vector<ArchDescription>& all() {
   static const std::vector<ArchDescription> d{
       llama_family("llama", {"LlamaForCausalLM", "MistralForCausalLM"}, RopePairing::Interleaved, false),
@@ -202,6 +252,7 @@ const std::vector<ArchDescription>& all() {
       chatglm6b(),
       gemma2(),
       gemma3(),
+      t5(),
   };
   return d;
 }
@@ -220,6 +271,8 @@ int64_t Extents::of(Extent e) const {
     case Extent::RopePairs: return rope_pairs;
     case Extent::QWidth: return q_width;
     case Extent::HeadDim: return head_dim;
+    case Extent::Heads: return heads;
+    case Extent::Buckets: return buckets;
   }
   return 0;
 }

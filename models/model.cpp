@@ -25,6 +25,10 @@ KvCacheConfig Model::cache_shape(int n_layers, int64_t capacity, int n_kv_heads,
   return c;
 }
 
+void Model::encode(KvCache&, std::span<const int32_t>) {
+  throw Error(arch_ + " is a decoder-only model: it takes no encoder input");
+}
+
 PositionPlan Model::plan_positions(std::span<const int32_t> held, std::span<const int32_t> added, int32_t offset) const {
   PositionPlan plan;
   for (size_t i = 0; i < added.size(); ++i) plan.positions.push_back(int32_t(held.size() + i) + offset);
@@ -129,6 +133,8 @@ std::vector<float> Model::forward(KvCache& cache, std::span<const int32_t> token
     }
     if (!in_order) n_outputs = int64_t(extras.outputs->size());
   }
+  if (encoder_decoder() && (!cache.has_cross() || cache.cross().size() == 0))
+    throw Error(arch_ + ": the decoder needs the encoder's outputs: encode the input first");
   const int64_t first = cache.reserve(positions, extras.block_positions, append_order());
   Step* s = nullptr;
   try {
@@ -143,6 +149,7 @@ std::vector<float> Model::forward(KvCache& cache, std::span<const int32_t> token
   if (s->positions.rows > 1) device_.upload(s->positions.slice_rows(1, 1), extras.block_positions.data());
   s->graph->set_step(kSlotFirst, uint32_t(first));
   s->graph->set_step(kSlotNKv, uint32_t(cache.size()));
+  s->graph->set_step(kSlotCrossNKv, cache.has_cross() ? uint32_t(cache.cross().size()) : 0u);
   try {
     s->graph->run();
   } catch (...) {

@@ -74,6 +74,14 @@ class Model {
   // Tokens every prompt must end with (ChatGLM-6B: [gMASK] then BOS); empty for most models.
   virtual std::vector<int32_t> prompt_suffix() const { return {}; }
 
+  // Encoder-decoder models (T5): encode() runs the encoder over `tokens` and fills the cache's
+  // cross-attention part (KvCache::cross) with every decoder layer's K/V of its outputs,
+  // replacing what it held; forward() then decodes against it, starting from
+  // decoder_start_token(). Decoder-only models refuse encode().
+  virtual bool encoder_decoder() const { return false; }
+  virtual int32_t decoder_start_token() const { return -1; }
+  virtual void encode(KvCache& cache, std::span<const int32_t> tokens);
+
   // A cache shaped for this model (its RoPE, if any, is what reposition re-applies).
   virtual KvCacheConfig cache_config(int64_t capacity, DType dtype = DType::F32) const = 0;
 
@@ -91,6 +99,7 @@ class Model {
 
   static constexpr uint32_t kSlotFirst = 0;  // step value: the cache slot of the first new token
   static constexpr uint32_t kSlotNKv = 1;    // step value: keys in the cache after the append
+  static constexpr uint32_t kSlotCrossNKv = 2;  // step value: entries in the cross-attention cache
 
   struct Step {
     std::weak_ptr<const void> cache_alive;

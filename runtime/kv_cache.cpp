@@ -40,7 +40,24 @@ KvCache::KvCache(Device& device, KvCacheConfig config) : device_(device), config
   positions_.resize(size_t(config_.capacity));
   if (two_d()) block_positions_.resize(size_t(config_.capacity));
   slot_positions_ = device.tensor(DType::I32, 1, config_.capacity, "kv cache positions");
+  if (config_.cross_capacity < 0) throw Error("KV cache: negative cross-attention capacity");
+  if (config_.cross_capacity > 0) {
+    KvCacheConfig cross{config_.n_layers, config_.cross_capacity, config_.n_kv_heads, config_.head_dim, config_.dtype};
+    cross_ = std::make_unique<KvCache>(device, cross);
+  }
 }
+
+void KvCache::clear() {
+  truncate(0);
+  if (cross_) cross_->truncate(0);
+}
+
+KvCache& KvCache::cross() {
+  if (!cross_) throw Error("KV cache: this cache has no cross-attention part (a decoder-only model's)");
+  return *cross_;
+}
+
+const KvCache& KvCache::cross() const { return const_cast<KvCache*>(this)->cross(); }
 
 void KvCache::check_layer(int layer) const {
   if (layer < 0 || layer >= config_.n_layers)
@@ -226,9 +243,10 @@ void KvCache::copy_to(KvCache& dst) const {
   const auto& a = config_;
   const auto& b = dst.config_;
   if (a.n_layers != b.n_layers || a.n_kv_heads != b.n_kv_heads || a.head_dim != b.head_dim || a.dtype != b.dtype ||
-      b.capacity < size_)
+      b.capacity < size_ || has_cross() != dst.has_cross())
     throw Error("KV cache: copy needs a destination of the same shape and type with room for " + std::to_string(size_) +
                 " slots");
+  if (cross_) cross_->copy_to(*dst.cross_);
   if (size_ > 0) {
     Graph g(device_);
     for (int l = 0; l < a.n_layers; ++l) {

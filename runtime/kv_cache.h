@@ -39,6 +39,9 @@ struct KvCacheConfig {
   std::vector<RopeConfig> layer_rope;
   // Per layer: attention window in positions (0 = full). Empty: every layer is full.
   std::vector<int> sliding_window;
+  // Encoder-decoder models: slots of the cross-attention cache (one per encoder position),
+  // held with this one as the sequence's state; 0: none.
+  int64_t cross_capacity = 0;
 };
 
 // How a new entry's position must relate to the cached ones.
@@ -98,7 +101,15 @@ class KvCache {
   // Re-rotates the keys of slots [first, first + count) by `delta` positions (and `block_delta`
   // block positions for 2D RoPE), each layer with its own RoPE; values are untouched.
   void reposition(int64_t first, int64_t count, int32_t delta, int32_t block_delta = 0);
-  void clear() { truncate(0); }
+  // Empties this cache and its cross-attention cache.
+  void clear();
+
+  // Encoder-decoder models: the decoder layers' K/V projected from the encoder outputs, one
+  // slot per encoder position (no RoPE, no windows); select on it drops encoder positions.
+  // fork and copy_to carry it along. Error where the config has no cross_capacity.
+  bool has_cross() const { return cross_ != nullptr; }
+  KvCache& cross();
+  const KvCache& cross() const;
 
   // Copies this cache's filled slots into `dst` (same shape and type), replacing its contents.
   void copy_to(KvCache& dst) const;
@@ -122,6 +133,7 @@ class KvCache {
   std::vector<Tensor> k_, v_;
   std::vector<int32_t> positions_, block_positions_;
   Tensor slot_positions_;
+  std::unique_ptr<KvCache> cross_;
 };
 
 }  // namespace vkllm

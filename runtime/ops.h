@@ -3,6 +3,7 @@
 // and tables may be f32 or f16. Tensors may be views (row slices, column slices); shapes are
 // checked and a mismatch throws an Error naming the tensors.
 #include <cstdint>
+#include <vector>
 
 #include "runtime/graph.h"
 #include "runtime/rope.h"
@@ -19,6 +20,7 @@ void scale(Graph& g, const Tensor& x, float factor, const Tensor& out);
 // out = cap * tanh(x / cap): Gemma 2's final-logit soft-cap.
 void softcap(Graph& g, const Tensor& x, float cap, const Tensor& out);
 void silu(Graph& g, const Tensor& x, const Tensor& out);
+void relu(Graph& g, const Tensor& x, const Tensor& out);  // T5 v1.0's feed-forward
 enum class GeluForm { Tanh, Erf };
 void gelu(Graph& g, const Tensor& x, const Tensor& out, GeluForm form);
 
@@ -97,7 +99,9 @@ struct AttentionParams {
   int window = 0;  // SlidingWindow
   uint32_t n_kv = kAllColumns;       // keys are cache slots [0, n_kv); may be Graph::step_param
   uint32_t first_query_slot = 0;     // PrefixLM: the slot of query 0; may be Graph::step_param
-  const Tensor* explicit_mask = nullptr;  // F32 [n_q, >= n_kv], added to the scores (-inf masks)
+  // F32 [n_q, >= n_kv], added to every head's scores (-inf masks), or [n_heads * n_q, >= n_kv]
+  // with row h * n_q + i for head h (T5's relative position bias).
+  const Tensor* explicit_mask = nullptr;
 };
 
 // out[i, head h] = softmax_t(scale * q[i, h] . k[t, h / group] + mask) . v[t, h / group] over
@@ -108,6 +112,16 @@ struct AttentionParams {
 // are handled the same way.
 void attention(Graph& g, const Tensor& q, const Tensor& k, const Tensor& v, const Tensor& key_positions,
                const Tensor& query_positions, const Tensor& out, const AttentionParams& params);
+// T5's relative position bias: the bucket of each key-to-query distance 0..max_distance (past
+// it, the last), computed as llama.cpp computes it (float logs), with num_buckets split
+// between keys before and after the query where bidirectional.
+std::vector<int32_t> relative_position_buckets(int num_buckets, int max_distance, bool bidirectional);
+// out[h * n_q + i, t] = table[bucket(key_pos[t] - query_pos[i]), h]: an explicit per-head mask
+// for attention. table: F32 [num_buckets, heads]; by_distance: I32 [1, n] from
+// relative_position_buckets; out: F32 [heads * n_q, keys], every column computed.
+void position_bias(Graph& g, const Tensor& table, const Tensor& by_distance, bool bidirectional, const Tensor& key_positions,
+                   const Tensor& query_positions, const Tensor& out);
+
 // The attention probabilities, for probes: probs F32 [n_heads * n_q, >= n_kv], row h * n_q + i.
 void attention_probs(Graph& g, const Tensor& q, const Tensor& k, const Tensor& key_positions,
                      const Tensor& query_positions, const Tensor& probs, const AttentionParams& params);

@@ -66,7 +66,7 @@ void main() {
     float bias[QB];
     bool visible = false;
     [[unroll]] for (uint i = 0u; i < QB; ++i) {
-      bias[i] = mask_bias(min(q0 + i, p.n_q - 1u), t);
+      bias[i] = mask_bias(min(q0 + i, p.n_q - 1u), t, h);
       visible = visible || bias[i] != NEG_INF;
     }
     if (!visible) continue;  // hidden from every query here (the future, for causal masks): skip the loads

@@ -60,7 +60,7 @@ void main() {
   }
   float m = NEG_INF, l = 0.0;
   for (uint t = t0 + lane; t < t1; t += L) {
-    const float bias = mask_bias(qi, t);
+    const float bias = mask_bias(qi, t, h);
     if (bias == NEG_INF) continue;
     const uint kb = (p.k_off + (t - p.kv_base) * p.k_stride + kvh * p.head_dim) / 4u;
     const uint vb = (p.v_off + (t - p.kv_base) * p.v_stride + kvh * p.head_dim) / 4u;

@@ -5,8 +5,9 @@
 const uint MASK_NONE = 0u, MASK_CAUSAL = 1u, MASK_PREFIX_LM = 2u, MASK_WINDOW = 3u;
 const uint NO_EXPLICIT_MASK = 0xffffffffu;
 
-// Additive bias for query q (index within this call) and key slot t: 0, -inf, or the explicit mask.
-float mask_bias(uint q, uint t) {
+// Additive bias for query q (index within this call), key slot t and head h: 0, -inf, or the
+// explicit mask (per head where mask_head_stride is set: T5's relative position bias).
+float mask_bias(uint q, uint t, uint h) {
   if (p.mask_kind == MASK_CAUSAL || p.mask_kind == MASK_WINDOW) {
     const int kp = key_pos[p.kpos_off + t], qp = query_pos[p.qpos_off + q];
     if (kp > qp) return NEG_INF;
@@ -15,7 +16,7 @@ float mask_bias(uint q, uint t) {
     // By slot order: keys in the prefix are visible to every query, later keys causally.
     if (t >= p.prefix && t > param(p.q_slot0) + q) return NEG_INF;
   }
-  return p.mask_off == NO_EXPLICIT_MASK ? 0.0 : mask_bias_values[p.mask_off + q * p.mask_stride + t];
+  return p.mask_off == NO_EXPLICIT_MASK ? 0.0 : mask_bias_values[p.mask_off + h * p.mask_head_stride + q * p.mask_stride + t];
 }
 
 float soft_cap(float s) { return p.softcap > 0.0 ? p.softcap * tanh(s / p.softcap) : s; }

@@ -20,7 +20,7 @@ layout(set = 0, binding = 4) readonly buffer Mask { float mask_bias_values[]; };
 layout(set = 0, binding = 5) buffer Probs { float probs[]; };
 layout(push_constant) uniform Push {
   uint n_q, n_heads, group, head_dim, q_off, q_stride, k_off, k_stride, n_kv, probs_off, probs_stride;
-  uint kpos_off, qpos_off, mask_kind, prefix, window, q_slot0, mask_off, mask_stride;
+  uint kpos_off, qpos_off, mask_kind, prefix, window, q_slot0, mask_off, mask_stride, mask_head_stride;
   float scale, softcap;
 } p;
 #include "attention_mask.glsl"
@@ -34,7 +34,7 @@ void main() {
     float s = 0.0;
     for (uint d = 0u; d < p.head_dim; ++d)
       s += q_in[p.q_off + q * p.q_stride + h * p.head_dim + d] * p.scale * float(k_in[p.k_off + t * p.k_stride + kvh * p.head_dim + d]);
-    s = soft_cap(s) + mask_bias(q, t);
+    s = soft_cap(s) + mask_bias(q, t, h);
     probs[row + t] = s;
     mx = max(mx, s);
   }

@@ -1,8 +1,10 @@
 #version 450
-// out = f(x) elementwise: scale, silu, gelu (tanh approximation), gelu (exact, erf) or a soft-cap.
+// out = f(x) elementwise: scale, silu, gelu (tanh approximation), gelu (exact, erf), a soft-cap
+// or relu.
 #include "common.glsl"
 #include "activation.glsl"
-layout(constant_id = 1) const uint OP = 0;  // 0: scale, 1: silu, 2: gelu_tanh, 3: gelu_erf, 4: softcap (scale: the cap)
+// 0: scale, 1: silu, 2: gelu_tanh, 3: gelu_erf, 4: softcap (scale: the cap), 5: relu
+layout(constant_id = 1) const uint OP = 0;
 
 layout(set = 0, binding = 0) readonly buffer X { float x[]; };
 layout(set = 0, binding = 1) writeonly buffer O { float o[]; };
@@ -16,7 +18,8 @@ float apply(float v) {
   if (OP == 1u) return silu(v);
   if (OP == 2u) return gelu_tanh(v);
   if (OP == 3u) return gelu_erf(v);
-  return p.scale * stable_tanh(v / p.scale);
+  if (OP == 4u) return p.scale * stable_tanh(v / p.scale);
+  return max(v, 0.0);
 }
 
 void main() {

@@ -1,4 +1,6 @@
+#include <algorithm>
 #include <cmath>
+#include <cstdlib>
 #include <vector>
 
 #include "host/reference/reference.h"
@@ -29,7 +31,7 @@ Mat attention(const Mat& q, const Mat& k, const Mat& v, std::span<const int32_t>
         } else if (s.mask == 2) {
           visible = t < s.prefix || t <= s.first_query_slot + i;
         }
-        if (s.explicit_mask) dot += s.explicit_mask->at(i, t);
+        if (s.explicit_mask) dot += s.explicit_mask->rows == q.rows ? s.explicit_mask->at(i, t) : s.explicit_mask->at(h * q.rows + i, t);
         score[size_t(t)] = visible ? dot : -INFINITY;
         mx = std::max(mx, score[size_t(t)]);
       }
@@ -45,6 +47,21 @@ Mat attention(const Mat& q, const Mat& k, const Mat& v, std::span<const int32_t>
       }
       if (probs)
         for (int64_t t = 0; t < n_kv; ++t) probs->at(int64_t(h) * q.rows + i, t) = sum > 0 ? float(score[size_t(t)] / sum) : 0.0f;
+    }
+  return out;
+}
+
+Mat position_bias(const Mat& table, std::span<const int32_t> by_distance, bool bidirectional, std::span<const int32_t> key_pos,
+                  std::span<const int32_t> query_pos) {
+  const int64_t heads = table.cols, n_q = int64_t(query_pos.size()), n_kv = int64_t(key_pos.size());
+  Mat out(heads * n_q, n_kv);
+  for (int64_t i = 0; i < n_q; ++i)
+    for (int64_t t = 0; t < n_kv; ++t) {
+      const int64_t rel = int64_t(key_pos[size_t(t)]) - query_pos[size_t(i)];
+      const int64_t distance = bidirectional ? std::abs(rel) : std::max<int64_t>(-rel, 0);
+      const int64_t bucket = (bidirectional && rel > 0 ? table.rows / 2 : 0) +
+                             by_distance[size_t(std::min<int64_t>(distance, int64_t(by_distance.size()) - 1))];
+      for (int64_t h = 0; h < heads; ++h) out.at(h * n_q + i, t) = table.at(bucket, h);
     }
   return out;
 }

@@ -25,6 +25,7 @@ Mat unary(const Mat& x, F f) {
 Mat add(const Mat& a, const Mat& b) { return binary(a, b, [](float x, float y) { return x + y; }); }
 Mat mul(const Mat& a, const Mat& b) { return binary(a, b, [](float x, float y) { return x * y; }); }
 Mat scale(const Mat& x, float s) { return unary(x, [s](float v) { return v * s; }); }
+Mat relu(const Mat& x) { return unary(x, [](float v) { return v > 0 ? v : 0.0f; }); }
 Mat silu(const Mat& x) { return unary(x, [](float v) { return float(v / (1.0 + std::exp(-double(v)))); }); }
 Mat gelu_tanh(const Mat& x) {
   return unary(x, [](float v) {

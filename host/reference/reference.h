@@ -23,6 +23,7 @@ Mat add(const Mat& a, const Mat& b);
 Mat mul(const Mat& a, const Mat& b);
 Mat scale(const Mat& x, float factor);
 Mat silu(const Mat& x);
+Mat relu(const Mat& x);
 Mat gelu_tanh(const Mat& x);
 Mat gelu_erf(const Mat& x);
 
@@ -43,6 +44,11 @@ Mat matmul(const Mat& w, const Mat& x);
 Mat rope(const Mat& x, int n_heads, const RopeConfig& config, const std::vector<std::vector<int32_t>>& positions,
          bool unit_magnitude = false);
 
+// T5's relative position bias, [heads * n_q, n_kv]: table [num_buckets, heads] indexed by
+// the bucket of key_pos - query_pos through by_distance (ops::relative_position_buckets).
+Mat position_bias(const Mat& table, std::span<const int32_t> by_distance, bool bidirectional, std::span<const int32_t> key_pos,
+                  std::span<const int32_t> query_pos);
+
 // Naive attention in double precision; the mask rules of ops::AttentionMask.
 struct AttentionSpec {
   int n_heads, n_kv_heads, head_dim;
@@ -51,7 +57,7 @@ struct AttentionSpec {
   int prefix = 0, window = 0;
   int64_t n_kv = -1;             // -1: all rows of k
   int64_t first_query_slot = 0;  // prefix-LM
-  const Mat* explicit_mask = nullptr;
+  const Mat* explicit_mask = nullptr;  // [n_q, n_kv] for every head, or [n_heads * n_q, n_kv]
 };
 // Returns the output [n_q, n_heads * head_dim]; probs, when given, receives [n_heads * n_q, n_kv].
 Mat attention(const Mat& q, const Mat& k, const Mat& v, std::span<const int32_t> key_pos, std::span<const int32_t> query_pos,

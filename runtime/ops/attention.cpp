@@ -12,15 +12,15 @@ namespace vkllm::ops {
 namespace {
 const OpDecl kAttention{"attention",
                         {Access::Read, Access::Read, Access::Read, Access::Read, Access::Read, Access::Read, Access::Write},
-                        28 * 4};
+                        29 * 4};
 // K/V read as texels (Capabilities::texel_reads).
 const OpDecl kAttentionTexels{"attention",
                               {Access::Read, Access::ReadTexels, Access::ReadTexels, Access::Read, Access::Read, Access::Read,
                                Access::Write},
-                              28 * 4};
+                              29 * 4};
 const OpDecl kCombine{"attention_combine", {Access::Read, Access::Write}, 6 * 4};
 const OpDecl kProbs{"attention_probs",
-                    {Access::Read, Access::Read, Access::Read, Access::Read, Access::Read, Access::ReadWrite}, 21 * 4};
+                    {Access::Read, Access::Read, Access::Read, Access::Read, Access::Read, Access::ReadWrite}, 22 * 4};
 constexpr uint32_t kNoExplicitMask = 0xffffffffu, kFinalOutput = 0xffffffffu;
 constexpr uint32_t kPrefillQueries = 4;  // queries per workgroup when there are many: K/V loads are shared
 constexpr int64_t kKeysPerSplit = 256;   // decode: one workgroup per this many keys, at most kMaxSplits
@@ -28,7 +28,7 @@ constexpr int64_t kMaxSplits = 16;
 
 // Mask fields shared by the two kernels' push blocks.
 struct MaskPush {
-  uint32_t kpos_off, qpos_off, mask_kind, prefix, window, q_slot0, mask_off, mask_stride;
+  uint32_t kpos_off, qpos_off, mask_kind, prefix, window, q_slot0, mask_off, mask_stride, mask_head_stride;
 };
 
 std::string kv_variant(const Device& d, const char* base, DType t, bool texels = false) {
@@ -54,18 +54,20 @@ void check(const Tensor& q, const Tensor& k, const Tensor& key_positions, const 
   if (a.mask == AttentionMask::SlidingWindow) require(a.window > 0, std::string(op) + ": a sliding window needs window > 0");
   if (a.explicit_mask) {
     require_dtype(*a.explicit_mask, DType::F32, op);
-    require(a.explicit_mask->rows == q.rows && a.explicit_mask->cols >= k.rows,
-            std::string(op) + ": the explicit mask must be [n_q, capacity]");
+    require((a.explicit_mask->rows == q.rows || a.explicit_mask->rows == q.rows * a.n_heads) && a.explicit_mask->cols >= k.rows,
+            std::string(op) + ": the explicit mask must be [n_q or n_heads * n_q, capacity], got " + a.explicit_mask->describe());
   }
   for (const Tensor* t : {&q, &key_positions, &query_positions})
     require(t->storage->chunks().size() == 1, std::string(op) + ": " + t->describe() + " must lie in one buffer range");
 }
 
+// A mask of n_heads * n_q rows holds each head's n_q rows in turn.
 MaskPush mask_push(const Binding& kpos, const Binding& qpos, const Binding* mask, const Tensor* explicit_mask,
-                   const AttentionParams& a) {
+                   const AttentionParams& a, int64_t n_q) {
+  const bool per_head = explicit_mask && explicit_mask->rows != n_q;
   return MaskPush{kpos.elem_offset, qpos.elem_offset, uint32_t(a.mask), u32(a.prefix), u32(a.window),
                   a.first_query_slot, mask ? mask->elem_offset : kNoExplicitMask,
-                  explicit_mask ? u32(explicit_mask->row_stride) : 0u};
+                  explicit_mask ? u32(explicit_mask->row_stride) : 0u, per_head ? u32(n_q * explicit_mask->row_stride) : 0u};
 }
 
 float scale_of(const AttentionParams& a) { return a.scale > 0 ? a.scale : 1.0f / std::sqrt(float(a.head_dim)); }
@@ -126,7 +128,7 @@ void attention(Graph& g, const Tensor& q, const Tensor& k, const Tensor& v, cons
 
   const Binding bq = bind(q), bkp = bind(key_positions), bqp = bind(query_positions), bo = bind(out);
   const Binding bm = a.explicit_mask ? bind(*a.explicit_mask) : bq;  // unread without an explicit mask
-  const MaskPush mp = mask_push(bkp, bqp, a.explicit_mask ? &bm : nullptr, a.explicit_mask, a);
+  const MaskPush mp = mask_push(bkp, bqp, a.explicit_mask ? &bm : nullptr, a.explicit_mask, a, n_q);
   uint32_t partial_base = 0;
   for (size_t i = 0; i < ranges.size(); ++i) {
     const Binding bk = bind_rows(k, ranges[i].first, ranges[i].count), bv = bind_rows(v, ranges[i].first, ranges[i].count);
@@ -172,7 +174,7 @@ void attention_probs(Graph& g, const Tensor& q, const Tensor& k, const Tensor& k
     float scale, softcap;
   } push{u32(q.rows), u32(a.n_heads), u32(a.n_heads / a.n_kv_heads), u32(a.head_dim), bq.elem_offset, u32(q.row_stride),
          bk.elem_offset, u32(k.row_stride), n_kv_of(a, k), bp.elem_offset, u32(probs.row_stride),
-         mask_push(bkp, bqp, a.explicit_mask ? &bm : nullptr, a.explicit_mask, a), scale_of(a), a.softcap};
+         mask_push(bkp, bqp, a.explicit_mask ? &bm : nullptr, a.explicit_mask, a, q.rows), scale_of(a), a.softcap};
   g.dispatch(pipe, {bq, bk, bkp, bqp, bm, bp}, push, Groups{u32(a.n_heads), u32(q.rows), 1});
 }
 

@@ -57,6 +57,7 @@ void softcap(Graph& g, const Tensor& x, float cap, const Tensor& out) {
   unary(g, x, out, 4, cap, "softcap");
 }
 void silu(Graph& g, const Tensor& x, const Tensor& out) { unary(g, x, out, 1, 0.0f, "silu"); }
+void relu(Graph& g, const Tensor& x, const Tensor& out) { unary(g, x, out, 5, 0.0f, "relu"); }
 void gelu(Graph& g, const Tensor& x, const Tensor& out, GeluForm form) {
   unary(g, x, out, form == GeluForm::Tanh ? 2 : 3, 0.0f, "gelu");
 }

@@ -22,7 +22,8 @@ std::vector<ReferenceSequence> reference_sequences(const std::string& jsonl, int
   std::ifstream in(*index);
   for (std::string line; std::getline(in, line);) {
     auto j = nlohmann::json::parse(line);
-    ReferenceSequence s{j["name"], j["tokens"].get<std::vector<int32_t>>(), {}};
+    ReferenceSequence s{j["name"], j["tokens"].get<std::vector<int32_t>>(), {},
+                        j.value("encoder_tokens", std::vector<int32_t>{})};
     s.logits = read_npy_f32(std::filesystem::path(*index).parent_path() / j["logits"].get<std::string>());
     REQUIRE(s.logits.shape == std::vector<int64_t>{int64_t(s.tokens.size()), vocab});
     out.push_back(std::move(s));
@@ -37,9 +38,18 @@ std::vector<int32_t> iota_positions(size_t n) {
 }
 
 
+namespace {
+std::unique_ptr<KvCache> fresh_cache(Model& model, const ReferenceSequence& s) {
+  auto cache = std::make_unique<KvCache>(model.device(), model.cache_config(int64_t(s.tokens.size())));
+  if (!s.encoder_tokens.empty()) model.encode(*cache, s.encoder_tokens);
+  return cache;
+}
+}  // namespace
+
 float max_error_decode(Model& model, const ReferenceSequence& s) {
   const size_t vocab = size_t(model.vocab());
-  KvCache cache(model.device(), model.cache_config(int64_t(s.tokens.size())));
+  auto owned = fresh_cache(model, s);
+  KvCache& cache = *owned;
   float worst = 0;
   for (size_t i = 0; i < s.tokens.size(); ++i)
     worst = std::max(worst, max_abs_diff(model.forward(cache, {&s.tokens[i], 1}, std::vector<int32_t>{int32_t(i)}),
@@ -48,8 +58,8 @@ float max_error_decode(Model& model, const ReferenceSequence& s) {
 }
 
 float max_error_prefill(Model& model, const ReferenceSequence& s) {
-  KvCache cache(model.device(), model.cache_config(int64_t(s.tokens.size())));
-  return max_abs_diff(model.forward(cache, s.tokens, iota_positions(s.tokens.size())), s.logits.data);
+  auto cache = fresh_cache(model, s);
+  return max_abs_diff(model.forward(*cache, s.tokens, iota_positions(s.tokens.size())), s.logits.data);
 }
 
 namespace {

@@ -14,8 +14,9 @@ namespace vkllm::test {
 
 struct ReferenceSequence {
   std::string name;
-  std::vector<int32_t> tokens;
+  std::vector<int32_t> tokens;  // the decoder's, for encoder-decoder models
   NpyArray logits;  // [tokens, vocab]
+  std::vector<int32_t> encoder_tokens;  // encoder-decoder models: what the encoder reads
 };
 
 // Empty (after saying why) when the reference data is absent.
@@ -24,7 +25,8 @@ std::vector<ReferenceSequence> reference_sequences(const std::string& jsonl, int
 std::vector<int32_t> iota_positions(size_t n);
 
 // Max abs difference of the model's logits against the reference, feeding the sequence one
-// token at a time through a fresh cache (decode) or all at once (prefill).
+// token at a time through a fresh cache (decode) or all at once (prefill), after encoding the
+// encoder tokens where there are any.
 float max_error_decode(Model& model, const ReferenceSequence& s);
 float max_error_prefill(Model& model, const ReferenceSequence& s);
 

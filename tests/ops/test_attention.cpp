@@ -17,6 +17,7 @@ struct Case {
   DType cache = DType::F32;
   float softcap = 0;
   bool explicit_mask = false;
+  bool mask_per_head = false;  // the explicit mask has a block of rows per head
 };
 
 std::vector<int32_t> iota_vec(int64_t n, int32_t first = 0) {
@@ -71,7 +72,7 @@ void check_case(const Case& c) {
   if (c.cache == DType::F16) k = round_to_f16(k), v = round_to_f16(v);
   ref::Mat mask;
   if (c.explicit_mask) {
-    mask = random_mat(c.n_q, c.capacity, 4, -3, 0);
+    mask = random_mat(c.mask_per_head ? c.n_heads * c.n_q : c.n_q, c.capacity, 4, -3, 0);
     for (size_t i = 0; i < mask.v.size(); i += 7) mask.v[i] = -INFINITY;
   }
   const auto key_pos = iota_vec(c.capacity), query_pos = iota_vec(c.n_q, int32_t(c.n_kv - c.n_q));
@@ -111,10 +112,12 @@ TEST_CASE_FIXTURE(GpuTest, "a long prefill stays correct where workgroups would 
   check_case({1, 1, 64, 16384, 16384, 6});
 }
 
-TEST_CASE_FIXTURE(GpuTest, "attention reads f16 caches, and applies soft-capping and explicit masks") {
+TEST_CASE_FIXTURE(GpuTest, "attention reads f16 caches, and applies soft-capping and explicit masks, shared or per head") {
   if (gpu().caps().f16_storage) check_case({8, 2, 80, 700, 650, 3, ops::AttentionMask::Causal, DType::F16});
   check_case({4, 2, 64, 200, 180, 5, ops::AttentionMask::Causal, DType::F32, 0.5f});
   check_case({4, 1, 64, 200, 180, 5, ops::AttentionMask::None, DType::F32, 0, true});
+  for (int64_t n_q : {1, 3, 9})  // decode and prefill kernels
+    check_case({4, 2, 64, 200, 180, n_q, ops::AttentionMask::Causal, DType::F32, 0, true, true});
 }
 
 TEST_CASE_FIXTURE(GpuTest, "a query that sees no key gives zeros, not NaN") {

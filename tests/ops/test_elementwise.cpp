@@ -1,4 +1,4 @@
-// add, mul, glu, scale, silu, gelu, softcap vs the host reference.
+// add, mul, glu, scale, silu, gelu, softcap, relu vs the host reference.
 // Tolerances: add/mul/scale are exact (one f32 rounding, like the host); silu and gelu within
 // 2e-6 * (1 + |ref|) (GPU exp/erf approximations against double-precision references).
 #include "tests/test_util.h"
@@ -25,7 +25,7 @@ TEST_CASE_FIXTURE(GpuTest, "add and mul are exact, with and without a broadcast 
   }
 }
 
-TEST_CASE_FIXTURE(GpuTest, "scale, silu, gelu and softcap match the host reference") {
+TEST_CASE_FIXTURE(GpuTest, "scale, silu, gelu, softcap and relu match the host reference") {
   Device& d = gpu();
   for (auto [rows, cols] : odd_shapes()) {
     CAPTURE(rows);
@@ -41,7 +41,10 @@ TEST_CASE_FIXTURE(GpuTest, "scale, silu, gelu and softcap match the host referen
     ops::gelu(g, tx, oe, ops::GeluForm::Erf);
     Tensor ocap = d.tensor(DType::F32, rows, cols);
     ops::softcap(g, tx, 5.0f, ocap);
+    Tensor orelu = d.tensor(DType::F32, rows, cols);
+    ops::relu(g, tx, orelu);
     g.run();
+    CHECK(max_abs_diff(to_host(d, orelu), ref::relu(x)) == 0.0f);
     ref::Mat capped = x;
     for (float& v : capped.v) v = float(5.0 * std::tanh(double(v) / 5.0));
     CHECK(max_rel_diff(to_host(d, ocap), capped) <= 2e-6f);
