@@ -23,6 +23,22 @@ std::vector<int32_t> concat(std::initializer_list<std::span<const int32_t>> part
   return out;
 }
 
+// Each answer token's NLL from its row of logits ([answer.size()][vocab]).
+std::vector<double> answer_nll(const std::vector<float>& logits, size_t vocab, std::span<const int32_t> answer) {
+  std::vector<double> out;
+  for (size_t j = 0; j < answer.size(); ++j) {
+    const float* row = logits.data() + j * vocab;
+    double max = row[0];
+    for (size_t v = 1; v < vocab; ++v) max = std::max(max, double(row[v]));
+    double sum = 0;
+    for (size_t v = 0; v < vocab; ++v) sum += std::exp(double(row[v]) - max);
+    out.push_back(max + std::log(sum) - double(row[size_t(answer[j])]));
+  }
+  return out;
+}
+
+double mean(const std::vector<double>& v) { return std::accumulate(v.begin(), v.end(), 0.0) / double(v.size()); }
+
 }  // namespace
 
 const char* condition_name(Condition c) {
@@ -97,16 +113,8 @@ ConditionScore Scorer::phase_b(Condition condition, const ScoreCase& c, const La
   for (size_t j = 0; j < c.answer.size(); ++j) rows.push_back(int32_t(before - 1 + j));
   extras.outputs = rows;
   const auto logits = model_.forward(*work_, tokens, plan.positions, extras);
-  ConditionScore s{condition, {}, 0.0, {}};
-  for (size_t j = 0; j < c.answer.size(); ++j) {
-    const float* row = logits.data() + j * vocab;
-    double max = row[0];
-    for (size_t v = 1; v < vocab; ++v) max = std::max(max, double(row[v]));
-    double sum = 0;
-    for (size_t v = 0; v < vocab; ++v) sum += std::exp(double(row[v]) - max);
-    s.token_nll.push_back(max + std::log(sum) - double(row[size_t(c.answer[j])]));
-  }
-  s.nll_mean = std::accumulate(s.token_nll.begin(), s.token_nll.end(), 0.0) / double(s.token_nll.size());
+  ConditionScore s{condition, answer_nll(logits, vocab, c.answer), 0.0, {}};
+  s.nll_mean = mean(s.token_nll);
   for (size_t l = 0; l < probe.layers.size(); ++l) {  // the answer tokens' own rows
     std::array<double, kSegments> share{};
     for (int h = 0; h < probe.n_heads; ++h)
@@ -119,11 +127,59 @@ ConditionScore Scorer::phase_b(Condition condition, const ScoreCase& c, const La
   return s;
 }
 
+CaseScore Scorer::score_encoder_decoder(const ScoreCase& c, std::span<const Condition> conditions) {
+  auto fail = [&](const std::string& what) { throw Error("case '" + c.id + "': " + what); };
+  if (c.bos >= 0) fail(model_.arch() + " is an encoder-decoder model: its decoder starts with its own token; give \"bos\": null");
+  if (options_.probe) fail("attention probes are for decoder-only models so far");
+  for (int32_t t : concat({c.prefix, c.document, c.query, c.answer}))
+    if (t < 0 || t >= model_.vocab())
+      fail("token id " + std::to_string(t) + " is out of range (vocabulary of " + std::to_string(model_.vocab()) + ")");
+  const int64_t encoder_room = model_.cache_config(1).cross_capacity, P = int64_t(c.prefix.size()), D = int64_t(c.document.size());
+  if (P + D > encoder_room)
+    fail("prefix and document (" + std::to_string(P + D) + " tokens) exceed the encoder's " + std::to_string(encoder_room));
+  // The decoder reads [start] + query + answer at 0, 1, ...; answer token j is scored by the
+  // logits of the row before it.
+  std::vector<int32_t> decoder{model_.decoder_start_token()};
+  decoder.insert(decoder.end(), c.query.begin(), c.query.end());
+  decoder.insert(decoder.end(), c.answer.begin(), c.answer.end());
+  if (int64_t(decoder.size()) > model_.context())
+    fail(std::to_string(decoder.size()) + " decoder tokens exceed the model's context of " + std::to_string(model_.context()));
+  ensure_capacity(int64_t(decoder.size()));
+  std::vector<int32_t> rows;
+  for (size_t j = 0; j < c.answer.size(); ++j) rows.push_back(int32_t(c.query.size() + j));
+
+  auto needs = [&](std::initializer_list<Condition> any) {
+    return std::any_of(conditions.begin(), conditions.end(), [&](Condition w) { return std::find(any.begin(), any.end(), w) != any.end(); });
+  };
+  if (needs({Condition::Bare})) model_.encode(*bare_, c.document);
+  if (needs({Condition::Full, Condition::Truncated, Condition::TruncatedGap})) model_.encode(*full_, concat({c.prefix, c.document}));
+  if (needs({Condition::Suffix})) model_.encode(*suffix_, concat({c.document, c.prefix}));
+  std::vector<int64_t> document;  // the document's encoder outputs within prefix + document
+  for (int64_t i = 0; i < D; ++i) document.push_back(P + i);
+  CaseScore result;
+  result.document_tokens = size_t(D);
+  for (Condition cond : conditions) {
+    const KvCache& source = cond == Condition::Bare ? *bare_ : cond == Condition::Suffix ? *suffix_ : *full_;
+    source.copy_to(*work_);  // an empty decoder cache and the encoder's outputs
+    // Cross-attention has no positions: truncated and truncated_gap both just drop the prefix.
+    if (cond == Condition::Truncated || cond == Condition::TruncatedGap) work_->cross().select(document);
+    ForwardExtras extras;
+    extras.outputs = rows;
+    const auto logits = model_.forward(*work_, decoder, iota(0, decoder.size()), extras);
+    ConditionScore s{cond, answer_nll(logits, size_t(model_.vocab()), c.answer), 0.0, {}};
+    s.nll_mean = mean(s.token_nll);
+    result.conditions.push_back(std::move(s));
+  }
+  return result;
+}
+
 CaseScore Scorer::score(const ScoreCase& original, std::span<const Condition> conditions) {
   ScoreCase c = original;
   auto fail = [&](const std::string& what) { throw Error("case '" + c.id + "': " + what); };
-  if (c.query.empty() || c.answer.empty()) fail("query and answer must not be empty");
+  if (c.answer.empty()) fail("the answer must not be empty");
   if (c.document.empty()) fail("the document is empty");
+  if (model_.encoder_decoder()) return score_encoder_decoder(c, conditions);
+  if (c.query.empty()) fail("the query must not be empty");
   const std::vector<int32_t> bos = c.bos >= 0 ? std::vector<int32_t>{c.bos} : std::vector<int32_t>{};
   if (!bos.empty() && std::find(suffix_tokens_.begin(), suffix_tokens_.end(), c.bos) != suffix_tokens_.end())
     fail(model_.arch() + " places BOS after [gMASK] before the answer, not at the start: give \"bos\": null");

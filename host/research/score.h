@@ -18,6 +18,12 @@
 // bidirectional region and the answer follows causally. The document's entries under suffix
 // then do see the prefix, and no identity is checked.
 //
+// Encoder-decoder models (T5): Phase A is the encoder, Phase B the decoder reading
+// [decoder start] + query + answer at positions 0.. (no BOS: give "bos": null; the query may
+// be empty). bare encodes the document, full prefix + document, truncated (and truncated_gap,
+// the same: cross-attention has no positions) encodes prefix + document and removes the
+// prefix's entries from the cross-attention cache, suffix encodes document + prefix.
+//
 // One Phase A pass per (case, layout); conditions that share it copy its cache and apply cache
 // operations instead of recomputing.
 //
@@ -105,6 +111,10 @@ class Scorer {
     std::vector<Segment> segments;
     Layout& add(std::span<const int32_t> part, Segment s);
   };
+  // Encoder-decoder models: Phase A is the encoder (bare: the document; full, truncated:
+  // prefix + document, truncated dropping the prefix's cross-attention entries; suffix:
+  // document + prefix), Phase B the decoder over [start] + query + answer.
+  CaseScore score_encoder_decoder(const ScoreCase& c, std::span<const Condition> conditions);
   // Clears `cache` and appends Phase A's tokens at positions 0, 1, ...
   void phase_a(KvCache& cache, std::span<const int32_t> tokens);
   // Feeds query, prompt suffix and answer on work_ (already holding the condition's Phase A

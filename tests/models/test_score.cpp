@@ -32,7 +32,8 @@ std::vector<ScoreCase> read_cases(const std::string& rel) {
   std::ifstream in(*path);
   for (std::string line; std::getline(in, line);) {
     const auto j = nlohmann::json::parse(line);
-    out.push_back(ScoreCase{j["id"], j["bos"], j["prefix"], j["document"], j["query"], j["answer"]});
+    const int32_t bos = j["bos"].is_null() ? -1 : j["bos"].get<int32_t>();  // null: none (encoder-decoder models)
+    out.push_back(ScoreCase{j["id"], bos, j["prefix"], j["document"], j["query"], j["answer"]});
   }
   return out;
 }
@@ -228,6 +229,32 @@ TEST_CASE("text cases take the seeds' layout through Gemma 3's tokenizer; a merg
   CHECK(phase_b == tok.encode(t.query + t.answer, false));
   CHECK_THROWS_WITH_AS(tokenize_case(tok, {"merge", "The capi", "tal of France", "?", "Paris"}),
                        doctest::Contains("the tokens of the document merge with what precedes it"), Error);
+}
+
+TEST_CASE_FIXTURE(GpuTest, "tiny-t5 (encoder-decoder): bare, full and truncated match llama.cpp") {
+  check_expected_scores("models/tiny-t5.gguf", "tiny-t5", {Condition::Bare, Condition::Full, Condition::Truncated});
+}
+
+// Encoder-decoder truncation removes cross-attention entries: with no prefix it is bare bit for
+// bit, with one it differs from full (the decoder no longer sees the prefix's outputs) and
+// from bare (the document's outputs saw the prefix in the encoder).
+TEST_CASE_FIXTURE(GpuTest, "tiny-t5 truncated: bare exactly without a prefix, neither full nor bare with one") {
+  auto path = shared_data("models/tiny-t5.gguf");
+  const auto cases = read_cases("reference/tiny-t5-score-cases.jsonl");
+  if (!path || cases.empty()) return;
+  LoadedModel loaded = load_model(gpu(), *path);
+  Scorer scorer(*loaded.model);
+  const std::vector<Condition> conditions{Condition::Bare, Condition::Full, Condition::Truncated, Condition::TruncatedGap};
+  ScoreCase c = cases[0];
+  const auto s = scorer.score(c, conditions).conditions;
+  CHECK(max_diff(s[2].token_nll, s[1].token_nll) > 1e-3);
+  CHECK(max_diff(s[2].token_nll, s[0].token_nll) > 1e-3);
+  CHECK(s[3].token_nll == s[2].token_nll);
+  c.prefix.clear();
+  const auto empty = scorer.score(c, conditions).conditions;
+  for (size_t i = 1; i < empty.size(); ++i) CHECK(empty[i].token_nll == empty[0].token_nll);
+  c.bos = 0;
+  CHECK_THROWS_WITH_AS(scorer.score(c, conditions), doctest::Contains("its decoder starts with its own token"), Error);
 }
 
 // Splitting the work into a cached Phase A and a Phase B changes nothing: bare and full equal
