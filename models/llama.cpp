@@ -23,8 +23,8 @@ void LlamaConfig::validate() const {
   rope.validate();
 }
 
-LlamaModel::LlamaModel(Device& device, LlamaConfig config, LlamaWeights weights)
-    : Model(device, "llama", config.vocab, config.context), config_(std::move(config)), w_(std::move(weights)) {
+LlamaModel::LlamaModel(Device& device, LlamaConfig config, LlamaWeights weights, std::string arch)
+    : Model(device, std::move(arch), config.vocab, config.context), config_(std::move(config)), w_(std::move(weights)) {
   config_.validate();
   if (int(w_.layers.size()) != config_.n_layers) throw Error("llama: weights hold a different number of layers");
   const int64_t kv_dim = int64_t(config_.n_kv_heads) * config_.head_dim();
@@ -113,7 +113,7 @@ std::unique_ptr<Model> load_llama(Device& device, const ArchDescription& arch, c
     w.layers.push_back(std::move(L));
   }
   source.finish();
-  return std::make_unique<LlamaModel>(device, c, std::move(w));
+  return std::make_unique<LlamaModel>(device, c, std::move(w), arch.name);
 }
 
 }  // namespace vkllm

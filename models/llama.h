@@ -54,7 +54,7 @@ struct ArchDescription;
 
 class LlamaModel : public Model {
  public:
-  LlamaModel(Device& device, LlamaConfig config, LlamaWeights weights);
+  LlamaModel(Device& device, LlamaConfig config, LlamaWeights weights, std::string arch = "llama");
   const LlamaConfig& config() const { return config_; }
   KvCacheConfig cache_config(int64_t capacity, DType dtype = DType::F32) const override;
 

@@ -12,8 +12,16 @@ Session::Session(Model& model, SessionOptions options)
 }
 
 void Session::clear() {
+  cache_->clear();
+  tokens_.clear();
+  encoder_tokens_.clear();
+}
+
+void Session::encode(std::span<const int32_t> tokens) {
+  model_.encode(*cache_, tokens);
   cache_->truncate(0);
   tokens_.clear();
+  encoder_tokens_.assign(tokens.begin(), tokens.end());
 }
 
 std::vector<float> Session::decode(std::span<const int32_t> tokens) { return append(tokens, false); }
@@ -40,6 +48,7 @@ std::vector<float> Session::append(std::span<const int32_t> tokens, bool last_on
     held = {};
     batch = all;
     cache_->truncate(0);
+    if (!encoder_tokens_.empty()) model_.encode(*cache_, encoder_tokens_);
   }
   const int64_t end = int64_t(batch.size());
   std::vector<int32_t> rows;

@@ -1,7 +1,9 @@
 #pragma once
 // A session owns a model's KV cache and the tokens in it: decode() appends tokens and returns
 // their logits. Without the cache, every decode recomputes the whole sequence from scratch,
-// which is slow but independent of every cache path (for equivalence checks).
+// which is slow but independent of every cache path (for equivalence checks). Encoder-decoder
+// models take their input through encode() first; their decoder then starts from the model's
+// decoder start token (without the cache the encoder is rerun on every decode too).
 #include <cstdint>
 #include <memory>
 #include <span>
@@ -28,6 +30,9 @@ class Session {
   std::vector<float> decode(std::span<const int32_t> tokens);
   // The last row of decode()'s result: what a sampler needs.
   std::vector<float> decode_last(std::span<const int32_t> tokens);
+  // Encoder-decoder models: runs the encoder over `tokens` and empties the decoder. Error for
+  // decoder-only models and inputs past the encoder's length.
+  void encode(std::span<const int32_t> tokens);
 
   const std::vector<int32_t>& tokens() const { return tokens_; }
   int64_t context() const { return context_; }
@@ -44,6 +49,7 @@ class Session {
   int64_t context_;
   std::unique_ptr<KvCache> cache_;
   std::vector<int32_t> tokens_;
+  std::vector<int32_t> encoder_tokens_;
 };
 
 }  // namespace vkllm

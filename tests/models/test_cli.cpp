@@ -161,6 +161,49 @@ TEST_CASE("vkllm score writes per-condition NLLs and a summary, and reports bad 
   for (const auto& f : {data, out, summary, probe}) std::filesystem::remove_all(f);
 }
 
+// Encoder-decoder models through the CLI: logits of the decoder's tokens after encoding
+// --encoder-tokens match llama.cpp's, run generates from the decoder start token and matches
+// itself without the cache; a decoder-only model refuses --encoder-tokens.
+TEST_CASE("vkllm logits and run take --encoder-tokens for T5") {
+  auto model = shared_data("models/tiny-t5.gguf");
+  auto sequences = reference_sequences("reference/tiny-t5-logits.jsonl", 512);
+  if (!model || sequences.empty()) return;
+  auto ids = [](const std::vector<int32_t>& v) {
+    std::string out;
+    for (int32_t t : v) {
+      if (!out.empty()) out += ',';
+      out += std::to_string(t);
+    }
+    return out;
+  };
+  const auto& s = sequences[1];
+  const auto out = temp_path("cli-t5-logits.npy");
+  auto r = run_cli("logits -m " + *model + " --encoder-tokens " + ids(s.encoder_tokens) + " --tokens " + ids(s.tokens) + " -o " + out);
+  REQUIRE(r.status == 0);
+  NpyArray got = read_npy_f32(out);
+  CHECK(got.shape == s.logits.shape);
+  CHECK(max_abs_diff(got.data, s.logits.data) <= 1e-4f);
+  std::filesystem::remove(out);
+  r = run_cli("logits -m " + *model + " --tokens 0,5 -o " + out);
+  CHECK(r.status == 1);
+  CHECK(r.err.find("t5 is an encoder-decoder model: give its input as --encoder-tokens") != std::string::npos);
+
+  const std::string sampled = "run -m " + *model + " --encoder-tokens " + ids(s.encoder_tokens) + " -n 10 --seed 3 --temp 1 --print-ids";
+  r = run_cli(sampled);
+  REQUIRE(r.status == 0);
+  std::istringstream words(r.out);
+  int count = 0;
+  for (int32_t id; words >> id; ++count) CHECK((id >= 0 && id < 512));
+  CHECK(count > 0);
+  CHECK(run_cli(sampled + " --no-cache").out == r.out);
+
+  auto decoder_only = shared_data("models/tiny-qwen2.gguf");
+  if (!decoder_only) return;
+  r = run_cli("run -m " + *decoder_only + " --encoder-tokens 1,2 -p hi");
+  CHECK(r.status == 1);
+  CHECK(r.err.find("qwen2 is a decoder-only model: it takes no --encoder-tokens") != std::string::npos);
+}
+
 // Text cases through the model's own tokenizer, on Gemma 3's two kinds of layers.
 TEST_CASE("vkllm score takes text cases on Gemma 3") {
   auto model = shared_data("models/tiny-gemma3.gguf");

@@ -15,7 +15,7 @@ namespace vkllm::cli {
 namespace {
 
 struct RunOptions {
-  std::string model, prompt, tokens;
+  std::string model, prompt, tokens, encoder_tokens;
   int n = 128;
   SamplerOptions sampling;
   std::optional<uint32_t> seed;
@@ -23,35 +23,52 @@ struct RunOptions {
   bool no_cache = false, print_ids = false, no_special = false, ignore_eos = false;
 };
 
+// Encoder-decoder models read the prompt (-p or --encoder-tokens) with the encoder; their
+// decoder starts from its start token, followed by --tokens where given.
 void run(RunOptions o) {
-  if (o.prompt.empty() == o.tokens.empty()) throw Error("run: give the prompt as -p TEXT or --tokens IDS (one of them)");
   if (o.n < 0) throw Error("run: -n must not be negative");
   Device dev;
   const auto t0 = std::chrono::steady_clock::now();
   LoadedModel loaded = load_model(dev, o.model);
   const double load_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  Model& model = *loaded.model;
+  const bool encoder = model.encoder_decoder();
+  if (!encoder && !o.encoder_tokens.empty()) throw Error(model.arch() + " is a decoder-only model: it takes no --encoder-tokens");
+  if (encoder ? o.prompt.empty() == o.encoder_tokens.empty() : o.prompt.empty() == o.tokens.empty())
+    throw Error(encoder ? "run: give the encoder's input as -p TEXT or --encoder-tokens IDS (one of them)"
+                        : "run: give the prompt as -p TEXT or --tokens IDS (one of them)");
   const Tokenizer* tokenizer = loaded.tokenizer ? &*loaded.tokenizer : nullptr;
   if (!o.prompt.empty() && !tokenizer) throw Error(o.model + " has no tokenizer: give the prompt as --tokens and read --print-ids");
   if (!o.stop.empty() && !tokenizer) throw Error(o.model + " has no tokenizer: --stop needs one");
   const bool print_ids = o.print_ids || !tokenizer;
-  auto prompt = o.tokens.empty() ? tokenizer->encode(o.prompt, true, !o.no_special) : parse_tokens(o.tokens);
-  // A text prompt gets the ending the model requires (ChatGLM-6B: [gMASK] BOS), as its
-  // tokenizer would add it.
-  const std::vector<int32_t> suffix = loaded.model->prompt_suffix();
-  if (o.tokens.empty() && !suffix.empty() && !std::equal(suffix.rbegin(), suffix.rend(), prompt.rbegin(), prompt.rend()))
-    prompt.insert(prompt.end(), suffix.begin(), suffix.end());
+  std::vector<int32_t> input;  // the encoder's
+  std::vector<int32_t> prompt;
+  if (encoder) {
+    input = o.prompt.empty() ? parse_tokens(o.encoder_tokens) : tokenizer->encode(o.prompt, true, !o.no_special);
+    prompt = {model.decoder_start_token()};
+    if (!o.tokens.empty())
+      for (int32_t t : parse_tokens(o.tokens)) prompt.push_back(t);
+  } else {
+    prompt = o.tokens.empty() ? tokenizer->encode(o.prompt, true, !o.no_special) : parse_tokens(o.tokens);
+    // A text prompt gets the ending the model requires (ChatGLM-6B: [gMASK] BOS), as its
+    // tokenizer would add it.
+    const std::vector<int32_t> suffix = model.prompt_suffix();
+    if (o.tokens.empty() && !suffix.empty() && !std::equal(suffix.rbegin(), suffix.rend(), prompt.rbegin(), prompt.rend()))
+      prompt.insert(prompt.end(), suffix.begin(), suffix.end());
+  }
   if (prompt.empty()) throw Error("run: the prompt has no tokens");
 
-  const int context = loaded.model->context();
+  const int context = model.context();
   if (int64_t(prompt.size()) + o.n > context)
     throw Error("context overflow: the prompt's " + std::to_string(prompt.size()) + " tokens + " + std::to_string(o.n) +
                 " to generate exceed the model's context of " + std::to_string(context));
-  Session session(*loaded.model, {.context = int64_t(prompt.size()) + o.n, .use_cache = !o.no_cache});
+  Session session(model, {.context = int64_t(prompt.size()) + o.n, .use_cache = !o.no_cache});
+  if (encoder) session.encode(input);
 
   o.sampling.seed = o.seed ? *o.seed : std::random_device{}();
   GenerateOptions g{.max_tokens = o.n, .sampling = o.sampling, .stop = o.stop, .stop_at_end_of_generation = !o.ignore_eos};
   if (!print_ids) {
-    std::fputs(o.prompt.empty() ? tokenizer->decode(prompt).c_str() : o.prompt.c_str(), stdout);
+    std::fputs(encoder ? "" : o.prompt.empty() ? tokenizer->decode(prompt).c_str() : o.prompt.c_str(), stdout);
     std::fflush(stdout);
   }
   bool first_id = true;
@@ -86,7 +103,8 @@ Command add_run(CLI::App& app) {
   auto* sub = app.add_subcommand("run", "generate text from a prompt");
   sub->add_option("-m,--model", o->model, "GGUF file or llama2.c checkpoint")->required();
   sub->add_option("-p,--prompt", o->prompt, "prompt text (control tokens written in it are parsed)");
-  sub->add_option("--tokens", o->tokens, "prompt as comma-separated token ids instead of text");
+  sub->add_option("--tokens", o->tokens, "prompt as comma-separated token ids instead of text (encoder-decoder models: the decoder's, after its start token)");
+  sub->add_option("--encoder-tokens", o->encoder_tokens, "encoder-decoder models: the encoder's input as comma-separated ids instead of -p");
   sub->add_option("-n,--n-predict", o->n, "tokens to generate")->capture_default_str();
   SamplerOptions& s = o->sampling;
   sub->add_option("--temp", s.temperature, "temperature; 0 = greedy")->capture_default_str();
