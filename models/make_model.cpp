@@ -67,14 +67,16 @@ namespace {
 // Placeholder vocabularies (random weights need no real one, but tools and llama.cpp expect
 // a complete tokenizer): SentencePiece for llama, gemma and chatglm6b, byte-level BPE for
 // qwen2 and gpt2. Gemma's specials come first (<pad> <eos> <bos> <unk>) and it adds no space
-// prefix; ChatGLM-6B's last two pieces are [gMASK] and <sop> (its BOS).
-enum class SpmStyle { Llama, Gemma, Glm };
+// prefix; T5's are <pad> </s> <unk> and it adds no BOS; ChatGLM-6B's last two pieces are
+// [gMASK] and <sop> (its BOS).
+enum class SpmStyle { Llama, Gemma, T5, Glm };
 void write_spm_vocab(GgufWriter& w, int vocab, SpmStyle style) {
   // Specials, the 256 byte tokens, "▁" and the letters, then filler pieces.
-  const bool glm = style == SpmStyle::Glm, gemma = style == SpmStyle::Gemma;
+  const bool glm = style == SpmStyle::Glm, gemma = style == SpmStyle::Gemma, t5 = style == SpmStyle::T5;
   std::vector<std::string> tokens = gemma ? std::vector<std::string>{"<pad>", "<eos>", "<bos>", "<unk>"}
+                                    : t5  ? std::vector<std::string>{"<pad>", "</s>", "<unk>"}
                                           : std::vector<std::string>{"<unk>", "<s>", "</s>"};
-  std::vector<int32_t> types = gemma ? std::vector<int32_t>{3, 3, 3, 2} : std::vector<int32_t>{2, 3, 3};
+  std::vector<int32_t> types = gemma ? std::vector<int32_t>{3, 3, 3, 2} : t5 ? std::vector<int32_t>{3, 3, 2} : std::vector<int32_t>{2, 3, 3};
   for (int b = 0; b < 256; ++b) {
     char buf[8];
     std::snprintf(buf, sizeof buf, "<0x%02X>", b);
@@ -102,6 +104,13 @@ void write_spm_vocab(GgufWriter& w, int vocab, SpmStyle style) {
   w.set_strings("tokenizer.ggml.tokens", tokens);
   w.set_f32s("tokenizer.ggml.scores", std::vector<float>(tokens.size(), 0.0f));
   w.set_i32s("tokenizer.ggml.token_type", types);
+  if (t5) {
+    w.set_u32("tokenizer.ggml.eos_token_id", 1);
+    w.set_u32("tokenizer.ggml.unknown_token_id", 2);
+    w.set_u32("tokenizer.ggml.padding_token_id", 0);
+    w.set_bool("tokenizer.ggml.add_bos_token", false);
+    return;
+  }
   w.set_u32("tokenizer.ggml.bos_token_id", glm ? uint32_t(vocab - 1) : gemma ? 2 : 1);
   w.set_u32("tokenizer.ggml.eos_token_id", gemma ? 1 : 2);
   if (gemma) {
@@ -139,8 +148,10 @@ void write_byte_level_vocab(GgufWriter& w, int vocab, const char* pre) {
 
 void make_model(const SyntheticModel& m, const std::string& path) {
   const bool qwen2 = m.arch == "qwen2", gpt2 = m.arch == "gpt2", glm = m.arch == "chatglm6b";
-  const bool gemma = m.arch == "gemma2" || m.arch == "gemma3";
-  const bool tied = gemma;  // no output matrix: the embedding serves, as in every Gemma
+  const bool gemma = m.arch == "gemma2" || m.arch == "gemma3", t5 = m.arch == "t5";
+  // No output matrix: the embedding serves, as in every Gemma and the original T5.
+  const bool tied = gemma || (t5 && m.t5_v1_0);
+  if (m.t5_v1_0 && !t5) throw Error("make-model: t5_v1_0 is for the t5 architecture");
   const bool biased_blocks = gpt2 || glm;  // the GPT-2 block layout (LayerNorm, fused q/k/v, biases)
   const ArchDescription* found = nullptr;
   try {
@@ -149,10 +160,11 @@ void make_model(const SyntheticModel& m, const std::string& path) {
     throw Error(std::string("make-model: ") + e.what());
   }
   const ArchDescription& arch = *found;
-  if (biased_blocks && m.kv_heads != m.heads) throw Error("make-model: " + m.arch + " has as many kv heads as heads");
+  if ((biased_blocks || t5) && m.kv_heads != m.heads) throw Error("make-model: " + m.arch + " has as many kv heads as heads");
   const auto file_type = kFileTypes.find(m.type);
   if (file_type == kFileTypes.end()) throw Error("make-model: type must be f16, q8_0, q4_0, q4_k_m, q5_k_m or q6_k");
-  if (m.head_dim != 0 && !gemma) throw Error("make-model: a head_dim of its own is for gemma2 and gemma3 (others split dim into heads)");
+  if (m.head_dim != 0 && !gemma && !t5)
+    throw Error("make-model: a head_dim of its own is for gemma2, gemma3 and t5 (others split dim into heads)");
   if (m.heads <= 0 || m.kv_heads <= 0 || m.heads % m.kv_heads || m.head_dim < 0 || m.head_dim % 2)
     throw Error("make-model: heads must be a positive multiple of kv heads, and head_dim even");
   const int head_dim = m.head_dim ? m.head_dim : m.dim / m.heads;
@@ -162,8 +174,8 @@ void make_model(const SyntheticModel& m, const std::string& path) {
     throw Error("make-model: " + m.type + " needs dim, ffn and heads (and kv heads) x head size to be multiples of 256 (K-quant super-blocks)");
   if ((!m.head_dim && m.dim % m.heads) || m.dim % 32 || m.ffn % 32 || q_width % 32)
     throw Error("make-model: dim must split into heads, and dim, ffn and heads x head size be multiples of 32");
-  if (m.sliding_window < 0 || (m.sliding_window > 0 && biased_blocks))
-    throw Error("make-model: gpt2 and chatglm6b have no sliding window");
+  if (m.sliding_window < 0 || (m.sliding_window > 0 && (biased_blocks || t5)))
+    throw Error("make-model: gpt2, chatglm6b and t5 have no sliding window");
   if (m.vocab < 260) throw Error("make-model: the vocabulary needs at least 260 tokens (bytes and specials)");
   const std::string a = m.arch + ".";
   GgufWriter w;
@@ -178,15 +190,21 @@ void make_model(const SyntheticModel& m, const std::string& path) {
   w.set_u32(a + "attention.head_count_kv", uint32_t(m.kv_heads));
   if (biased_blocks) {
     w.set_f32(a + "attention.layer_norm_epsilon", 1e-5f);
+  } else if (t5) {  // as Flan-T5: 32 relative buckets, gated GELU, separate LM head
+    w.set_f32(a + "attention.layer_norm_rms_epsilon", 1e-6f);
+    w.set_u32(a + "attention.relative_buckets_count", 32);
+    w.set_u32(a + "decoder_start_token_id", 0);
   } else {
     w.set_f32(a + "attention.layer_norm_rms_epsilon", qwen2 || gemma ? 1e-6f : 1e-5f);
     w.set_f32(a + "rope.freq_base", qwen2 || m.arch == "gemma3" ? 1000000.0f : 10000.0f);
     w.set_u32(a + "rope.dimension_count", uint32_t(head_dim));
     if (m.sliding_window > 0) w.set_u32(a + "attention.sliding_window", uint32_t(m.sliding_window));
   }
-  if (gemma) {  // as Gemma 2 2B and Gemma 3 1B: sliding layers by the architecture's pattern
+  if (gemma || t5) {
     w.set_u32(a + "attention.key_length", uint32_t(head_dim));
     w.set_u32(a + "attention.value_length", uint32_t(head_dim));
+  }
+  if (gemma) {  // as Gemma 2 2B and Gemma 3 1B: sliding layers by the architecture's pattern
     if (m.arch == "gemma2") {
       w.set_f32(a + "attn_logit_softcapping", 50.0f);
       w.set_f32(a + "final_logit_softcapping", 30.0f);
@@ -195,7 +213,7 @@ void make_model(const SyntheticModel& m, const std::string& path) {
   if (qwen2 || gpt2)
     write_byte_level_vocab(w, m.vocab, gpt2 ? "gpt-2" : "qwen2");
   else
-    write_spm_vocab(w, m.vocab, glm ? SpmStyle::Glm : gemma ? SpmStyle::Gemma : SpmStyle::Llama);
+    write_spm_vocab(w, m.vocab, glm ? SpmStyle::Glm : gemma ? SpmStyle::Gemma : t5 ? SpmStyle::T5 : SpmStyle::Llama);
 
   // The tensors the architecture's description lists, filled by what each one is: model-level
   // ones before the first per-layer one, every layer's, then the remaining model-level ones.
@@ -213,9 +231,10 @@ void make_model(const SyntheticModel& m, const std::string& path) {
     w.add_tensor(name, rows == 1 ? std::vector<uint64_t>{cols} : std::vector<uint64_t>{cols, uint64_t(rows)}, uint32_t(GgmlType::F32),
                  std::move(bytes));
   };
-  const Extents extents{m.dim, m.ffn, m.vocab, m.context, kv_width, head_dim / 2, q_width, head_dim};
+  const Extents extents{m.dim, m.ffn, m.vocab, m.context, kv_width, head_dim / 2, q_width, head_dim, m.heads, 32};
   auto write = [&](const TensorSpec& t, const std::string& name) {
     if (tied && name == "output.weight") return;
+    if (t5 && m.t5_v1_0 && name.ends_with(".ffn_gate.weight")) return;  // relu(up)
     const int64_t rows = extents.of(t.rows), cols = extents.of(t.cols);
     switch (t.role) {
       case TensorRole::Matrix: {

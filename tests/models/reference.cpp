@@ -105,6 +105,55 @@ std::vector<float> host_llama_logits(const GgufFile& f, const LlamaConfig& c, co
   return ref::matmul(gguf_mat(f, f.find("output.weight") ? "output.weight" : "token_embd.weight"), h).v;
 }
 
+std::vector<float> host_t5_logits(const GgufFile& f, const T5Config& c, const std::vector<int32_t>& encoder_tokens,
+                                  const std::vector<int32_t>& tokens) {
+  const std::vector<int32_t> enc_pos = iota_positions(encoder_tokens.size()), dec_pos = iota_positions(tokens.size());
+  auto w = [&](const std::string& name) { return gguf_mat(f, name); };
+  auto norm = [&](const std::string& name, const ref::Mat& x) { return ref::rmsnorm(x, w(name).v, c.norm_eps); };
+  ref::AttentionSpec spec{c.n_heads, c.n_heads, c.head_dim};
+  spec.scale = 1.0f;  // T5 does not scale its scores
+  auto ffn = [&](const std::string& b, const ref::Mat& x) {
+    const ref::Mat h = norm(b + "ffn_norm.weight", x), up = ref::matmul(w(b + "ffn_up.weight"), h);
+    const ref::Mat act = c.gated ? ref::mul(ref::gelu_tanh(ref::matmul(w(b + "ffn_gate.weight"), h)), up) : ref::relu(up);
+    return ref::add(x, ref::matmul(w(b + "ffn_down.weight"), act));
+  };
+  const auto enc_buckets = ops::relative_position_buckets(c.num_buckets, c.max_distance, true);
+  const auto dec_buckets = ops::relative_position_buckets(c.num_buckets, c.max_distance, false);
+  const ref::Mat enc_bias = ref::position_bias(w("enc.blk.0.attn_rel_b.weight"), enc_buckets, true, enc_pos, enc_pos);
+  const ref::Mat dec_bias = ref::position_bias(w("dec.blk.0.attn_rel_b.weight"), dec_buckets, false, dec_pos, dec_pos);
+  ref::Mat x = ref::get_rows(w("token_embd.weight"), encoder_tokens);
+  for (int l = 0; l < c.n_encoder_layers; ++l) {
+    const std::string b = "enc.blk." + std::to_string(l) + ".";
+    const ref::Mat h = norm(b + "attn_norm.weight", x);
+    ref::AttentionSpec s = spec;
+    s.mask = 0;
+    s.explicit_mask = &enc_bias;
+    const ref::Mat att = ref::attention(ref::matmul(w(b + "attn_q.weight"), h), ref::matmul(w(b + "attn_k.weight"), h),
+                                        ref::matmul(w(b + "attn_v.weight"), h), enc_pos, enc_pos, s);
+    x = ffn(b, ref::add(x, ref::matmul(w(b + "attn_o.weight"), att)));
+  }
+  const ref::Mat encoded = norm("enc.output_norm.weight", x);
+  x = ref::get_rows(w("token_embd.weight"), tokens);
+  for (int l = 0; l < c.n_decoder_layers; ++l) {
+    const std::string b = "dec.blk." + std::to_string(l) + ".";
+    ref::Mat h = norm(b + "attn_norm.weight", x);
+    ref::AttentionSpec s = spec;
+    s.explicit_mask = &dec_bias;  // causal, plus the bias
+    ref::Mat att = ref::attention(ref::matmul(w(b + "attn_q.weight"), h), ref::matmul(w(b + "attn_k.weight"), h),
+                                  ref::matmul(w(b + "attn_v.weight"), h), dec_pos, dec_pos, s);
+    x = ref::add(x, ref::matmul(w(b + "attn_o.weight"), att));
+    h = norm(b + "cross_attn_norm.weight", x);
+    s = spec;
+    s.mask = 0;
+    att = ref::attention(ref::matmul(w(b + "cross_attn_q.weight"), h), ref::matmul(w(b + "cross_attn_k.weight"), encoded),
+                         ref::matmul(w(b + "cross_attn_v.weight"), encoded), enc_pos, dec_pos, s);
+    x = ffn(b, ref::add(x, ref::matmul(w(b + "cross_attn_o.weight"), att)));
+  }
+  ref::Mat h = norm("dec.output_norm.weight", x);
+  if (c.tied_output) h = ref::scale(h, 1.0f / std::sqrt(float(c.dim)));
+  return ref::matmul(w(c.tied_output ? "token_embd.weight" : "output.weight"), h).v;
+}
+
 std::vector<float> host_gpt2_logits(const GgufFile& f, const Gpt2Config& c, const std::vector<int32_t>& tokens) {
   const std::vector<int32_t> pos = iota_positions(tokens.size());
   auto linear = [&](const std::string& name, const ref::Mat& x) {

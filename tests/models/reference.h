@@ -9,6 +9,7 @@
 #include "models/gguf.h"
 #include "models/gpt2.h"
 #include "models/llama.h"
+#include "models/t5.h"
 
 namespace vkllm::test {
 
@@ -33,6 +34,10 @@ float max_error_prefill(Model& model, const ReferenceSequence& s);
 // The Llama-family forward pass on the host with the op references (double accumulation),
 // straight from a GGUF file with F32/F16 tensors: an independent check of the graph builder.
 std::vector<float> host_llama_logits(const GgufFile& file, const LlamaConfig& config, const std::vector<int32_t>& tokens);
+
+// T5 likewise: the encoder over encoder_tokens, then the decoder's logits for every token.
+std::vector<float> host_t5_logits(const GgufFile& file, const T5Config& config, const std::vector<int32_t>& encoder_tokens,
+                                  const std::vector<int32_t>& tokens);
 
 // GPT-2 likewise (fused q/k/v, LayerNorm with bias, GELU tanh, learned positions).
 std::vector<float> host_gpt2_logits(const GgufFile& file, const Gpt2Config& config, const std::vector<int32_t>& tokens);

@@ -18,7 +18,7 @@ using namespace vkllm;
 using namespace vkllm::test;
 
 
-TEST_CASE_FIXTURE(GpuTest, "make-model writes GGUF that reads back, loads and runs: every architecture, f16 and q8_0") {
+TEST_CASE_FIXTURE(GpuTest, "make-model writes GGUF that reads back, loads and runs: every decoder-only architecture, f16 and q8_0") {
   for (const char* arch : {"llama", "qwen2", "gpt2", "chatglm6b", "gemma2", "gemma3"})
     for (const char* type : {"f16", "q8_0"}) {
       CAPTURE(arch);

@@ -2,7 +2,12 @@
 // cross-attention cache); what encoder-decoder models refuse.
 #include "host/engine/sampler.h"
 #include "host/engine/session.h"
+#include <cmath>
+#include <filesystem>
+
+#include "models/gguf.h"
 #include "models/load.h"
+#include "models/make_model.h"
 #include "models/t5.h"
 #include "tests/models/reference.h"
 #include "tests/models/synthetic.h"
@@ -75,4 +80,42 @@ TEST_CASE_FIXTURE(GpuTest, "T5 generation with the cross-attention cache equals 
   }
   CHECK(worst <= 1e-5f);
   CHECK(cached.tokens() == recomputed.tokens());
+}
+
+// The host reference (tests/models/reference.cpp, op references in double precision) agrees
+// with llama.cpp's logits, and the GPU agrees with it on random weights in both T5 versions:
+// v1.1 (gated GELU, separate head) and v1.0 (ReLU, tied head rescaled by dim^-0.5).
+TEST_CASE_FIXTURE(GpuTest, "T5's host reference matches llama.cpp, and the GPU matches it on random weights, v1.0 and v1.1") {
+  auto path = shared_data("models/tiny-t5.gguf");
+  auto sequences = reference_sequences("reference/tiny-t5-logits.jsonl", 512);
+  if (path && !sequences.empty()) {
+    const GgufFile file(*path);
+    LoadedModel loaded = load_model(gpu(), *path);
+    const T5Config& c = dynamic_cast<T5Model&>(*loaded.model).config();
+    const ReferenceSequence& s = sequences.back();
+    CHECK(max_abs_diff(host_t5_logits(file, c, s.encoder_tokens, s.tokens), s.logits.data) <= 1e-4f);
+  }
+  for (const bool v1_0 : {false, true}) {
+    CAPTURE(v1_0);
+    SyntheticModel m = small_model("t5", "f16");
+    m.t5_v1_0 = v1_0;
+    m.head_dim = 24;  // heads x d_kv != d_model, as in t5-3b
+    const auto file_path = temp_path("synthetic-t5.gguf");
+    make_model(m, file_path);
+    const GgufFile file(file_path);
+    LoadedModel loaded = load_model(gpu(), file_path);
+    auto& model = dynamic_cast<T5Model&>(*loaded.model);
+    CHECK(model.config().gated == !v1_0);
+    CHECK(model.config().tied_output == v1_0);
+    const std::vector<int32_t> input{5, 77, 3, 250, 19, 40, 41}, tokens{0, 12, 13, 200};
+    KvCache cache(gpu(), model.cache_config(8));
+    model.encode(cache, input);
+    const auto got = model.forward(cache, tokens, iota_positions(tokens.size()));
+    const auto want = host_t5_logits(file, model.config(), input, tokens);
+    float scale = 0;
+    for (float v : want) scale = std::max(scale, std::fabs(v));
+    CHECK(scale > 1e-3f);  // not all zeros
+    CHECK(max_abs_diff(got, want) <= 1e-4f * std::max(1.0f, scale));
+    std::filesystem::remove(file_path);
+  }
 }
