@@ -55,18 +55,23 @@ void bench(const BenchOptions& o) {
     do t = token(rng);
     while (std::find(suffix.begin(), suffix.end(), t) != suffix.end());
   prompt.insert(prompt.end(), suffix.begin(), suffix.end());
-  // One session, cleared between repetitions, so the recorded graphs are reused.
+  // One session, cleared between repetitions, so the recorded graphs are reused. An
+  // encoder-decoder model encodes the prompt (pp) and decodes from its start token (tg).
+  const bool encoder = model->encoder_decoder();
   Session session(*model, {.context = o.prompt + o.generate});
   std::vector<double> pp, tg;
   uint64_t submissions = 0, allocations = 0, dispatches = 0;  // over the timed generation steps
   for (int rep = -1; rep < o.repetitions; ++rep) {  // rep -1: warm-up (records graphs, builds pipelines)
     session.clear();
     auto t0 = std::chrono::steady_clock::now();
-    session.decode_last(prompt);  // as llama-bench: logits for the last prompt token only
+    if (encoder)
+      session.encode(prompt);
+    else
+      session.decode_last(prompt);  // as llama-bench: logits for the last prompt token only
     auto t1 = std::chrono::steady_clock::now();
     const uint64_t submitted = dev.submissions(), allocated = dev.allocator().allocations(), dispatched = dev.dispatches();
     for (int i = 0; i < o.generate; ++i) {
-      const int32_t next = token(rng);
+      const int32_t next = encoder && i == 0 ? model->decoder_start_token() : token(rng);
       session.decode_last({&next, 1});
     }
     auto t2 = std::chrono::steady_clock::now();
