@@ -11,7 +11,7 @@
 #include "models/gguf.h"
 #include "models/load.h"
 #include "tests/models/reference.h"
-#include "tests/models/safetensors_writer.h"
+#include "tests/models/hf_export.h"
 #include "tests/test_util.h"
 
 using namespace vkllm;
@@ -57,86 +57,13 @@ TEST_CASE_FIXTURE(GpuTest, "tiny-gemma3 matches llama.cpp within 1e-4: QK-norm, 
 
 namespace {
 
-float round_to_bf16(float v) {
-  uint32_t bits;
-  std::memcpy(&bits, &v, 4);
-  bits = (bits + 0x7fff + ((bits >> 16) & 1)) & 0xffff0000u;  // nearest, ties to even
-  std::memcpy(&v, &bits, 4);
-  return v;
-}
-
-// How to write a checkpoint.
-struct HfExport {
-  std::string hf_class;
-  bool bf16_values = false;  // every stored value rounded to BF16
-  bool bf16_storage = false;  // and stored as BF16 (else F32)
-  ArchDescription::HfRename rename;  // of every tensor name's start ("" -> "language_model.")
-  bool text_config = false;   // hyperparameters nested under "text_config"
-  std::string drop;           // a tensor left out (its GGUF name)
-};
-
-// A GGUF Gemma (F32 tensors) as a Hugging Face directory the way transformers saves one: the
-// description's names, norms as w (GGUF holds 1 + w), config.json from the description's keys.
-fs::path write_hf_gemma(const std::string& gguf_path, const std::string& label, const HfExport& e) {
+// What llama.cpp assumes where a Gemma GGUF has no query_pre_attn_scalar: head_dim (the
+// transformers default, 256, differs).
+fs::path write_gemma(const std::string& gguf_path, const std::string& label, HfExport e) {
   const GgufFile gguf(gguf_path);
-  const std::string arch_name = gguf.get_string("general.architecture");
-  const ArchDescription& arch = arch_description(arch_name);
-  json config = json::object();
-  for (const HparamSpec& h : arch.hparams) {
-    const std::string key = arch_name + "." + h.gguf;
-    if (h.hf.empty() || !gguf.has(key)) continue;
-    json* at = &config;
-    const std::string path = h.hf.substr(0, h.hf.find('|'));
-    for (size_t start = 0;;) {
-      const size_t dot = path.find('.', start);
-      at = &(*at)[path.substr(start, dot == std::string::npos ? dot : dot - start)];
-      if (dot == std::string::npos) break;
-      start = dot + 1;
-    }
-    std::visit([&](const auto& v) {
-      if constexpr (!std::is_same_v<std::decay_t<decltype(v)>, GgufArray>) *at = v;
-    }, gguf.metadata().at(key).v);
-  }
-  config["vocab_size"] = gguf.tensor("token_embd.weight").dims[1];
-  // What llama.cpp assumes where the GGUF is silent (transformers' default differs).
-  if (!config.contains("query_pre_attn_scalar")) config["query_pre_attn_scalar"] = config["head_dim"];
-
-  std::vector<SafetensorEntry> entries;
-  for (const GgufTensor& t : gguf.tensors()) {
-    int layer = -1;
-    const TensorSpec* spec = match_tensor(arch, t.name, layer);
-    REQUIRE(spec);
-    REQUIRE(t.type == uint32_t(GgmlType::F32));
-    if (t.name == e.drop) continue;
-    std::vector<float> v(t.elements());
-    std::memcpy(v.data(), t.data, v.size() * 4);
-    for (float& x : v) {
-      if (spec->layout == HfLayout::NormMinusOne) x -= 1.0f;
-      if (e.bf16_values) x = round_to_bf16(x);
-    }
-    std::string bytes;
-    if (e.bf16_storage) {
-      for (float x : v) {
-        uint32_t bits;
-        std::memcpy(&bits, &x, 4);
-        const uint16_t top = uint16_t(bits >> 16);
-        bytes.append(reinterpret_cast<const char*>(&top), 2);
-      }
-    } else {
-      bytes.assign(reinterpret_cast<const char*>(v.data()), v.size() * 4);
-    }
-    std::vector<int64_t> shape(t.dims.rbegin(), t.dims.rend());
-    const std::string hf = layer_name(spec->hf, layer);
-    REQUIRE(hf.starts_with(e.rename.from));
-    entries.push_back({e.rename.to + hf.substr(e.rename.from.size()), e.bf16_storage ? "BF16" : "F32", shape, bytes});
-  }
-  const fs::path dir = temp_path(label);
-  fs::create_directories(dir);
-  write_safetensors(dir / "model.safetensors", entries);
-  json file = e.text_config ? json{{"text_config", config}} : config;
-  file["architectures"] = {e.hf_class};
-  std::ofstream(dir / "config.json") << file.dump();
-  return dir;
+  const std::string arch = gguf.get_string("general.architecture");
+  e.extra_config["query_pre_attn_scalar"] = gguf.get_uint(arch + ".attention.key_length");
+  return write_hf_from_gguf(gguf_path, label, e);
 }
 
 std::vector<float> logits(Model& model, const std::vector<int32_t>& tokens) {
@@ -169,16 +96,16 @@ TEST_CASE_FIXTURE(GpuTest, "Gemma 2 and 3 Hugging Face directories load to the G
     // Gemma 3's multimodal class as newer transformers save it: "model.language_model.layers...".
     const HfExport plain = three ? HfExport{.hf_class = "Gemma3ForConditionalGeneration", .rename = {"model.", "model.language_model."}, .text_config = true}
                                  : HfExport{.hf_class = causal};
-    LoadedModel f32 = load_model(gpu(), write_hf_gemma(*path, "hf-gemma-f32", plain).string());
+    LoadedModel f32 = load_model(gpu(), write_gemma(*path, "hf-gemma-f32", plain).string());
     CHECK(max_abs_diff(logits(*f32.model, tokens), want) <= 1e-5f);
     CHECK(max_error_prefill(*f32.model, s) <= 1e-4f);  // and llama.cpp's
 
     HfExport rounded{.hf_class = causal, .bf16_values = true};
     HfExport bf16{.hf_class = causal, .bf16_values = true, .bf16_storage = true};
     if (three) bf16 = {"Gemma3ForConditionalGeneration", true, true, {"", "language_model."}, true};  // older transformers
-    const std::vector<float> from_rounded = logits(*load_model(gpu(), write_hf_gemma(*path, "hf-gemma-rounded", rounded).string()).model, tokens);
+    const std::vector<float> from_rounded = logits(*load_model(gpu(), write_gemma(*path, "hf-gemma-rounded", rounded).string()).model, tokens);
     CHECK(from_rounded != want);  // rounding changed the weights
-    CHECK(logits(*load_model(gpu(), write_hf_gemma(*path, "hf-gemma-bf16", bf16).string()).model, tokens) == from_rounded);
+    CHECK(logits(*load_model(gpu(), write_gemma(*path, "hf-gemma-bf16", bf16).string()).model, tokens) == from_rounded);
     for (const char* dir : {"hf-gemma-f32", "hf-gemma-rounded", "hf-gemma-bf16"}) fs::remove_all(temp_path(dir));
   }
 }
@@ -186,10 +113,10 @@ TEST_CASE_FIXTURE(GpuTest, "Gemma 2 and 3 Hugging Face directories load to the G
 TEST_CASE_FIXTURE(GpuTest, "a broken Gemma checkpoint is refused by name") {
   auto path = shared_data("models/tiny-gemma3.gguf");
   if (!path) return;
-  const fs::path missing = write_hf_gemma(*path, "hf-gemma-missing", {.hf_class = "Gemma3ForCausalLM", .drop = "blk.3.attn_k_norm.weight"});
+  const fs::path missing = write_gemma(*path, "hf-gemma-missing", {.hf_class = "Gemma3ForCausalLM", .drop = "blk.3.attn_k_norm.weight"});
   CHECK_THROWS_WITH_AS(load_model(gpu(), missing.string()),
                        doctest::Contains("tensor 'blk.3.attn_k_norm.weight' (model.layers.3.self_attn.k_norm.weight) is missing"), Error);
-  const fs::path dir = write_hf_gemma(*path, "hf-gemma-edited", {.hf_class = "Gemma3ForCausalLM"});
+  const fs::path dir = write_gemma(*path, "hf-gemma-edited", {.hf_class = "Gemma3ForCausalLM"});
   const json config = json::parse(std::ifstream(dir / "config.json"));
   auto load_with = [&](const json& change) {
     json c = config;

@@ -9,6 +9,7 @@
 #include "models/load.h"
 #include "models/make_model.h"
 #include "models/t5.h"
+#include "tests/models/hf_export.h"
 #include "tests/models/reference.h"
 #include "tests/models/synthetic.h"
 #include "tests/test_util.h"
@@ -118,4 +119,31 @@ TEST_CASE_FIXTURE(GpuTest, "T5's host reference matches llama.cpp, and the GPU m
     CHECK(max_abs_diff(got, want) <= 1e-4f * std::max(1.0f, scale));
     std::filesystem::remove(file_path);
   }
+}
+
+// tiny-t5 as transformers saves T5ForConditionalGeneration (encoder.block.*, decoder.block.*,
+// shared.weight, lm_head.weight; config.json with d_model, d_kv, ...) loads to llama.cpp's
+// logits; without its relative attention bias it is refused by name.
+TEST_CASE_FIXTURE(GpuTest, "a Hugging Face T5 directory loads to the GGUF's logits; a missing relative bias is named") {
+  auto path = shared_data("models/tiny-t5.gguf");
+  auto sequences = reference_sequences("reference/tiny-t5-logits.jsonl", 512);
+  if (!path || sequences.empty()) return;
+  const HfExport e{.hf_class = "T5ForConditionalGeneration", .extra_config = {{"feed_forward_proj", "gated-gelu"}}};
+  const auto dir = write_hf_from_gguf(*path, "hf-t5", e);
+  {
+    LoadedModel loaded = load_model(gpu(), dir.string());
+    for (const ReferenceSequence& s : sequences) {
+      CAPTURE(s.name);
+      CHECK(max_error_prefill(*loaded.model, s) <= 1e-4f);
+    }
+  }
+  HfExport broken = e;
+  broken.drop = "dec.blk.0.attn_rel_b.weight";
+  const auto missing = write_hf_from_gguf(*path, "hf-t5-broken", broken);
+  CHECK_THROWS_WITH_AS(load_model(gpu(), missing.string()),
+                       doctest::Contains("tensor 'dec.blk.0.attn_rel_b.weight' "
+                                         "(decoder.block.0.layer.0.SelfAttention.relative_attention_bias.weight) is missing"),
+                       Error);
+  std::filesystem::remove_all(dir);
+  std::filesystem::remove_all(missing);
 }
