@@ -139,14 +139,15 @@ CaseScore Scorer::score_encoder_decoder(const ScoreCase& c, std::span<const Cond
     fail("prefix and document (" + std::to_string(P + D) + " tokens) exceed the encoder's " + std::to_string(encoder_room));
   // The decoder reads [start] + query + answer at 0, 1, ...; answer token j is scored by the
   // logits of the row before it.
+  const std::span<const int32_t> query = options_.decoder_query ? std::span<const int32_t>(c.query) : std::span<const int32_t>();
   std::vector<int32_t> decoder{model_.decoder_start_token()};
-  decoder.insert(decoder.end(), c.query.begin(), c.query.end());
+  decoder.insert(decoder.end(), query.begin(), query.end());
   decoder.insert(decoder.end(), c.answer.begin(), c.answer.end());
   if (int64_t(decoder.size()) > model_.context())
     fail(std::to_string(decoder.size()) + " decoder tokens exceed the model's context of " + std::to_string(model_.context()));
   ensure_capacity(int64_t(decoder.size()));
   std::vector<int32_t> rows;
-  for (size_t j = 0; j < c.answer.size(); ++j) rows.push_back(int32_t(c.query.size() + j));
+  for (size_t j = 0; j < c.answer.size(); ++j) rows.push_back(int32_t(query.size() + j));
 
   auto needs = [&](std::initializer_list<Condition> any) {
     return std::any_of(conditions.begin(), conditions.end(), [&](Condition w) { return std::find(any.begin(), any.end(), w) != any.end(); });
@@ -179,6 +180,7 @@ CaseScore Scorer::score(const ScoreCase& original, std::span<const Condition> co
   if (c.answer.empty()) fail("the answer must not be empty");
   if (c.document.empty()) fail("the document is empty");
   if (model_.encoder_decoder()) return score_encoder_decoder(c, conditions);
+  if (!options_.decoder_query) fail("leaving out the query is for encoder-decoder models (" + model_.arch() + " is decoder-only)");
   if (c.query.empty()) fail("the query must not be empty");
   const std::vector<int32_t> bos = c.bos >= 0 ? std::vector<int32_t>{c.bos} : std::vector<int32_t>{};
   if (!bos.empty() && std::find(suffix_tokens_.begin(), suffix_tokens_.end(), c.bos) != suffix_tokens_.end())

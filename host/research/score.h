@@ -94,6 +94,9 @@ struct ScorerOptions {
   DType kv_type = DType::F32;
   WindowPolicy window = WindowPolicy::Refuse;
   bool probe = false;  // fill ConditionScore::attention_share
+  // Encoder-decoder models: the decoder reads [start] + query + answer; false: [start] +
+  // answer (the seeds' query-in-decoder variants). Decoder-only models always read the query.
+  bool decoder_query = true;
 };
 
 class Scorer {

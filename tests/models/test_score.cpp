@@ -257,6 +257,7 @@ TEST_CASE_FIXTURE(GpuTest, "tiny-t5 truncated: bare exactly without a prefix, ne
   CHECK_THROWS_WITH_AS(scorer.score(c, conditions), doctest::Contains("its decoder starts with its own token"), Error);
 }
 
+
 // Splitting the work into a cached Phase A and a Phase B changes nothing: bare and full equal
 // one causal pass over [BOS] + (prefix) + document + query + answer.
 TEST_CASE_FIXTURE(GpuTest, "bare and full scores equal one causal pass over the whole sequence") {
@@ -450,6 +451,29 @@ TEST_CASE_FIXTURE(GpuTest, "attention probes: probabilities respect the mask; se
                 == (layer[size_t(Segment::Prefix)] == 0));
     }
   }
+}
+
+// --no-query: the decoder reads [start] + answer, which is the case with an empty query, and
+// differs from reading the query; decoder-only models refuse it.
+TEST_CASE_FIXTURE(GpuTest, "tiny-t5 without the query in the decoder scores the answer after the start token alone") {
+  auto path = shared_data("models/tiny-t5.gguf");
+  const auto cases = read_cases("reference/tiny-t5-score-cases.jsonl");
+  if (!path || cases.empty()) return;
+  LoadedModel loaded = load_model(gpu(), *path);
+  const std::vector<Condition> conditions{Condition::Bare, Condition::Truncated};
+  ScoreCase c = cases[0];
+  const auto no_query = Scorer(*loaded.model, {.decoder_query = false}).score(c, conditions).conditions;
+  Scorer scorer(*loaded.model);
+  const auto with_query = scorer.score(c, conditions).conditions;
+  c.query.clear();
+  const auto empty_query = scorer.score(c, conditions).conditions;
+  for (size_t i = 0; i < conditions.size(); ++i) {
+    CHECK(no_query[i].token_nll == empty_query[i].token_nll);
+    CHECK(max_diff(no_query[i].token_nll, with_query[i].token_nll) > 1e-3);
+  }
+  LoadedModel decoder_only = synthetic("llama", 0);
+  CHECK_THROWS_WITH_AS(Scorer(*decoder_only.model, {.decoder_query = false}).score(counting_case(1, 2, 3), conditions),
+                       doctest::Contains("leaving out the query is for encoder-decoder models"), Error);
 }
 
 TEST_SUITE_END();

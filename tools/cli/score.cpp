@@ -30,7 +30,7 @@ using nlohmann::json;
 
 struct ScoreOptions {
   std::string model, data, conditions = "bare,full,truncated,truncated_gap", out, summary_json, window = "refuse", probe;
-  bool random_prefix = false;
+  bool random_prefix = false, no_query = false;
   uint32_t seed = 0;
 };
 
@@ -173,7 +173,7 @@ void score(const ScoreOptions& o) {
   Device dev;
   LoadedModel loaded = load_model(dev, o.model);
   Scorer scorer(*loaded.model, {.window = o.window == "truncate" ? WindowPolicy::TruncateDocument : WindowPolicy::Refuse,
-                                 .probe = !o.probe.empty()});
+                                 .probe = !o.probe.empty(), .decoder_query = !o.no_query});
   ProbeTotals probes;
   std::ofstream out;
   if (!o.out.empty()) {
@@ -291,6 +291,7 @@ Command add_score(CLI::App& app) {
   sub->add_option("--summary-json", o->summary_json, "the summary table as JSON");
   sub->add_flag("--random-prefix", o->random_prefix, "also score a seeded random-token prefix as long as each case's own (a control)");
   sub->add_option("--seed", o->seed, "seed of the random prefixes")->capture_default_str();
+  sub->add_flag("--no-query", o->no_query, "encoder-decoder models: the decoder reads [start] + answer, without the query");
   sub->add_option("--probe", o->probe,
                   "directory for attention.json and attention.png: per condition and layer, the answer tokens' attention share "
                   "per segment (BOS, prefix, document, query, answer)");
