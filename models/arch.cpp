@@ -236,7 +236,7 @@ ArchDescription t5() {
     }
     d.tensors.push_back({g + "ffn_norm.weight", ffn + "layer_norm.weight", E::One, E::Dim, R::Norm});
     d.tensors.push_back({g + "ffn_gate.weight", ffn + "DenseReluDense.wi_0.weight", E::Ffn, E::Dim, R::Matrix, true});
-    d.tensors.push_back({g + "ffn_up.weight", ffn + "DenseReluDense.wi_1.weight", E::Ffn, E::Dim, R::Matrix});
+    d.tensors.push_back({g + "ffn_up.weight", ffn + "DenseReluDense.wi_1.weight|" + ffn + "DenseReluDense.wi.weight", E::Ffn, E::Dim, R::Matrix});
     d.tensors.push_back({g + "ffn_down.weight", ffn + "DenseReluDense.wo.weight", E::Dim, E::Ffn, R::Matrix});
     d.tensors.push_back({s.gguf + ".output_norm.weight", s.hf + ".final_layer_norm.weight", E::One, E::Dim, R::Norm});
   }

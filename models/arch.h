@@ -53,7 +53,8 @@ enum class HfLayout {
 
 struct TensorSpec {
   std::string name;  // canonical, e.g. "blk.{l}.attn_q.weight"
-  std::string hf;    // the Hugging Face name, e.g. "model.layers.{l}.self_attn.q_proj.weight"
+  std::string hf;    // the Hugging Face name, e.g. "model.layers.{l}.self_attn.q_proj.weight"; alternatives
+                     // separated by '|' (T5 v1.1's wi_1, v1.0's wi)
   Extent rows, cols;
   TensorRole role;
   bool optional = false;  // absence means something (the output matrix: tied to the embedding)

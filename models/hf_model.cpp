@@ -202,21 +202,35 @@ class HfTensors : public TensorSource {
   }
 
  private:
+  // The spec's Hugging Face names (its '|' alternatives) for one layer.
+  static std::vector<std::string> hf_names(const TensorSpec& spec, int layer) {
+    std::vector<std::string> out;
+    for (size_t start = 0; start <= spec.hf.size();) {
+      const size_t bar = std::min(spec.hf.find('|', start), spec.hf.size());
+      out.push_back(layer_name(spec.hf.substr(start, bar - start), layer));
+      start = bar + 1;
+    }
+    return out;
+  }
   std::string hf_name(const TensorSpec& spec, const std::string& name) const {
     int layer = -1;
     match_tensor(arch_, name, layer);
-    return layer_name(spec.hf, layer);
+    std::string out;
+    for (const std::string& n : hf_names(spec, layer)) out.append(out.empty() ? "" : " or ").append(n);
+    return out;
   }
   // The stored tensor a canonical name maps to (with or without the optional prefix), and its spec.
   std::pair<const SafeTensor*, const TensorSpec*> stored(const std::string& name) const {
     int layer = -1;
     const TensorSpec* spec = match_tensor(arch_, name, layer);
     if (!spec || spec->hf.empty()) return {nullptr, spec};
-    const std::string hf = layer_name(spec->hf, layer);
-    for (const auto& [from, to] : arch_.hf_renames)
-      if (hf.starts_with(from))
-        if (const SafeTensor* t = shards_.find(to + hf.substr(from.size()))) return {t, spec};
-    return {shards_.find(hf), spec};
+    for (const std::string& hf : hf_names(*spec, layer)) {
+      for (const auto& [from, to] : arch_.hf_renames)
+        if (hf.starts_with(from))
+          if (const SafeTensor* t = shards_.find(to + hf.substr(from.size()))) return {t, spec};
+      if (const SafeTensor* t = shards_.find(hf)) return {t, spec};
+    }
+    return {nullptr, spec};
   }
   void expect(const SafeTensor& t, const std::vector<int64_t>& shape) const {
     if (t.shape == shape) return;

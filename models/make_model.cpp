@@ -19,7 +19,7 @@ namespace vkllm {
 
 namespace {
 // general.file_type as llama.cpp numbers its mixes.
-const std::map<std::string, uint32_t> kFileTypes{{"f16", 1}, {"q4_0", 2}, {"q8_0", 7}, {"q4_k_m", 15}, {"q5_k_m", 17}, {"q6_k", 18}};
+const std::map<std::string, uint32_t> kFileTypes{{"f32", 0}, {"f16", 1}, {"q4_0", 2}, {"q8_0", 7}, {"q4_k_m", 15}, {"q5_k_m", 17}, {"q6_k", 18}};
 
 // llama.cpp's use_more_bits: the first and last eighth of the layers and every third between.
 bool more_bits(int layer, int layers) {
@@ -31,6 +31,7 @@ bool more_bits(int layer, int layers) {
 // 256-value super-blocks (llama.cpp's fallback); in the _M mixes attn_v and ffn_down of the
 // more_bits layers Q6_K.
 GgmlType matrix_type(const std::string& mix, const std::string& name, int layers, int64_t cols, bool tied) {
+  if (mix == "f32") return GgmlType::F32;
   if (mix == "f16") return GgmlType::F16;
   if (mix == "q8_0") return GgmlType::Q8_0;
   if (name == "output.weight" || (tied && name == "token_embd.weight")) return cols % 256 ? GgmlType::Q8_0 : GgmlType::Q6_K;
@@ -52,6 +53,11 @@ std::vector<uint8_t> encode(GgmlType type, const std::vector<float>& v) {
     case GgmlType::Q4_K: return quantize_q4_k(v);
     case GgmlType::Q5_K: return quantize_q5_k(v);
     case GgmlType::Q6_K: return quantize_q6_k(v);
+    case GgmlType::F32: {
+      std::vector<uint8_t> bytes(v.size() * 4);
+      std::memcpy(bytes.data(), v.data(), bytes.size());
+      return bytes;
+    }
     default: {
       const auto h = to_f16(v);
       std::vector<uint8_t> bytes(h.size() * 2);
@@ -162,14 +168,14 @@ void make_model(const SyntheticModel& m, const std::string& path) {
   const ArchDescription& arch = *found;
   if ((biased_blocks || t5) && m.kv_heads != m.heads) throw Error("make-model: " + m.arch + " has as many kv heads as heads");
   const auto file_type = kFileTypes.find(m.type);
-  if (file_type == kFileTypes.end()) throw Error("make-model: type must be f16, q8_0, q4_0, q4_k_m, q5_k_m or q6_k");
+  if (file_type == kFileTypes.end()) throw Error("make-model: type must be f32, f16, q8_0, q4_0, q4_k_m, q5_k_m or q6_k");
   if (m.head_dim != 0 && !gemma && !t5)
     throw Error("make-model: a head_dim of its own is for gemma2, gemma3 and t5 (others split dim into heads)");
   if (m.heads <= 0 || m.kv_heads <= 0 || m.heads % m.kv_heads || m.head_dim < 0 || m.head_dim % 2)
     throw Error("make-model: heads must be a positive multiple of kv heads, and head_dim even");
   const int head_dim = m.head_dim ? m.head_dim : m.dim / m.heads;
   const int64_t q_width = int64_t(m.heads) * head_dim, kv_width = int64_t(m.kv_heads) * head_dim;
-  const bool k_quants = m.type != "f16" && m.type != "q8_0" && m.type != "q4_0";
+  const bool k_quants = m.type != "f32" && m.type != "f16" && m.type != "q8_0" && m.type != "q4_0";
   if (k_quants && (m.dim % 256 || m.ffn % 256 || kv_width % 256 || q_width % 256))
     throw Error("make-model: " + m.type + " needs dim, ffn and heads (and kv heads) x head size to be multiples of 256 (K-quant super-blocks)");
   if ((!m.head_dim && m.dim % m.heads) || m.dim % 32 || m.ffn % 32 || q_width % 32)

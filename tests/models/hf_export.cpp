@@ -1,5 +1,6 @@
 #include "tests/models/hf_export.h"
 
+#include <algorithm>
 #include <cstring>
 #include <fstream>
 
@@ -72,7 +73,13 @@ fs::path write_hf_from_gguf(const std::string& gguf_path, const std::string& lab
       bytes.assign(reinterpret_cast<const char*>(v.data()), v.size() * 4);
     }
     std::vector<int64_t> shape(t.dims.rbegin(), t.dims.rend());
-    const std::string hf = layer_name(spec->hf, layer);
+    std::vector<std::string> names;
+    for (size_t start = 0; start <= spec->hf.size();) {
+      const size_t bar = std::min(spec->hf.find('|', start), spec->hf.size());
+      names.push_back(spec->hf.substr(start, bar - start));
+      start = bar + 1;
+    }
+    const std::string hf = layer_name(names[std::min(e.hf_alternative, names.size() - 1)], layer);
     REQUIRE(hf.starts_with(e.rename.from));
     entries.push_back({e.rename.to + hf.substr(e.rename.from.size()), e.bf16_storage ? "BF16" : "F32", shape, bytes});
   }

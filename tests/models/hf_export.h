@@ -18,6 +18,7 @@ struct HfExport {
   ArchDescription::HfRename rename;   // of every tensor name's start ("" -> "language_model.")
   bool text_config = false;           // hyperparameters nested under "text_config"
   std::string drop;                   // a tensor left out (its GGUF name)
+  size_t hf_alternative = 0;          // which of a name's '|' alternatives to write (the last where fewer)
   nlohmann::json extra_config = nlohmann::json::object();  // merged into config.json's values
 };
 

@@ -58,7 +58,7 @@ TEST_CASE_FIXTURE(GpuTest, "make-model writes GGUF that reads back, loads and ru
       std::filesystem::remove(path);
     }
   SyntheticModel bad = small_model("llama", "q4_k");
-  CHECK_THROWS_WITH_AS(make_model(bad, temp_path("never.gguf")), doctest::Contains("type must be f16, q8_0, q4_0, q4_k_m"), Error);
+  CHECK_THROWS_WITH_AS(make_model(bad, temp_path("never.gguf")), doctest::Contains("type must be f32, f16, q8_0, q4_0, q4_k_m"), Error);
   bad = small_model("llama", "q4_k_m");
   CHECK_THROWS_WITH_AS(make_model(bad, temp_path("never.gguf")), doctest::Contains("multiples of 256"), Error);
   bad = small_model("bert");

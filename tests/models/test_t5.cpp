@@ -147,3 +147,30 @@ TEST_CASE_FIXTURE(GpuTest, "a Hugging Face T5 directory loads to the GGUF's logi
   std::filesystem::remove_all(dir);
   std::filesystem::remove_all(missing);
 }
+
+// Both T5 versions' Hugging Face names: v1.1's wi_0/wi_1 and the original T5's wi (ReLU, tied
+// head), each loading to the logits of the same weights in GGUF.
+TEST_CASE_FIXTURE(GpuTest, "Hugging Face T5 v1.0 and v1.1 directories load to the GGUF's logits") {
+  for (const bool v1_0 : {false, true}) {
+    CAPTURE(v1_0);
+    SyntheticModel m = small_model("t5", "f32");
+    m.t5_v1_0 = v1_0;
+    const auto gguf = temp_path("synthetic-t5-hf.gguf");
+    make_model(m, gguf);
+    HfExport e{.hf_class = "T5ForConditionalGeneration"};
+    e.hf_alternative = v1_0 ? 1 : 0;  // DenseReluDense.wi
+    const auto dir = write_hf_from_gguf(gguf, "hf-t5-synthetic", e);
+    const std::vector<int32_t> input{5, 77, 3, 250, 19}, tokens{0, 12, 13};
+    std::vector<float> logits[2];
+    for (int i = 0; i < 2; ++i) {
+      LoadedModel loaded = load_model(gpu(), i == 0 ? gguf : dir.string());
+      CHECK(dynamic_cast<T5Model&>(*loaded.model).config().gated == !v1_0);
+      KvCache cache(gpu(), loaded.model->cache_config(4));
+      loaded.model->encode(cache, input);
+      logits[i] = loaded.model->forward(cache, tokens, iota_positions(tokens.size()));
+    }
+    CHECK(logits[1] == logits[0]);
+    std::filesystem::remove(gguf);
+    std::filesystem::remove_all(dir);
+  }
+}
