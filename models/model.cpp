@@ -54,11 +54,12 @@ Tensor Model::scratch(Step& s, int64_t rows, int64_t cols, const char* name, Mem
 }
 
 void Model::probe_attention(Step& s, int layer, const Tensor& q, const KvCache& cache, const Tensor& query_positions,
-                            const ops::AttentionParams& a) {
+                            const ops::AttentionParams& a, bool cross) {
   if (!s.probe) return;
-  if (int(s.probs.size()) != layer) throw Error(arch_ + ": layers must be probed in order");
-  s.probs.push_back(scratch(s, int64_t(a.n_heads) * q.rows, cache.capacity(), "attention probs"));
-  ops::attention_probs(*s.graph, q, cache.k(layer), cache.slot_positions(), query_positions, s.probs.back(), a);
+  std::vector<Tensor>& probs = cross ? s.cross_probs : s.probs;
+  if (int(probs.size()) != layer) throw Error(arch_ + ": layers must be probed in order");
+  probs.push_back(scratch(s, int64_t(a.n_heads) * q.rows, cache.capacity(), cross ? "cross attention probs" : "attention probs"));
+  ops::attention_probs(*s.graph, q, cache.k(layer), cache.slot_positions(), query_positions, probs.back(), a);
 }
 
 void Model::output_head(Step& s, const Tensor& x, const Tensor& spare, const Weight& output,
@@ -161,13 +162,17 @@ std::vector<float> Model::forward(KvCache& cache, std::span<const int32_t> token
     p.n_tokens = n;
     p.n_kv = cache.size();
     p.n_heads = s->probs.empty() ? 0 : int(s->probs.front().rows / n);
-    p.layers.clear();
-    for (const Tensor& t : s->probs) {
-      const auto all = device_.download<float>(t);  // [rows, capacity]: keep the filled slots
-      std::vector<float>& layer = p.layers.emplace_back();
-      for (int64_t r = 0; r < t.rows; ++r)
-        layer.insert(layer.end(), all.begin() + r * t.cols, all.begin() + r * t.cols + p.n_kv);
-    }
+    p.n_cross = cache.has_cross() ? cache.cross().size() : 0;
+    auto filled = [&](const std::vector<Tensor>& probs, int64_t n, std::vector<std::vector<float>>& out) {
+      out.clear();
+      for (const Tensor& t : probs) {
+        const auto all = device_.download<float>(t);  // [rows, capacity]: keep the filled slots
+        std::vector<float>& layer = out.emplace_back();
+        for (int64_t r = 0; r < t.rows; ++r) layer.insert(layer.end(), all.begin() + r * t.cols, all.begin() + r * t.cols + n);
+      }
+    };
+    filled(s->probs, p.n_kv, p.layers);
+    filled(s->cross_probs, p.n_cross, p.cross_layers);
   }
   return s->n_outputs > 0 ? device_.download<float>(s->logits) : std::vector<float>();
 }

@@ -32,6 +32,9 @@ struct AttentionProbe {
   float at(int layer, int head, int64_t token, int64_t slot) const {
     return layers[size_t(layer)][size_t((head * n_tokens + token) * n_kv + slot)];
   }
+  // Encoder-decoder models: the same for cross-attention, over the n_cross encoder slots.
+  int64_t n_cross = 0;
+  std::vector<std::vector<float>> cross_layers;
 };
 
 // What some architectures need besides positions.
@@ -110,6 +113,7 @@ class Model {
     int32_t prefix = 0;                 // ForwardExtras::prefix the graph was recorded for
     bool probe = false;                 // records each layer's attention probabilities into probs
     std::vector<Tensor> probs;          // per layer: F32 [n_heads * n, cache capacity]
+    std::vector<Tensor> cross_probs;    // per layer, of cross-attention: [n_heads * n, cross capacity]
     uint64_t arena_generation = 0;      // the arena buffers it was recorded against
     uint64_t last_used = 0;
     std::map<std::pair<std::string, int64_t>, int> scratch_taken;  // per (name, width): how many so far
@@ -120,9 +124,10 @@ class Model {
   // mapped memory (Device::io_tensor), for outputs read back after every run.
   Tensor scratch(Step& s, int64_t rows, int64_t cols, const char* name, MemoryKind kind = MemoryKind::Device);
   // Where s.probe asks for it, records layer's attention probabilities (after its attention,
-  // with the same q, keys and parameters) into s.probs.
+  // with the same q, keys and parameters) into s.probs, or of its cross-attention over `cache`
+  // (a cross part) into s.cross_probs.
   void probe_attention(Step& s, int layer, const Tensor& q, const KvCache& cache, const Tensor& query_positions,
-                       const ops::AttentionParams& a);
+                       const ops::AttentionParams& a, bool cross = false);
   // The final norm and the LM head for the rows the step outputs, from the last hidden state x
   // [n, dim]; nothing when no row outputs. norm(in, out) is the architecture's final norm;
   // `spare` is a scratch of x's shape the builder no longer needs.

@@ -142,6 +142,7 @@ void T5Model::record(Step& s, KvCache& cache, int64_t n) {
     ops::rmsnorm(g, x, L.cross_norm, h, c.norm_eps);
     ops::matmul(g, L.cross_q, h, cq);
     ops::attention(g, cq, cross.k(l), cross.v(l), cross.slot_positions(), s.positions, att, encoder);
+    probe_attention(s, l, cq, cross, s.positions, encoder, true);
     ops::matmul(g, L.cross_o, att, x, 0, {.accumulate = true});
     feed_forward(g, L.ffn, x, h, act, gate_up);
   }

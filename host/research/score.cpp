@@ -39,6 +39,25 @@ std::vector<double> answer_nll(const std::vector<float>& logits, size_t vocab, s
 
 double mean(const std::vector<double>& v) { return std::accumulate(v.begin(), v.end(), 0.0) / double(v.size()); }
 
+// Per layer of `layers` (a probe's self- or cross-attention, over n_slots slots labelled by
+// `segments`): the share of attention the answer tokens (n_answer batch rows from
+// first_answer) give each segment, averaged over heads and answer tokens.
+std::vector<std::array<double, kSegments>> shares(const AttentionProbe& probe, const std::vector<std::vector<float>>& layers,
+                                                  int64_t n_slots, const std::vector<Segment>& segments, int64_t first_answer,
+                                                  size_t n_answer) {
+  std::vector<std::array<double, kSegments>> out;
+  for (const std::vector<float>& layer : layers) {
+    std::array<double, kSegments> share{};
+    for (int h = 0; h < probe.n_heads; ++h)
+      for (size_t j = 0; j < n_answer; ++j)
+        for (int64_t slot = 0; slot < n_slots; ++slot)
+          share[size_t(segments[size_t(slot)])] += layer[size_t((h * probe.n_tokens + first_answer + int64_t(j)) * n_slots + slot)];
+    for (double& v : share) v /= double(probe.n_heads) * double(n_answer);
+    out.push_back(share);
+  }
+  return out;
+}
+
 }  // namespace
 
 const char* condition_name(Condition c) {
@@ -115,22 +134,14 @@ ConditionScore Scorer::phase_b(Condition condition, const ScoreCase& c, const La
   const auto logits = model_.forward(*work_, tokens, plan.positions, extras);
   ConditionScore s{condition, answer_nll(logits, vocab, c.answer), 0.0, {}};
   s.nll_mean = mean(s.token_nll);
-  for (size_t l = 0; l < probe.layers.size(); ++l) {  // the answer tokens' own rows
-    std::array<double, kSegments> share{};
-    for (int h = 0; h < probe.n_heads; ++h)
-      for (size_t j = 0; j < c.answer.size(); ++j)
-        for (int64_t slot = 0; slot < probe.n_kv; ++slot)
-          share[size_t(all.segments[size_t(slot)])] += probe.at(int(l), h, int64_t(before + j), slot);
-    for (double& v : share) v /= double(probe.n_heads) * double(c.answer.size());
-    s.attention_share.push_back(share);
-  }
+  // The answer tokens' own rows.
+  if (options_.probe) s.attention_share = shares(probe, probe.layers, probe.n_kv, all.segments, int64_t(before), c.answer.size());
   return s;
 }
 
 CaseScore Scorer::score_encoder_decoder(const ScoreCase& c, std::span<const Condition> conditions) {
   auto fail = [&](const std::string& what) { throw Error("case '" + c.id + "': " + what); };
   if (c.bos >= 0) fail(model_.arch() + " is an encoder-decoder model: its decoder starts with its own token; give \"bos\": null");
-  if (options_.probe) fail("attention probes are for decoder-only models so far");
   for (int32_t t : concat({c.prefix, c.document, c.query, c.answer}))
     if (t < 0 || t >= model_.vocab())
       fail("token id " + std::to_string(t) + " is out of range (vocabulary of " + std::to_string(model_.vocab()) + ")");
@@ -166,9 +177,23 @@ CaseScore Scorer::score_encoder_decoder(const ScoreCase& c, std::span<const Cond
     if (cond == Condition::Truncated || cond == Condition::TruncatedGap) work_->cross().select(document);
     ForwardExtras extras;
     extras.outputs = rows;
+    AttentionProbe probe;
+    if (options_.probe) extras.probe = &probe;
     const auto logits = model_.forward(*work_, decoder, iota(0, decoder.size()), extras);
-    ConditionScore s{cond, answer_nll(logits, size_t(model_.vocab()), c.answer), 0.0, {}};
+    ConditionScore s{cond, answer_nll(logits, size_t(model_.vocab()), c.answer), 0.0, {}, {}};
     s.nll_mean = mean(s.token_nll);
+    if (options_.probe) {
+      Layout self, encoded;
+      self.add(decoder, Segment::Answer);
+      std::fill(self.segments.begin(), self.segments.begin() + 1 + std::ptrdiff_t(query.size()), Segment::Query);
+      self.segments[0] = Segment::Bos;
+      if (cond == Condition::Full) encoded.add(c.prefix, Segment::Prefix);
+      encoded.add(c.document, Segment::Document);
+      if (cond == Condition::Suffix) encoded.add(c.prefix, Segment::Prefix);
+      const int64_t first_answer = 1 + int64_t(query.size());
+      s.attention_share = shares(probe, probe.layers, probe.n_kv, self.segments, first_answer, c.answer.size());
+      s.cross_attention_share = shares(probe, probe.cross_layers, probe.n_cross, encoded.segments, first_answer, c.answer.size());
+    }
     result.conditions.push_back(std::move(s));
   }
   return result;

@@ -82,6 +82,9 @@ struct ConditionScore {
   // With ScorerOptions::probe, per layer: the share of attention mass the answer tokens give
   // each segment, averaged over query heads and answer tokens (sums to 1).
   std::vector<std::array<double, kSegments>> attention_share;
+  // Encoder-decoder models: the same for cross-attention (over the encoder's prefix and
+  // document); attention_share is then the decoder's self-attention (BOS: its start token).
+  std::vector<std::array<double, kSegments>> cross_attention_share;
 };
 
 struct CaseScore {

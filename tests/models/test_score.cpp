@@ -476,4 +476,33 @@ TEST_CASE_FIXTURE(GpuTest, "tiny-t5 without the query in the decoder scores the 
                        doctest::Contains("leaving out the query is for encoder-decoder models"), Error);
 }
 
+// --probe on an encoder-decoder model: per layer, the answer tokens' self-attention over the
+// decoder's start, query and answer, and their cross-attention over the encoder's prefix and
+// document, each summing to one; truncated leaves the prefix nothing to attend to.
+TEST_CASE_FIXTURE(GpuTest, "tiny-t5 probes split answer attention into self- and cross-attention shares") {
+  auto path = shared_data("models/tiny-t5.gguf");
+  const auto cases = read_cases("reference/tiny-t5-score-cases.jsonl");
+  if (!path || cases.empty()) return;
+  LoadedModel loaded = load_model(gpu(), *path);
+  const std::vector<Condition> conditions{Condition::Full, Condition::Truncated};
+  const auto probed = Scorer(*loaded.model, {.probe = true}).score(cases[0], conditions).conditions;
+  const auto plain = Scorer(*loaded.model).score(cases[0], conditions).conditions;
+  for (size_t i = 0; i < conditions.size(); ++i) {
+    CAPTURE(i);
+    CHECK(probed[i].token_nll == plain[i].token_nll);  // probing changes nothing
+    REQUIRE(probed[i].attention_share.size() == 3);
+    REQUIRE(probed[i].cross_attention_share.size() == 3);
+    for (size_t l = 0; l < 3; ++l) {
+      const auto& self = probed[i].attention_share[l];
+      const auto& cross = probed[i].cross_attention_share[l];
+      CHECK(self[size_t(Segment::Bos)] + self[size_t(Segment::Query)] + self[size_t(Segment::Answer)] == doctest::Approx(1.0).epsilon(1e-5));
+      CHECK(self[size_t(Segment::Prefix)] + self[size_t(Segment::Document)] == 0.0);
+      CHECK(cross[size_t(Segment::Prefix)] + cross[size_t(Segment::Document)] == doctest::Approx(1.0).epsilon(1e-5));
+      CHECK(cross[size_t(Segment::Bos)] + cross[size_t(Segment::Query)] + cross[size_t(Segment::Answer)] == 0.0);
+      if (conditions[i] == Condition::Full) CHECK(cross[size_t(Segment::Prefix)] > 0.0);
+      else CHECK(cross[size_t(Segment::Prefix)] == 0.0);
+    }
+  }
+}
+
 TEST_SUITE_END();

@@ -208,6 +208,10 @@ void score(const ScoreOptions& o) {
             line_json["attention"] = s.attention_share;
             probed.emplace_back(row_name(s.condition, v.prefix_name), s.attention_share);
           }
+          if (!s.cross_attention_share.empty()) {  // encoder-decoder models: attention above is the decoder's own
+            line_json["cross_attention"] = s.cross_attention_share;
+            probed.emplace_back(row_name(s.condition, v.prefix_name) + " cross", s.cross_attention_share);
+          }
           lines_out.emplace_back(v.c.id, std::move(line_json));
         }
         if (scored.document_tokens_dropped)
