@@ -1,5 +1,7 @@
 #include "models/arch.h"
 
+#include <algorithm>
+
 #include "models/chatglm.h"
 #include "models/gemma.h"
 #include "models/gpt2.h"
@@ -315,6 +317,16 @@ std::string supported_hf_classes() {
   for (const ArchDescription& d : all()) classes.insert(classes.end(), d.hf_classes.begin(), d.hf_classes.end());
   std::string out;
   for (size_t i = 0; i < classes.size(); ++i) out += (i == 0 ? "" : i + 1 == classes.size() ? " and " : ", ") + classes[i];
+  return out;
+}
+
+std::vector<std::string> alternatives(const std::string& names) {
+  std::vector<std::string> out;
+  for (size_t start = 0; start <= names.size();) {
+    const size_t bar = std::min(names.find('|', start), names.size());
+    out.push_back(names.substr(start, bar - start));
+    start = bar + 1;
+  }
   return out;
 }
 

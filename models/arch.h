@@ -97,6 +97,8 @@ std::string supported_hf_classes();  // "A, B and C", for errors
 
 // A per-layer name for one layer: "{l}" replaced.
 std::string layer_name(const std::string& pattern, int layer);
+// The '|'-separated alternatives of a Hugging Face name or key, in order.
+std::vector<std::string> alternatives(const std::string& names);
 // The spec a concrete name instantiates, with its layer (-1 for a model-level tensor).
 const TensorSpec* match_tensor(const ArchDescription& d, const std::string& name, int& layer);
 

@@ -120,10 +120,8 @@ class HfHyperparameters : public Hyperparameters {
   const json* find(const std::string& key) const {
     const HparamSpec* h = arch_.hparam(key);
     if (!h || h->hf.empty()) return nullptr;
-    for (size_t start = 0; start <= h->hf.size();) {
-      const size_t bar = std::min(h->hf.find('|', start), h->hf.size());
+    for (const std::string& path : alternatives(h->hf)) {
       const json* v = &c_;
-      std::string path = h->hf.substr(start, bar - start);
       for (size_t at = 0; v && at <= path.size();) {
         const size_t dot = std::min(path.find('.', at), path.size());
         const std::string part = path.substr(at, dot - at);
@@ -131,7 +129,6 @@ class HfHyperparameters : public Hyperparameters {
         at = dot + 1;
       }
       if (v) return v;
-      start = bar + 1;
     }
     return nullptr;
   }
@@ -202,14 +199,10 @@ class HfTensors : public TensorSource {
   }
 
  private:
-  // The spec's Hugging Face names (its '|' alternatives) for one layer.
+  // The spec's Hugging Face names (its alternatives) for one layer.
   static std::vector<std::string> hf_names(const TensorSpec& spec, int layer) {
-    std::vector<std::string> out;
-    for (size_t start = 0; start <= spec.hf.size();) {
-      const size_t bar = std::min(spec.hf.find('|', start), spec.hf.size());
-      out.push_back(layer_name(spec.hf.substr(start, bar - start), layer));
-      start = bar + 1;
-    }
+    std::vector<std::string> out = alternatives(spec.hf);
+    for (std::string& n : out) n = layer_name(n, layer);
     return out;
   }
   std::string hf_name(const TensorSpec& spec, const std::string& name) const {

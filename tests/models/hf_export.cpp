@@ -34,7 +34,7 @@ fs::path write_hf_from_gguf(const std::string& gguf_path, const std::string& lab
     const std::string key = arch_name + "." + h.gguf;
     if (h.hf.empty() || !gguf.has(key)) continue;
     json* at = &config;
-    const std::string path = h.hf.substr(0, h.hf.find('|'));
+    const std::string path = alternatives(h.hf).front();
     for (size_t start = 0;;) {
       const size_t dot = path.find('.', start);
       at = &(*at)[path.substr(start, dot == std::string::npos ? dot : dot - start)];
@@ -73,12 +73,7 @@ fs::path write_hf_from_gguf(const std::string& gguf_path, const std::string& lab
       bytes.assign(reinterpret_cast<const char*>(v.data()), v.size() * 4);
     }
     std::vector<int64_t> shape(t.dims.rbegin(), t.dims.rend());
-    std::vector<std::string> names;
-    for (size_t start = 0; start <= spec->hf.size();) {
-      const size_t bar = std::min(spec->hf.find('|', start), spec->hf.size());
-      names.push_back(spec->hf.substr(start, bar - start));
-      start = bar + 1;
-    }
+    const std::vector<std::string> names = alternatives(spec->hf);
     const std::string hf = layer_name(names[std::min(e.hf_alternative, names.size() - 1)], layer);
     REQUIRE(hf.starts_with(e.rename.from));
     entries.push_back({e.rename.to + hf.substr(e.rename.from.size()), e.bf16_storage ? "BF16" : "F32", shape, bytes});
