@@ -25,6 +25,12 @@ KvCacheConfig Model::cache_shape(int n_layers, int64_t capacity, int n_kv_heads,
   return c;
 }
 
+void Model::check_tokens(std::span<const int32_t> tokens) const {
+  for (int32_t t : tokens)
+    if (t < 0 || t >= vocab_)
+      throw Error("token id " + std::to_string(t) + " is out of range (vocabulary of " + std::to_string(vocab_) + ")");
+}
+
 void Model::encode(KvCache&, std::span<const int32_t>) {
   throw Error(arch_ + " is a decoder-only model: it takes no encoder input");
 }
@@ -112,9 +118,7 @@ std::vector<float> Model::forward(KvCache& cache, std::span<const int32_t> token
                                   const ForwardExtras& extras) {
   if (tokens.size() != positions.size()) throw Error(arch_ + ": one position per token");
   if (tokens.empty()) return {};
-  for (int32_t t : tokens)
-    if (t < 0 || t >= vocab_)
-      throw Error("token id " + std::to_string(t) + " is out of range (vocabulary of " + std::to_string(vocab_) + ")");
+  check_tokens(tokens);
   for (int32_t p : positions)
     if (p < 0 || p >= context_)
       throw Error("position " + std::to_string(p) + " is outside the model's context of " + std::to_string(context_));

@@ -65,6 +65,8 @@ class Model {
   const std::string& arch() const { return arch_; }
   int vocab() const { return vocab_; }
   int context() const { return context_; }  // positions the model supports
+  // Error naming the first id outside the vocabulary.
+  void check_tokens(std::span<const int32_t> tokens) const;
 
   // Positions for `added` tokens following the `held` ones of a sequence: by default the next
   // indices, plus `offset` where the held entries sit past a gap (cache surgery removed some).

@@ -60,9 +60,7 @@ void T5Model::encode(KvCache& cache, std::span<const int32_t> tokens) {
   if (n > cache.cross().capacity())
     throw Error("t5: an encoder input of " + std::to_string(n) + " tokens is longer than the model accepts (" +
                 std::to_string(cache.cross().capacity()) + ")");
-  for (int32_t t : tokens)
-    if (t < 0 || t >= c.vocab)
-      throw Error("token id " + std::to_string(t) + " is out of range (vocabulary of " + std::to_string(c.vocab) + ")");
+  check_tokens(tokens);
   Device& d = device();
   std::vector<int32_t> positions(static_cast<size_t>(n));
   std::iota(positions.begin(), positions.end(), 0);

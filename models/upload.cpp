@@ -10,12 +10,7 @@ namespace vkllm {
 
 Tensor upload_dense(Device& device, StoredType type, int64_t rows, int64_t cols, const uint8_t* data, const std::string& name) {
   if (type == StoredType::BF16) {
-    std::vector<uint32_t> wide(static_cast<size_t>(rows * cols));
-    for (size_t i = 0; i < wide.size(); ++i) {
-      uint16_t h;
-      std::memcpy(&h, data + 2 * i, 2);
-      wide[i] = uint32_t(h) << 16;
-    }
+    const std::vector<float> wide = dense_values(type, rows * cols, data);
     Tensor out = device.tensor(DType::F32, rows, cols, name);
     device.upload(out, wide.data());
     return out;

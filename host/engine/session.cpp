@@ -34,9 +34,7 @@ std::vector<float> Session::append(std::span<const int32_t> tokens, bool last_on
   if (n_past + n > context_)
     throw Error("context overflow: " + std::to_string(n_past) + " tokens held + " + std::to_string(n) + " new exceed the context of " +
                 std::to_string(context_));
-  for (int32_t t : tokens)
-    if (t < 0 || t >= vocab())
-      throw Error("token id " + std::to_string(t) + " is out of range (vocabulary of " + std::to_string(vocab()) + ")");
+  model_.check_tokens(tokens);  // before the no-cache path rebuilds anything
 
   // With the cache the batch is the new tokens; without it, the whole sequence again from an
   // empty cache. Either way only the new tokens' rows (or the last one's) output.

@@ -37,6 +37,11 @@ std::vector<double> answer_nll(const std::vector<float>& logits, size_t vocab, s
   return out;
 }
 
+// Whether any of `wanted` is among `conditions`.
+bool any_of(std::span<const Condition> conditions, std::initializer_list<Condition> wanted) {
+  return std::any_of(conditions.begin(), conditions.end(), [&](Condition c) { return std::find(wanted.begin(), wanted.end(), c) != wanted.end(); });
+}
+
 double mean(const std::vector<double>& v) { return std::accumulate(v.begin(), v.end(), 0.0) / double(v.size()); }
 
 // Per layer of `layers` (a probe's self- or cross-attention, over n_slots slots labelled by
@@ -142,9 +147,6 @@ ConditionScore Scorer::phase_b(Condition condition, const ScoreCase& c, const La
 CaseScore Scorer::score_encoder_decoder(const ScoreCase& c, std::span<const Condition> conditions) {
   auto fail = [&](const std::string& what) { throw Error("case '" + c.id + "': " + what); };
   if (c.bos >= 0) fail(model_.arch() + " is an encoder-decoder model: its decoder starts with its own token; give \"bos\": null");
-  for (int32_t t : concat({c.prefix, c.document, c.query, c.answer}))
-    if (t < 0 || t >= model_.vocab())
-      fail("token id " + std::to_string(t) + " is out of range (vocabulary of " + std::to_string(model_.vocab()) + ")");
   const int64_t encoder_room = model_.cache_config(1).cross_capacity, P = int64_t(c.prefix.size()), D = int64_t(c.document.size());
   if (P + D > encoder_room)
     fail("prefix and document (" + std::to_string(P + D) + " tokens) exceed the encoder's " + std::to_string(encoder_room));
@@ -160,9 +162,7 @@ CaseScore Scorer::score_encoder_decoder(const ScoreCase& c, std::span<const Cond
   std::vector<int32_t> rows;
   for (size_t j = 0; j < c.answer.size(); ++j) rows.push_back(int32_t(query.size() + j));
 
-  auto needs = [&](std::initializer_list<Condition> any) {
-    return std::any_of(conditions.begin(), conditions.end(), [&](Condition w) { return std::find(any.begin(), any.end(), w) != any.end(); });
-  };
+  auto needs = [&](std::initializer_list<Condition> any) { return any_of(conditions, any); };
   if (needs({Condition::Bare})) model_.encode(*bare_, c.document);
   if (needs({Condition::Full, Condition::Truncated, Condition::TruncatedGap})) model_.encode(*full_, concat({c.prefix, c.document}));
   if (needs({Condition::Suffix})) model_.encode(*suffix_, concat({c.document, c.prefix}));
@@ -204,6 +204,12 @@ CaseScore Scorer::score(const ScoreCase& original, std::span<const Condition> co
   auto fail = [&](const std::string& what) { throw Error("case '" + c.id + "': " + what); };
   if (c.answer.empty()) fail("the answer must not be empty");
   if (c.document.empty()) fail("the document is empty");
+  try {
+    model_.check_tokens(concat({c.bos >= 0 ? std::span<const int32_t>(&c.bos, 1) : std::span<const int32_t>(), c.prefix, c.document,
+                                c.query, c.answer}));
+  } catch (const Error& e) {
+    fail(e.what());
+  }
   if (model_.encoder_decoder()) return score_encoder_decoder(c, conditions);
   if (!options_.decoder_query) fail("leaving out the query is for encoder-decoder models (" + model_.arch() + " is decoder-only)");
   if (c.query.empty()) fail("the query must not be empty");
@@ -213,15 +219,7 @@ CaseScore Scorer::score(const ScoreCase& original, std::span<const Condition> co
   for (int32_t t : concat({c.prefix, c.document, c.query}))
     if (std::find(suffix_tokens_.begin(), suffix_tokens_.end(), t) != suffix_tokens_.end())
       fail("token " + std::to_string(t) + " ends " + model_.arch() + "'s prompts ([gMASK], BOS) and may not appear before the answer");
-  for (int32_t t : concat({bos, c.prefix, c.document, c.query, c.answer}))
-    if (t < 0 || t >= model_.vocab())
-      fail("token id " + std::to_string(t) + " is out of range (vocabulary of " + std::to_string(model_.vocab()) + ")");
-  auto needs = [&](std::initializer_list<Condition> any) {
-    for (Condition w : conditions)
-      for (Condition a : any)
-        if (w == a) return true;
-    return false;
-  };
+  auto needs = [&](std::initializer_list<Condition> any) { return any_of(conditions, any); };
   const bool with_prefix = needs({Condition::Full, Condition::Truncated, Condition::TruncatedGap, Condition::Suffix});
   const int32_t b = int32_t(bos.size()), P = int32_t(c.prefix.size());
   // Positions from BOS to the last answer token in the longest layout asked for.
