@@ -6,6 +6,7 @@
 #include "models/gemma.h"
 #include "models/gpt2.h"
 #include "models/llama.h"
+#include "models/bart.h"
 #include "models/t5.h"
 #include "runtime/error.h"
 
@@ -246,6 +247,67 @@ ArchDescription t5() {
   return d;
 }
 
+// BART: learned positions per stack (2 rows more than positions, fairseq's offset), a
+// LayerNorm of the embeddings, post-norm blocks with biases throughout (the norm after each
+// sublayer keeps the sublayer's name), final_logits_bias. GGUF has no BART layout; this is
+// vkllm's, in the names llama.cpp gives T5's parts.
+ArchDescription bart() {
+  ArchDescription d{"bart", load_bart, {"BartForConditionalGeneration"}, RopePairing::Interleaved, {}, "", {}, {}};
+  d.hparams = {
+      {"embedding_length", "d_model"},
+      {"feed_forward_length", "encoder_ffn_dim"},
+      {"decoder_feed_forward_length", "decoder_ffn_dim"},
+      {"block_count", "encoder_layers"},
+      {"decoder_block_count", "decoder_layers"},
+      {"attention.head_count", "encoder_attention_heads"},
+      {"decoder_attention.head_count", "decoder_attention_heads"},
+      {"attention.layer_norm_epsilon", ""},
+      {"context_length", "max_position_embeddings"},
+      {"decoder_start_token_id", "decoder_start_token_id"},
+      {"scale_embedding", "scale_embedding"},
+      {"activation", "activation_function"},
+      {"vocab_size", "vocab_size"},
+  };
+  // transformers' BartConfig
+  d.hf_defaults = R"({"vocab_size": 50265, "max_position_embeddings": 1024, "encoder_layers": 12, "encoder_ffn_dim": 4096,
+    "encoder_attention_heads": 16, "decoder_layers": 12, "decoder_ffn_dim": 4096, "decoder_attention_heads": 16,
+    "activation_function": "gelu", "d_model": 1024, "scale_embedding": false, "decoder_start_token_id": 2})";
+  d.tensors = {{"token_embd.weight", "model.shared.weight|model.encoder.embed_tokens.weight", E::Vocab, E::Dim, R::Matrix}};
+  auto add = [&](const std::string& gguf, const std::string& hf, E rows, E cols, R role) {
+    d.tensors.push_back({gguf, hf, rows, cols, role});
+  };
+  auto linear = [&](const std::string& gguf, const std::string& hf) {
+    add(gguf + ".weight", hf + ".weight", E::Dim, E::Dim, R::Matrix);
+    add(gguf + ".bias", hf + ".bias", E::One, E::Dim, R::Bias);
+  };
+  auto norm = [&](const std::string& gguf, const std::string& hf) {
+    add(gguf + ".weight", hf + ".weight", E::One, E::Dim, R::Norm);
+    add(gguf + ".bias", hf + ".bias", E::One, E::Dim, R::NormBias);
+  };
+  for (const std::string stack : {"enc", "dec"}) {
+    const std::string hf = stack == "enc" ? "model.encoder." : "model.decoder.";
+    add(stack + ".position_embd.weight", hf + "embed_positions.weight", E::Context, E::Dim, R::Table);
+    norm(stack + ".embd_norm", hf + "layernorm_embedding");
+    const std::string g = stack + ".blk.{l}.", h = hf + "layers.{l}.";
+    for (const char* p : {"q", "k", "v"}) linear(g + "attn_" + p, h + "self_attn." + p + "_proj");
+    linear(g + "attn_o", h + "self_attn.out_proj");
+    norm(g + "attn_norm", h + "self_attn_layer_norm");
+    if (stack == "dec") {
+      for (const char* p : {"q", "k", "v"}) linear(g + "cross_attn_" + p, h + "encoder_attn." + p + "_proj");
+      linear(g + "cross_attn_o", h + "encoder_attn.out_proj");
+      norm(g + "cross_attn_norm", h + "encoder_attn_layer_norm");
+    }
+    add(g + "ffn_up.weight", h + "fc1.weight", E::Ffn, E::Dim, R::Matrix);
+    add(g + "ffn_up.bias", h + "fc1.bias", E::One, E::Ffn, R::Bias);
+    add(g + "ffn_down.weight", h + "fc2.weight", E::Dim, E::Ffn, R::Matrix);
+    add(g + "ffn_down.bias", h + "fc2.bias", E::One, E::Dim, R::Bias);
+    norm(g + "ffn_norm", h + "final_layer_norm");
+  }
+  d.tensors.push_back({"output.weight", "lm_head.weight", E::Vocab, E::Dim, R::Matrix, true});
+  d.tensors.push_back({"output.bias", "final_logits_bias", E::One, E::Vocab, R::Bias, true});
+  return d;
+}
+
 const std::vector<ArchDescription>& all() {
   static const std::vector<ArchDescription> d{
       llama_family("llama", {"LlamaForCausalLM", "MistralForCausalLM"}, RopePairing::Interleaved, false),
@@ -255,6 +317,7 @@ const std::vector<ArchDescription>& all() {
       gemma2(),
       gemma3(),
       t5(),
+      bart(),
   };
   return d;
 }

@@ -38,6 +38,11 @@ class GgufHyperparameters : public Hyperparameters {
     if (!file_.has(k)) return std::nullopt;
     return file_.get_string(k);
   }
+  std::optional<bool> boolean(const std::string& key) const override {
+    const std::string k = spelled(key);
+    if (!file_.has(k)) return std::nullopt;
+    return file_.get_bool(k);
+  }
 
  private:
   const GgufFile& file_;

@@ -92,22 +92,32 @@ class HfHyperparameters : public Hyperparameters {
     if (!v->is_string()) throw Error(dir_ + ": " + spelled(key) + " is not a string");
     return v->get<std::string>();
   }
-  // "layer_types" where given, else Qwen2's use_sliding_window (layers from max_window_layers
-  // on), else the default (every layer, or Gemma's pattern).
-  std::vector<int> sliding_windows(int n_layers, int global_every) const override {
-    const json* types = c_.contains("layer_types") ? &c_["layer_types"] : nullptr;
-    if (!types && !c_.contains("use_sliding_window")) return Hyperparameters::sliding_windows(n_layers, global_every);
-    const int window = integer("attention.sliding_window", 0);
+  std::optional<bool> boolean(const std::string& key) const override {
+    const json* v = find(key);
+    if (!v || v->is_null()) return std::nullopt;
+    if (!v->is_boolean()) throw Error(dir_ + ": " + spelled(key) + " is not true or false");
+    return v->get<bool>();
+  }
+  // "layer_types" where given (a stack's through the description), else Qwen2's
+  // use_sliding_window (layers from max_window_layers on), else the default (every layer, or
+  // Gemma's pattern).
+  std::vector<int> sliding_windows(int n_layers, int global_every, const std::string& stack) const override {
+    const json* types = find(stack + "layer_types");
+    if (!types && stack.empty() && c_.contains("layer_types")) types = &c_["layer_types"];
+    const bool qwen2_style = stack.empty() && c_.contains("use_sliding_window");
+    if (!types && !qwen2_style) return Hyperparameters::sliding_windows(n_layers, global_every, stack);
+    const int window = integer(stack + "attention.sliding_window", 0);
     std::vector<int> out(size_t(n_layers), 0);
     if (types) {
+      const std::string spelled_types = find(stack + "layer_types") ? spelled(stack + "layer_types") : "config.json 'layer_types'";
       if (!types->is_array() || int(types->size()) != n_layers)
-        throw Error(dir_ + ": config.json 'layer_types' needs one entry per layer (" + std::to_string(n_layers) + ")");
+        throw Error(dir_ + ": " + spelled_types + " needs one entry per layer (" + std::to_string(n_layers) + ")");
       for (int l = 0; l < n_layers; ++l) {
         const json& e = (*types)[size_t(l)];
         const std::string t = e.is_string() ? e.get<std::string>() : e.dump();
         if (t == "sliding_attention") out[size_t(l)] = window;
         else if (t != "full_attention")
-          throw Error(dir_ + ": config.json 'layer_types' entry " + std::to_string(l) + " is '" + t +
+          throw Error(dir_ + ": " + spelled_types + " entry " + std::to_string(l) + " is '" + t +
                       "' (sliding_attention and full_attention are known)");
       }
     } else if (c_.value("use_sliding_window", false)) {

@@ -23,6 +23,7 @@ class Llama2cHyperparameters : public Hyperparameters {
     return it == values_.end() ? std::nullopt : std::optional<double>(it->second);
   }
   std::optional<std::string> text(const std::string&) const override { return std::nullopt; }
+  std::optional<bool> boolean(const std::string&) const override { return std::nullopt; }
   std::string spelled(const std::string& key) const override { return "the header's " + key; }
   const std::string& where() const override { return path_; }
   RopePairing rope_pairing() const override { return RopePairing::Interleaved; }  // Meta's order, theta 10000

@@ -72,7 +72,7 @@ namespace {
 
 // Placeholder vocabularies (random weights need no real one, but tools and llama.cpp expect
 // a complete tokenizer): SentencePiece for llama, gemma and chatglm6b, byte-level BPE for
-// qwen2 and gpt2. Gemma's specials come first (<pad> <eos> <bos> <unk>) and it adds no space
+// qwen2, gpt2 and bart. Gemma's specials come first (<pad> <eos> <bos> <unk>) and it adds no space
 // prefix; T5's are <pad> </s> <unk> and it adds no BOS; ChatGLM-6B's last two pieces are
 // [gMASK] and <sop> (its BOS).
 enum class SpmStyle { Llama, Gemma, T5, Glm };
@@ -154,9 +154,9 @@ void write_byte_level_vocab(GgufWriter& w, int vocab, const char* pre) {
 
 void make_model(const SyntheticModel& m, const std::string& path) {
   const bool qwen2 = m.arch == "qwen2", gpt2 = m.arch == "gpt2", glm = m.arch == "chatglm6b";
-  const bool gemma = m.arch == "gemma2" || m.arch == "gemma3", t5 = m.arch == "t5";
-  // No output matrix: the embedding serves, as in every Gemma and the original T5.
-  const bool tied = gemma || (t5 && m.t5_v1_0);
+  const bool gemma = m.arch == "gemma2" || m.arch == "gemma3", t5 = m.arch == "t5", bart = m.arch == "bart";
+  // No output matrix: the embedding serves, as in every Gemma, BART and the original T5.
+  const bool tied = gemma || bart || (t5 && m.t5_v1_0);
   if (m.t5_v1_0 && !t5) throw Error("make-model: t5_v1_0 is for the t5 architecture");
   const bool biased_blocks = gpt2 || glm;  // the GPT-2 block layout (LayerNorm, fused q/k/v, biases)
   const ArchDescription* found = nullptr;
@@ -166,7 +166,7 @@ void make_model(const SyntheticModel& m, const std::string& path) {
     throw Error(std::string("make-model: ") + e.what());
   }
   const ArchDescription& arch = *found;
-  if ((biased_blocks || t5) && m.kv_heads != m.heads) throw Error("make-model: " + m.arch + " has as many kv heads as heads");
+  if ((biased_blocks || t5 || bart) && m.kv_heads != m.heads) throw Error("make-model: " + m.arch + " has as many kv heads as heads");
   const auto file_type = kFileTypes.find(m.type);
   if (file_type == kFileTypes.end()) throw Error("make-model: type must be f32, f16, q8_0, q4_0, q4_k_m, q5_k_m or q6_k");
   if (m.head_dim != 0 && !gemma && !t5)
@@ -180,8 +180,8 @@ void make_model(const SyntheticModel& m, const std::string& path) {
     throw Error("make-model: " + m.type + " needs dim, ffn and heads (and kv heads) x head size to be multiples of 256 (K-quant super-blocks)");
   if ((!m.head_dim && m.dim % m.heads) || m.dim % 32 || m.ffn % 32 || q_width % 32)
     throw Error("make-model: dim must split into heads, and dim, ffn and heads x head size be multiples of 32");
-  if (m.sliding_window < 0 || (m.sliding_window > 0 && (biased_blocks || t5)))
-    throw Error("make-model: gpt2, chatglm6b and t5 have no sliding window");
+  if (m.sliding_window < 0 || (m.sliding_window > 0 && (biased_blocks || t5 || bart)))
+    throw Error("make-model: gpt2, chatglm6b, t5 and bart have no sliding window");
   if (m.vocab < 260) throw Error("make-model: the vocabulary needs at least 260 tokens (bytes and specials)");
   const std::string a = m.arch + ".";
   GgufWriter w;
@@ -194,8 +194,14 @@ void make_model(const SyntheticModel& m, const std::string& path) {
   w.set_u32(a + "feed_forward_length", uint32_t(m.ffn));
   w.set_u32(a + "attention.head_count", uint32_t(m.heads));
   w.set_u32(a + "attention.head_count_kv", uint32_t(m.kv_heads));
-  if (biased_blocks) {
+  if (biased_blocks || bart) {
     w.set_f32(a + "attention.layer_norm_epsilon", 1e-5f);
+    if (bart) {  // both stacks alike; the decoder starts with </s>, as BART's, here the vocabulary's last
+      w.set_u32(a + "decoder_block_count", uint32_t(m.layers));
+      w.set_u32(a + "decoder_feed_forward_length", uint32_t(m.ffn));
+      w.set_u32(a + "decoder_attention.head_count", uint32_t(m.heads));
+      w.set_u32(a + "decoder_start_token_id", uint32_t(m.vocab - 1));
+    }
   } else if (t5) {  // as Flan-T5: 32 relative buckets, gated GELU, separate LM head
     w.set_f32(a + "attention.layer_norm_rms_epsilon", 1e-6f);
     w.set_u32(a + "attention.relative_buckets_count", 32);
@@ -216,8 +222,8 @@ void make_model(const SyntheticModel& m, const std::string& path) {
       w.set_f32(a + "final_logit_softcapping", 30.0f);
     }
   }
-  if (qwen2 || gpt2)
-    write_byte_level_vocab(w, m.vocab, gpt2 ? "gpt-2" : "qwen2");
+  if (qwen2 || gpt2 || bart)
+    write_byte_level_vocab(w, m.vocab, qwen2 ? "qwen2" : "gpt-2");
   else
     write_spm_vocab(w, m.vocab, glm ? SpmStyle::Glm : gemma ? SpmStyle::Gemma : t5 ? SpmStyle::T5 : SpmStyle::Llama);
 
@@ -237,7 +243,7 @@ void make_model(const SyntheticModel& m, const std::string& path) {
     w.add_tensor(name, rows == 1 ? std::vector<uint64_t>{cols} : std::vector<uint64_t>{cols, uint64_t(rows)}, uint32_t(GgmlType::F32),
                  std::move(bytes));
   };
-  const Extents extents{m.dim, m.ffn, m.vocab, m.context, kv_width, head_dim / 2, q_width, head_dim, m.heads, 32};
+  const Extents extents{m.dim, m.ffn, m.vocab, m.context + (bart ? 2 : 0), kv_width, head_dim / 2, q_width, head_dim, m.heads, 32};
   auto write = [&](const TensorSpec& t, const std::string& name) {
     if (tied && name == "output.weight") return;
     if (t5 && m.t5_v1_0 && name.ends_with(".ffn_gate.weight")) return;  // relu(up)

@@ -69,16 +69,19 @@ void Model::probe_attention(Step& s, int layer, const Tensor& q, const KvCache& 
 }
 
 void Model::output_head(Step& s, const Tensor& x, const Tensor& spare, const Weight& output,
-                        const std::function<void(const Tensor& in, const Tensor& out)>& norm) {
+                        const std::function<void(const Tensor& in, const Tensor& out)>& norm, const Tensor& bias) {
   if (s.n_outputs == 0) return;
   Tensor rows = x;
   if (s.output_rows.storage) {
     rows = scratch(s, s.n_outputs, x.cols, "output rows");
     ops::gather_rows(*s.graph, x, s.output_rows, rows);
   }
-  const Tensor normed = spare.slice_rows(0, s.n_outputs);
-  norm(rows, normed);
-  ops::matmul(*s.graph, output, normed, s.logits, s.n);  // the kernel all n rows would take
+  Tensor normed = rows;
+  if (norm) {
+    normed = spare.slice_rows(0, s.n_outputs);
+    norm(rows, normed);
+  }
+  ops::matmul(*s.graph, output, normed, s.logits, s.n, {bias});  // the kernel all n rows would take
 }
 
 Model::Step& Model::step_for(KvCache& cache, int64_t n, int64_t n_outputs, int32_t prefix, bool probe) {

@@ -131,10 +131,11 @@ class Model {
   void probe_attention(Step& s, int layer, const Tensor& q, const KvCache& cache, const Tensor& query_positions,
                        const ops::AttentionParams& a, bool cross = false);
   // The final norm and the LM head for the rows the step outputs, from the last hidden state x
-  // [n, dim]; nothing when no row outputs. norm(in, out) is the architecture's final norm;
-  // `spare` is a scratch of x's shape the builder no longer needs.
+  // [n, dim]; nothing when no row outputs. norm(in, out) is the architecture's final norm
+  // (empty: none, BART); `spare` is a scratch of x's shape the builder no longer needs. `bias`
+  // (no storage: none) is added to every row of logits.
   void output_head(Step& s, const Tensor& x, const Tensor& spare, const Weight& output,
-                   const std::function<void(const Tensor& in, const Tensor& out)>& norm);
+                   const std::function<void(const Tensor& in, const Tensor& out)>& norm, const Tensor& bias = {});
   // Records the pass for s.n tokens into s.graph: reads s.tokens and s.positions, writes
   // s.logits (through output_head); kSlotFirst and kSlotNKv are the cache's step values.
   virtual void record(Step& s, KvCache& cache, int64_t n) = 0;

@@ -6,11 +6,12 @@
 
 namespace vkllm {
 
-std::vector<int> Hyperparameters::sliding_windows(int n_layers, int global_every) const {
-  const int window = integer("attention.sliding_window", 0);
+std::vector<int> Hyperparameters::sliding_windows(int n_layers, int global_every, const std::string& stack) const {
+  const int window = integer(stack + "attention.sliding_window", 0);
   if (window <= 0) return {};
-  const int every = integer("attention.sliding_window_pattern", global_every);
-  if (every < 0) throw Error(where() + ": " + spelled("attention.sliding_window_pattern") + " must not be negative");
+  const std::string pattern = stack + "attention.sliding_window_pattern";
+  const int every = integer(pattern, global_every);
+  if (every < 0) throw Error(where() + ": " + spelled(pattern) + " must not be negative");
   std::vector<int> out(size_t(n_layers), window);
   for (int l = 0; every > 0 && l < n_layers; ++l)
     if ((l + 1) % every == 0) out[size_t(l)] = 0;
@@ -44,9 +45,9 @@ StackedWeight ArchTensors::stacked(Device& device, const std::vector<std::string
   return stack_rows(device, std::move(parts), layer_name(patterns[0], layer) + " (stacked)");
 }
 
-Tensor ArchTensors::stacked_bias(Device& device, const std::vector<std::string>& patterns, int layer) {
+Tensor ArchTensors::stacked_bias(Device& device, const std::vector<std::string>& patterns, int layer, bool required) {
   std::vector<Tensor> rows;
-  for (const std::string& p : patterns) rows.push_back(optional(p, layer));
+  for (const std::string& p : patterns) rows.push_back(required ? tensor(p, layer) : optional(p, layer));
   return stack_cols(device, rows, layer_name(patterns[0], layer) + " (stacked)");
 }
 

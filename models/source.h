@@ -24,6 +24,7 @@ class Hyperparameters {
   // Keys are GGUF's without "{arch}." ("embedding_length", "rope.scaling.factor").
   virtual std::optional<double> number(const std::string& key) const = 0;
   virtual std::optional<std::string> text(const std::string& key) const = 0;
+  virtual std::optional<bool> boolean(const std::string& key) const = 0;
   // How the file names a key, for errors ("llama.embedding_length", "config.json 'hidden_size'").
   virtual std::string spelled(const std::string& key) const = 0;
   virtual const std::string& where() const = 0;  // the file or directory
@@ -32,11 +33,33 @@ class Hyperparameters {
   // Per layer: the attention window in positions (0: full); empty when every layer is full.
   // By default "attention.sliding_window" applies to every layer but every global_every-th
   // (Gemma: 2, 3: 6; "attention.sliding_window_pattern" where given; 0: none is global).
-  virtual std::vector<int> sliding_windows(int n_layers, int global_every = 0) const;
+  // `stack` prefixes the keys (StackHyperparameters).
+  virtual std::vector<int> sliding_windows(int n_layers, int global_every = 0, const std::string& stack = "") const;
 
   int integer(const std::string& key) const;  // Error naming the key when absent or not a whole number
   int integer(const std::string& key, int fallback) const;
   double real(const std::string& key, double fallback) const;
+  bool flag(const std::string& key, bool fallback) const { return boolean(key).value_or(fallback); }
+};
+
+// One stack of an encoder-decoder model whose stacks are each configured like a model of
+// their own (T5Gemma: config.json's "encoder" and "decoder"): key k is `prefix` + k.
+class StackHyperparameters : public Hyperparameters {
+ public:
+  StackHyperparameters(const Hyperparameters& all, std::string prefix) : all_(all), prefix_(std::move(prefix)) {}
+  std::optional<double> number(const std::string& key) const override { return all_.number(prefix_ + key); }
+  std::optional<std::string> text(const std::string& key) const override { return all_.text(prefix_ + key); }
+  std::optional<bool> boolean(const std::string& key) const override { return all_.boolean(prefix_ + key); }
+  std::string spelled(const std::string& key) const override { return all_.spelled(prefix_ + key); }
+  const std::string& where() const override { return all_.where(); }
+  RopePairing rope_pairing() const override { return all_.rope_pairing(); }
+  std::vector<int> sliding_windows(int n_layers, int global_every, const std::string& stack) const override {
+    return all_.sliding_windows(n_layers, global_every, prefix_ + stack);
+  }
+
+ private:
+  const Hyperparameters& all_;
+  std::string prefix_;
 };
 
 class TensorSource {
@@ -68,8 +91,8 @@ struct ArchTensors {
   Weight weight(const std::string& pattern, int layer = -1);
   // The weights of `patterns` stacked by rows in that order (stack_rows): q/k/v, gate/up.
   StackedWeight stacked(Device& device, const std::vector<std::string>& patterns, int layer = -1);
-  // Their biases likewise ([1, sum]); absent where the file has none.
-  Tensor stacked_bias(Device& device, const std::vector<std::string>& patterns, int layer = -1);
+  // Their biases likewise ([1, sum]); absent where the file has none, unless required.
+  Tensor stacked_bias(Device& device, const std::vector<std::string>& patterns, int layer = -1, bool required = false);
   // Absent (no storage) where the description has no such tensor or the file lacks it.
   Tensor optional(const std::string& pattern, int layer = -1);
   bool has(const std::string& pattern, int layer = -1) const;

@@ -1,7 +1,6 @@
 #include "models/t5.h"
 
 #include <cmath>
-#include <numeric>
 #include <string>
 
 #include "models/source.h"
@@ -16,7 +15,6 @@ void T5Config::validate() const {
       context <= 0)
     throw Error("t5: every dimension must be positive");
   if (num_buckets < 4 || max_distance <= num_buckets / 2) throw Error("t5: relative attention needs at least 4 buckets");
-  if (decoder_start < 0 || decoder_start >= vocab) throw Error("t5: the decoder start token is not in the vocabulary");
 }
 
 namespace {
@@ -29,7 +27,7 @@ Tensor bucket_table(Device& d, const T5Config& c, bool bidirectional) {
 }  // namespace
 
 T5Model::T5Model(Device& device, T5Config config, T5Weights weights)
-    : Model(device, "t5", config.vocab, config.context), config_(std::move(config)), w_(std::move(weights)) {
+    : EncoderDecoderModel(device, "t5", config.vocab, config.context, config.decoder_start), config_(std::move(config)), w_(std::move(weights)) {
   config_.validate();
   if (int(w_.encoder.size()) != config_.n_encoder_layers || int(w_.decoder.size()) != config_.n_decoder_layers)
     throw Error("t5: weights hold a different number of layers");
@@ -53,30 +51,15 @@ void T5Model::feed_forward(Graph& g, const T5Ffn& f, const Tensor& x, const Tens
   ops::matmul(g, f.down, act, x, 0, {.accumulate = true});
 }
 
-void T5Model::encode(KvCache& cache, std::span<const int32_t> tokens) {
+Tensor T5Model::record_encoder(const EncoderPass& p) {
   const T5Config& c = config_;
-  const int64_t n = int64_t(tokens.size());
-  if (n == 0) throw Error("t5: the encoder needs at least one token");
-  if (n > cache.cross().capacity())
-    throw Error("t5: an encoder input of " + std::to_string(n) + " tokens is longer than the model accepts (" +
-                std::to_string(cache.cross().capacity()) + ")");
-  check_tokens(tokens);
-  Device& d = device();
-  std::vector<int32_t> positions(static_cast<size_t>(n));
-  std::iota(positions.begin(), positions.end(), 0);
-  Tensor ids = d.tensor(DType::I32, 1, n, "encoder tokens"), pos = d.tensor(DType::I32, 1, n, "encoder positions");
-  d.upload(ids, tokens.data());
-  d.upload(pos, positions.data());
-  auto f32 = [&](int64_t rows, int64_t cols, const char* name) { return d.tensor(DType::F32, rows, cols, name); };
-  Tensor x = f32(n, c.dim, "x"), h = f32(n, c.dim, "h"), qkv = f32(n, 3 * c.inner(), "qkv"), att = f32(n, c.inner(), "attn");
-  Tensor gate_up = f32(n, (c.gated ? 2 : 1) * c.hidden, "gate_up"), act = f32(n, c.hidden, "act");
-  Tensor bias = f32(int64_t(c.n_heads) * n, n, "position bias"), kv = f32(n, 2 * c.inner(), "cross kv");
-
-  KvCache& cross = cache.cross();
-  cross.clear();
-  Graph g(d);
-  ops::get_rows(g, w_.token_embd, ids, x);
-  ops::position_bias(g, w_.encoder_bias, encoder_buckets_, true, pos, pos, bias);
+  const int64_t n = p.n;
+  Graph& g = p.graph;
+  Tensor x = p.tensor(n, c.dim, "x"), h = p.tensor(n, c.dim, "h"), qkv = p.tensor(n, 3 * c.inner(), "qkv"), att = p.tensor(n, c.inner(), "attn");
+  Tensor gate_up = p.tensor(n, (c.gated ? 2 : 1) * c.hidden, "gate_up"), act = p.tensor(n, c.hidden, "act");
+  Tensor bias = p.tensor(int64_t(c.n_heads) * n, n, "position bias");
+  ops::get_rows(g, w_.token_embd, p.tokens, x);
+  ops::position_bias(g, w_.encoder_bias, encoder_buckets_, true, p.positions, p.positions, bias);
   ops::AttentionParams a;
   a.n_heads = a.n_kv_heads = c.n_heads;
   a.head_dim = c.head_dim;
@@ -87,23 +70,12 @@ void T5Model::encode(KvCache& cache, std::span<const int32_t> tokens) {
     ops::rmsnorm(g, x, L.attn_norm, h, c.norm_eps);
     ops::matmul(g, L.qkv, h, qkv);
     ops::attention(g, qkv.slice_cols(0, c.inner()), qkv.slice_cols(c.inner(), c.inner()), qkv.slice_cols(2 * c.inner(), c.inner()),
-                   pos, pos, att, a);
+                   p.positions, p.positions, att, a);
     ops::matmul(g, L.wo, att, x, 0, {.accumulate = true});
     feed_forward(g, L.ffn, x, h, act, gate_up);
   }
-  ops::rmsnorm(g, x, w_.encoder_norm, h, c.norm_eps);  // the encoder's outputs
-  const int64_t first = cross.reserve(positions);
-  cross.write_positions(g, pos, uint32_t(first));
-  for (int l = 0; l < c.n_decoder_layers; ++l) {
-    ops::matmul(g, w_.decoder[size_t(l)].cross_kv, h, kv);
-    cross.write_layer(g, l, kv.slice_cols(0, c.inner()), kv.slice_cols(c.inner(), c.inner()), uint32_t(first));
-  }
-  try {
-    g.run();
-  } catch (...) {
-    cross.clear();
-    throw;
-  }
+  ops::rmsnorm(g, x, w_.encoder_norm, h, c.norm_eps);
+  return h;
 }
 
 void T5Model::record(Step& s, KvCache& cache, int64_t n) {

@@ -11,7 +11,7 @@
 #include <span>
 #include <vector>
 
-#include "models/model.h"
+#include "models/encoder_decoder.h"
 #include "runtime/weight.h"
 
 namespace vkllm {
@@ -61,16 +61,15 @@ struct T5Weights {
   std::vector<T5DecoderLayer> decoder;
 };
 
-class T5Model : public Model {
+class T5Model : public EncoderDecoderModel {
  public:
   T5Model(Device& device, T5Config config, T5Weights weights);
   const T5Config& config() const { return config_; }
   KvCacheConfig cache_config(int64_t capacity, DType dtype = DType::F32) const override;
-  bool encoder_decoder() const override { return true; }
-  int32_t decoder_start_token() const override { return config_.decoder_start; }
-  void encode(KvCache& cache, std::span<const int32_t> tokens) override;
 
  private:
+  Tensor record_encoder(const EncoderPass& p) override;
+  CrossProjection cross_projection(int layer) const override { return {w_.decoder[size_t(layer)].cross_kv, {}}; }
   void record(Step& s, KvCache& cache, int64_t n) override;
   void feed_forward(Graph& g, const T5Ffn& f, const Tensor& x, const Tensor& h, const Tensor& act, const Tensor& gate_up) const;
 

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "host/npy.h"
+#include "models/bart.h"
 #include "models/gguf.h"
 #include "models/gpt2.h"
 #include "models/llama.h"
@@ -39,6 +40,10 @@ std::vector<float> host_llama_logits(const GgufFile& file, const LlamaConfig& co
 std::vector<float> host_t5_logits(const GgufFile& file, const T5Config& config, const std::vector<int32_t>& encoder_tokens,
                                   const std::vector<int32_t>& tokens);
 
+// BART likewise (post-norm blocks, learned positions from row 2, final_logits_bias).
+std::vector<float> host_bart_logits(const GgufFile& file, const BartConfig& config, const std::vector<int32_t>& encoder_tokens,
+                                    const std::vector<int32_t>& tokens);
+
 // GPT-2 likewise (fused q/k/v, LayerNorm with bias, GELU tanh, learned positions).
 std::vector<float> host_gpt2_logits(const GgufFile& file, const Gpt2Config& config, const std::vector<int32_t>& tokens);
 
@@ -48,5 +53,10 @@ std::vector<float> host_gpt2_logits(const GgufFile& file, const Gpt2Config& conf
 // only the model misses, the graph builder is wrong, not the data.
 void check_against_llama_cpp(Model& model, const std::vector<ReferenceSequence>& sequences,
                              const std::function<std::vector<float>(const std::vector<int32_t>&)>& host);
+
+// Encoder-decoder models: the cross-attention K/V are projected once per input and read like a
+// cache, so 20 sampled steps give bit for bit what re-encoding before every step gives, and
+// the tokens (and, within 1e-5, the logits) of recomputing everything every step (no cache).
+void check_generation_with_cross_cache(Model& model, const std::vector<int32_t>& encoder_input);
 
 }  // namespace vkllm::test

@@ -238,14 +238,10 @@ TEST_CASE_FIXTURE(GpuTest, "tiny-t5 (encoder-decoder): bare, full and truncated 
 // Encoder-decoder truncation removes cross-attention entries: with no prefix it is bare bit for
 // bit, with one it differs from full (the decoder no longer sees the prefix's outputs) and
 // from bare (the document's outputs saw the prefix in the encoder).
-TEST_CASE_FIXTURE(GpuTest, "tiny-t5 truncated: bare exactly without a prefix, neither full nor bare with one") {
-  auto path = shared_data("models/tiny-t5.gguf");
-  const auto cases = read_cases("reference/tiny-t5-score-cases.jsonl");
-  if (!path || cases.empty()) return;
-  LoadedModel loaded = load_model(gpu(), *path);
-  Scorer scorer(*loaded.model);
+namespace {
+void check_encoder_decoder_truncation(Model& model, ScoreCase c) {
+  Scorer scorer(model);
   const std::vector<Condition> conditions{Condition::Bare, Condition::Full, Condition::Truncated, Condition::TruncatedGap};
-  ScoreCase c = cases[0];
   const auto s = scorer.score(c, conditions).conditions;
   CHECK(max_diff(s[2].token_nll, s[1].token_nll) > 1e-3);
   CHECK(max_diff(s[2].token_nll, s[0].token_nll) > 1e-3);
@@ -256,7 +252,22 @@ TEST_CASE_FIXTURE(GpuTest, "tiny-t5 truncated: bare exactly without a prefix, ne
   c.bos = 0;
   CHECK_THROWS_WITH_AS(scorer.score(c, conditions), doctest::Contains("its decoder starts with its own token"), Error);
 }
+}  // namespace
 
+TEST_CASE_FIXTURE(GpuTest, "tiny-t5 truncated: bare exactly without a prefix, neither full nor bare with one") {
+  auto path = shared_data("models/tiny-t5.gguf");
+  const auto cases = read_cases("reference/tiny-t5-score-cases.jsonl");
+  if (!path || cases.empty()) return;
+  LoadedModel loaded = load_model(gpu(), *path);
+  check_encoder_decoder_truncation(*loaded.model, cases[0]);
+}
+
+TEST_CASE_FIXTURE(GpuTest, "BART truncated: bare exactly without a prefix, neither full nor bare with one") {
+  SyntheticModel m = small_model("bart", "f32");
+  m.dim = 128;  // enough weight for a prefix to move the answer's NLL
+  LoadedModel loaded = load_synthetic(m);
+  check_encoder_decoder_truncation(*loaded.model, {"synthetic", -1, {40, 41, 42, 43, 44, 45}, {50, 51, 52, 53, 54, 55, 56, 57}, {60, 61}, {70, 71, 72}});
+}
 
 // Splitting the work into a cached Phase A and a Phase B changes nothing: bare and full equal
 // one causal pass over [BOS] + (prefix) + document + query + answer.

@@ -1,7 +1,5 @@
 // T5: llama.cpp's tiny-t5 logits (encoder once, decoder prefilled and decoded against the
 // cross-attention cache); what encoder-decoder models refuse.
-#include "host/engine/sampler.h"
-#include "host/engine/session.h"
 #include <cmath>
 #include <filesystem>
 
@@ -52,35 +50,12 @@ TEST_CASE_FIXTURE(GpuTest, "encoder-decoder models refuse decoding before encodi
   CHECK_THROWS_WITH_AS(plain.cross(), doctest::Contains("no cross-attention part"), Error);
 }
 
-// The cross-attention K/V are projected once per input and read like a cache: decoding gives
-// bit for bit what re-encoding before every step gives, and sampling with the decoder's cache
-// gives the tokens (and, within 1e-5, the logits) of recomputing everything every step.
 TEST_CASE_FIXTURE(GpuTest, "T5 generation with the cross-attention cache equals recomputing it, and the decoder, every step") {
   auto path = shared_data("models/tiny-t5.gguf");
   auto sequences = reference_sequences("reference/tiny-t5-logits.jsonl", 512);
   if (!path || sequences.empty()) return;
   LoadedModel loaded = load_model(gpu(), *path);
-  Model& model = *loaded.model;
-  const std::vector<int32_t>& input = sequences.back().encoder_tokens;
-  Session cached(model, {.context = 24}), reencoded(model, {.context = 24}), recomputed(model, {.context = 24, .use_cache = false});
-  for (Session* s : {&cached, &reencoded, &recomputed}) s->encode(input);
-  Sampler a(SamplerOptions::unfiltered(7)), b(SamplerOptions::unfiltered(7));
-  int32_t ta = model.decoder_start_token(), tb = ta;
-  float worst = 0;
-  for (int i = 0; i < 20; ++i) {
-    const auto la = cached.decode_last({&ta, 1}), lb = recomputed.decode_last({&tb, 1});
-    // The same decoder steps, with the encoder rerun (and its K/V projected again) before each.
-    const std::vector<int32_t> held = reencoded.tokens();
-    reencoded.encode(input);
-    for (int32_t t : held) reencoded.decode_last({&t, 1});
-    CHECK(reencoded.decode_last({&ta, 1}) == la);
-    worst = std::max(worst, max_abs_diff(la, lb));
-    ta = a.sample(la);
-    tb = b.sample(lb);
-    REQUIRE(ta == tb);
-  }
-  CHECK(worst <= 1e-5f);
-  CHECK(cached.tokens() == recomputed.tokens());
+  check_generation_with_cross_cache(*loaded.model, sequences.back().encoder_tokens);
 }
 
 // The host reference (tests/models/reference.cpp, op references in double precision) agrees

@@ -11,7 +11,7 @@ Command add_make_model(CLI::App& app) {
   auto m = std::make_shared<SyntheticModel>();
   auto out = std::make_shared<std::string>();
   auto* sub = app.add_subcommand("make-model", "write a random-weight model in standard GGUF conventions");
-  sub->add_option("--arch", m->arch, "llama, qwen2, gpt2, chatglm6b, gemma2, gemma3 or t5");
+  sub->add_option("--arch", m->arch, "llama, qwen2, gpt2, chatglm6b, gemma2, gemma3, t5 or bart");
   sub->add_option("--dim", m->dim);
   sub->add_option("--layers", m->layers);
   sub->add_option("--heads", m->heads);

@@ -1,0 +1,43 @@
+#pragma once
+// What encoder-decoder models (T5, BART) share: encode() runs the architecture's encoder over
+// the input once and projects every decoder layer's cross-attention K/V of its outputs into
+// the cache's cross-attention part (KvCache::cross), where decoding steps read them like a
+// cache and never recompute them.
+#include <span>
+#include <string>
+
+#include "models/model.h"
+
+namespace vkllm {
+
+class EncoderDecoderModel : public Model {
+ public:
+  bool encoder_decoder() const final { return true; }
+  int32_t decoder_start_token() const final { return decoder_start_; }
+  void encode(KvCache& cache, std::span<const int32_t> tokens) final;
+
+ protected:
+  EncoderDecoderModel(Device& device, std::string arch, int vocab, int context, int32_t decoder_start);
+
+  // One encoder pass being recorded: its inputs I32 [1, n] and F32 working memory.
+  struct EncoderPass {
+    Graph& graph;
+    const Tensor &tokens, &positions;
+    int64_t n;
+    Tensor tensor(int64_t rows, int64_t cols, const char* name) const;
+  };
+  // Records the encoder over p.tokens at p.positions; returns its outputs [n, dim].
+  virtual Tensor record_encoder(const EncoderPass& p) = 0;
+  // Decoder layer `layer`'s cross-attention K/V projection of the encoder outputs ([k; v]
+  // rows) and its bias (no storage: none).
+  struct CrossProjection {
+    const StackedWeight& kv;
+    Tensor bias;
+  };
+  virtual CrossProjection cross_projection(int layer) const = 0;
+
+ private:
+  int32_t decoder_start_;
+};
+
+}  // namespace vkllm
