@@ -36,15 +36,41 @@ KvCacheConfig GemmaModel::cache_config(int64_t capacity, DType dtype) const {
   return c;
 }
 
+namespace gemma_block {
+
+void attention_input(Graph& g, const GemmaConfig& c, const GemmaLayer& L, const GemmaScratch& s, const RopeTable& rope,
+                     const Tensor& positions) {
+  ops::rmsnorm(g, s.x, L.attn_norm, s.h, c.norm_eps);
+  ops::matmul(g, L.qkv, s.h, s.qkv);
+  if (c.qk_norm) {
+    ops::rmsnorm(g, s.q(c), L.q_norm, s.q(c), c.norm_eps);  // per head: the weights are head_dim wide
+    ops::rmsnorm(g, s.k(c), L.k_norm, s.k(c), c.norm_eps);
+  }
+  const Tensor qk = s.qkv.slice_cols(0, c.q_width() + c.kv_width());
+  ops::rope(g, qk, qk, c.n_heads + c.n_kv_heads, rope, positions);  // q's heads, then k's
+}
+
+void residual(Graph& g, const GemmaConfig& c, const Weight& w, const Tensor& post_norm, const Tensor& in, const GemmaScratch& s) {
+  ops::matmul(g, w, in, s.t);
+  ops::rmsnorm(g, s.t, post_norm, s.x, c.norm_eps, true);  // x += norm(t)
+}
+
+void feed_forward(Graph& g, const GemmaConfig& c, const GemmaLayer& L, const GemmaScratch& s) {
+  ops::rmsnorm(g, s.x, L.ffn_norm, s.h, c.norm_eps);
+  ops::matmul(g, L.gate_up, s.h, s.gate_up);
+  ops::glu(g, s.gate_up.slice_cols(0, c.hidden), s.gate_up.slice_cols(c.hidden, c.hidden), s.act, ops::Activation::GeluTanh);
+  residual(g, c, L.w_down, L.post_ffw_norm, s.act, s);
+}
+
+}  // namespace gemma_block
+
 void GemmaModel::record(Step& s, KvCache& cache, int64_t n) {
   const GemmaConfig& c = config_;
   Graph& g = *s.graph;
   auto scratch = [&](int64_t cols, const char* name) { return Model::scratch(s, n, cols, name); };
-  Tensor x = scratch(c.dim, "x"), h = scratch(c.dim, "h"), t = scratch(c.dim, "t"), att = scratch(c.q_width(), "attn");
-  Tensor qkv = scratch(c.q_width() + 2 * c.kv_width(), "qkv"), gate_up = scratch(2 * c.hidden, "gate_up");
-  Tensor act = scratch(c.hidden, "act");
-  const Tensor q = qkv.slice_cols(0, c.q_width()), qk = qkv.slice_cols(0, c.q_width() + c.kv_width());
-  const Tensor k = qkv.slice_cols(c.q_width(), c.kv_width()), v = qkv.slice_cols(c.q_width() + c.kv_width(), c.kv_width());
+  const GemmaScratch b{scratch(c.dim, "x"), scratch(c.dim, "h"), scratch(c.dim, "t"), scratch(c.q_width(), "attn"),
+                       scratch(c.q_width() + 2 * c.kv_width(), "qkv"), scratch(2 * c.hidden, "gate_up"), scratch(c.hidden, "act")};
+  const Tensor q = b.q(c);
 
   ops::AttentionParams a;
   a.n_heads = c.n_heads;
@@ -54,48 +80,28 @@ void GemmaModel::record(Step& s, KvCache& cache, int64_t n) {
   a.softcap = c.attn_softcap;
   a.n_kv = Graph::step_param(kSlotNKv);
 
-  ops::get_rows(g, w_.token_embd, s.tokens, x);
-  ops::scale(g, x, std::sqrt(float(c.dim)), x);
+  ops::get_rows(g, w_.token_embd, s.tokens, b.x);
+  ops::scale(g, b.x, std::sqrt(float(c.dim)), b.x);
   for (int l = 0; l < c.n_layers; ++l) {
     const GemmaLayer& L = w_.layers[size_t(l)];
-    ops::rmsnorm(g, x, L.attn_norm, h, c.norm_eps);
-    ops::matmul(g, L.qkv, h, qkv);
-    if (c.qk_norm) {
-      ops::rmsnorm(g, q, L.q_norm, q, c.norm_eps);  // per head: the weights are head_dim wide
-      ops::rmsnorm(g, k, L.k_norm, k, c.norm_eps);
-    }
     const RopeTable& rope = c.sliding_rope != c.rope && c.sliding_window[size_t(l)] > 0 ? sliding_rope_table_ : rope_table_;
-    ops::rope(g, qk, qk, c.n_heads + c.n_kv_heads, rope, s.positions);  // q's heads, then k's
-    cache.write_layer(g, l, k, v, Graph::step_param(kSlotFirst));
+    gemma_block::attention_input(g, c, L, b, rope, s.positions);
+    cache.write_layer(g, l, b.k(c), b.v(c), Graph::step_param(kSlotFirst));
     a.window = cache.window(l);
     a.mask = a.window > 0 ? ops::AttentionMask::SlidingWindow : ops::AttentionMask::Causal;
-    ops::attention(g, q, cache.k(l), cache.v(l), cache.slot_positions(), s.positions, att, a);
+    ops::attention(g, q, cache.k(l), cache.v(l), cache.slot_positions(), s.positions, b.att, a);
     probe_attention(s, l, q, cache, s.positions, a);
-    ops::matmul(g, L.wo, att, t);
-    ops::rmsnorm(g, t, L.post_attention_norm, x, c.norm_eps, true);  // x += norm(t)
-    ops::rmsnorm(g, x, L.ffn_norm, h, c.norm_eps);
-    ops::matmul(g, L.gate_up, h, gate_up);
-    ops::glu(g, gate_up.slice_cols(0, c.hidden), gate_up.slice_cols(c.hidden, c.hidden), act, ops::Activation::GeluTanh);
-    ops::matmul(g, L.w_down, act, t);
-    ops::rmsnorm(g, t, L.post_ffw_norm, x, c.norm_eps, true);
+    gemma_block::residual(g, c, L.wo, L.post_attention_norm, b.att, b);
+    gemma_block::feed_forward(g, c, L, b);
   }
-  output_head(s, x, h, w_.output, [&](const Tensor& in, const Tensor& out) { ops::rmsnorm(g, in, w_.output_norm, out, c.norm_eps); });
+  output_head(s, b.x, b.h, w_.output, [&](const Tensor& in, const Tensor& out) { ops::rmsnorm(g, in, w_.output_norm, out, c.norm_eps); });
   if (s.n_outputs > 0 && c.final_softcap > 0) ops::softcap(g, s.logits, c.final_softcap, s.logits);
 }
 
-namespace {
+Extents GemmaConfig::extents() const { return {dim, hidden, vocab, context, kv_width(), 0, q_width(), head_dim}; }
 
-// What sets Gemma 3 apart from Gemma 2 when loading.
-struct GemmaVariant {
-  int global_every;         // every n-th layer attends globally, the rest slide
-  bool qk_norm;
-  bool sliding_base;        // sliding layers have their own RoPE base (rope.freq_base_swa), unscaled
-  int query_by_dim_layers;  // the 27B model's layer count: llama.cpp scales its queries by
-                            // 1/sqrt(dim/heads) where a GGUF has no query_pre_attn_scalar
-};
-
-std::unique_ptr<Model> load_gemma(Device& device, const ArchDescription& arch, const Hyperparameters& h, TensorSource& source,
-                                  const GemmaVariant& v) {
+GemmaConfig read_gemma_config(const Hyperparameters& h, const ArchDescription& arch, TensorSource& source, const GemmaVariant& v,
+                              const std::string& prefix) {
   GemmaConfig c;
   c.dim = h.integer("embedding_length");
   c.hidden = h.integer("feed_forward_length");
@@ -117,11 +123,11 @@ std::unique_ptr<Model> load_gemma(Device& device, const ArchDescription& arch, c
   c.sliding_window = h.sliding_windows(c.n_layers, v.global_every);
   if (c.sliding_window.empty()) c.sliding_window.assign(size_t(c.n_layers), 0);
   // An explicit head_dim must split q and k into their heads; say so before any shape is expected.
-  for (const auto& [name, heads] : {std::pair{"blk.0.attn_q.weight", c.n_heads}, std::pair{"blk.0.attn_k.weight", c.n_kv_heads}})
+  for (const auto& [name, heads] : {std::pair{prefix + "blk.0.attn_q.weight", c.n_heads}, std::pair{prefix + "blk.0.attn_k.weight", c.n_kv_heads}})
     if (const auto rows = source.rows(name); rows && *rows != int64_t(heads) * c.head_dim)
       throw Error(h.where() + ": " + name + " has " + std::to_string(*rows) + " rows, not " + std::to_string(heads) + " heads of " +
                   h.spelled("attention.key_length") + " " + std::to_string(c.head_dim));
-  ArchTensors t{source, arch, {c.dim, c.hidden, c.vocab, c.context, c.kv_width(), 0, c.q_width(), c.head_dim}};
+  ArchTensors t{source, arch, c.extents()};
   c.rope = rope_from(h, t, c.head_dim, c.context);
   c.sliding_rope = c.rope;
   if (v.sliding_base) {
@@ -129,27 +135,38 @@ std::unique_ptr<Model> load_gemma(Device& device, const ArchDescription& arch, c
     c.sliding_rope.theta = h.real("rope.freq_base_swa", 10000.0);
   }
   c.validate();
+  return c;
+}
 
+GemmaLayer load_gemma_layer(Device& device, ArchTensors& t, const std::string& prefix, int l, bool qk_norm) {
+  const std::string b = prefix + "blk.{l}.";
+  GemmaLayer L;
+  L.attn_norm = t.tensor(b + "attn_norm.weight", l);
+  L.qkv = t.stacked(device, {b + "attn_q.weight", b + "attn_k.weight", b + "attn_v.weight"}, l);
+  if (qk_norm) {
+    L.q_norm = t.tensor(b + "attn_q_norm.weight", l);
+    L.k_norm = t.tensor(b + "attn_k_norm.weight", l);
+  }
+  L.wo = t.weight(b + "attn_output.weight", l);
+  L.post_attention_norm = t.tensor(b + "post_attention_norm.weight", l);
+  L.ffn_norm = t.tensor(b + "ffn_norm.weight", l);
+  L.gate_up = t.stacked(device, {b + "ffn_gate.weight", b + "ffn_up.weight"}, l);
+  L.w_down = t.weight(b + "ffn_down.weight", l);
+  L.post_ffw_norm = t.tensor(b + "post_ffw_norm.weight", l);
+  return L;
+}
+
+namespace {
+
+std::unique_ptr<Model> load_gemma(Device& device, const ArchDescription& arch, const Hyperparameters& h, TensorSource& source,
+                                  const GemmaVariant& v) {
+  const GemmaConfig c = read_gemma_config(h, arch, source, v);
+  ArchTensors t{source, arch, c.extents()};
   GemmaWeights w;
   w.token_embd = t.weight("token_embd.weight");
   w.output_norm = t.tensor("output_norm.weight");
   w.output = t.has("output.weight") ? t.weight("output.weight") : w.token_embd;  // absent: tied
-  for (int l = 0; l < c.n_layers; ++l) {
-    GemmaLayer L;
-    L.attn_norm = t.tensor("blk.{l}.attn_norm.weight", l);
-    L.qkv = t.stacked(device, {"blk.{l}.attn_q.weight", "blk.{l}.attn_k.weight", "blk.{l}.attn_v.weight"}, l);
-    if (c.qk_norm) {
-      L.q_norm = t.tensor("blk.{l}.attn_q_norm.weight", l);
-      L.k_norm = t.tensor("blk.{l}.attn_k_norm.weight", l);
-    }
-    L.wo = t.weight("blk.{l}.attn_output.weight", l);
-    L.post_attention_norm = t.tensor("blk.{l}.post_attention_norm.weight", l);
-    L.ffn_norm = t.tensor("blk.{l}.ffn_norm.weight", l);
-    L.gate_up = t.stacked(device, {"blk.{l}.ffn_gate.weight", "blk.{l}.ffn_up.weight"}, l);
-    L.w_down = t.weight("blk.{l}.ffn_down.weight", l);
-    L.post_ffw_norm = t.tensor("blk.{l}.post_ffw_norm.weight", l);
-    w.layers.push_back(std::move(L));
-  }
+  for (int l = 0; l < c.n_layers; ++l) w.layers.push_back(load_gemma_layer(device, t, "", l, c.qk_norm));
   source.finish();
   return std::make_unique<GemmaModel>(device, arch.name, c, std::move(w));
 }
@@ -157,11 +174,11 @@ std::unique_ptr<Model> load_gemma(Device& device, const ArchDescription& arch, c
 }  // namespace
 
 std::unique_ptr<Model> load_gemma2(Device& device, const ArchDescription& arch, const Hyperparameters& h, TensorSource& source) {
-  return load_gemma(device, arch, h, source, {.global_every = 2, .qk_norm = false, .sliding_base = false, .query_by_dim_layers = 46});
+  return load_gemma(device, arch, h, source, kGemma2);
 }
 
 std::unique_ptr<Model> load_gemma3(Device& device, const ArchDescription& arch, const Hyperparameters& h, TensorSource& source) {
-  return load_gemma(device, arch, h, source, {.global_every = 6, .qk_norm = true, .sliding_base = true, .query_by_dim_layers = 62});
+  return load_gemma(device, arch, h, source, kGemma3);
 }
 
 }  // namespace vkllm

@@ -7,8 +7,10 @@
 // normalizes each q and k head (QK-norm) and rotates sliding layers with their own RoPE base
 // (every 6th layer global).
 #include <memory>
+#include <string>
 #include <vector>
 
+#include "models/arch.h"
 #include "models/model.h"
 #include "runtime/graph.h"
 #include "runtime/kv_cache.h"
@@ -31,6 +33,7 @@ struct GemmaConfig {
   const RopeConfig& layer_rope(int l) const { return sliding_window[size_t(l)] > 0 ? sliding_rope : rope; }
   int q_width() const { return n_heads * head_dim; }
   int kv_width() const { return n_kv_heads * head_dim; }
+  Extents extents() const;  // the description's tensor shapes
   void validate() const;
 };
 
@@ -50,6 +53,22 @@ struct GemmaWeights {
   std::vector<GemmaLayer> layers;
 };
 
+// A Gemma block's working memory for n rows, and its parts, which T5Gemma's stacks share:
+// attention_input: h = norm(x), [q; k; v] = h W (QK-normed), q and k rotated at positions;
+// residual: x += post_norm(in W); feed_forward: x += post_norm(ffn(norm(x))).
+struct GemmaScratch {
+  Tensor x, h, t, att, qkv, gate_up, act;
+  Tensor q(const GemmaConfig& c) const { return qkv.slice_cols(0, c.q_width()); }
+  Tensor k(const GemmaConfig& c) const { return qkv.slice_cols(c.q_width(), c.kv_width()); }
+  Tensor v(const GemmaConfig& c) const { return qkv.slice_cols(c.q_width() + c.kv_width(), c.kv_width()); }
+};
+namespace gemma_block {
+void attention_input(Graph& g, const GemmaConfig& c, const GemmaLayer& L, const GemmaScratch& s, const RopeTable& rope,
+                     const Tensor& positions);
+void residual(Graph& g, const GemmaConfig& c, const Weight& w, const Tensor& post_norm, const Tensor& in, const GemmaScratch& s);
+void feed_forward(Graph& g, const GemmaConfig& c, const GemmaLayer& L, const GemmaScratch& s);
+}  // namespace gemma_block
+
 class GemmaModel : public Model {
  public:
   GemmaModel(Device& device, std::string arch, GemmaConfig config, GemmaWeights weights);
@@ -67,6 +86,24 @@ class GemmaModel : public Model {
 class Hyperparameters;
 class TensorSource;
 struct ArchDescription;
+struct ArchTensors;
+
+// What sets Gemma 3 apart from Gemma 2 when loading.
+struct GemmaVariant {
+  int global_every;         // every n-th layer attends globally, the rest slide
+  bool qk_norm;
+  bool sliding_base;        // sliding layers have their own RoPE base (rope.freq_base_swa), unscaled
+  int query_by_dim_layers;  // the 27B model's layer count: llama.cpp scales its queries by
+                            // 1/sqrt(dim/heads) where a GGUF has no query_pre_attn_scalar
+};
+inline constexpr GemmaVariant kGemma2{.global_every = 2, .qk_norm = false, .sliding_base = false, .query_by_dim_layers = 46};
+inline constexpr GemmaVariant kGemma3{.global_every = 6, .qk_norm = true, .sliding_base = true, .query_by_dim_layers = 62};
+
+// A Gemma model's (or a T5Gemma stack's) config and blocks; `prefix` starts the stack's
+// tensor names ("enc." in T5Gemma).
+GemmaConfig read_gemma_config(const Hyperparameters& h, const ArchDescription& arch, TensorSource& source, const GemmaVariant& v,
+                              const std::string& prefix = "");
+GemmaLayer load_gemma_layer(Device& device, ArchTensors& t, const std::string& prefix, int layer, bool qk_norm);
 
 // Gemma 2 and Gemma 3 from any format: the description's tensors and hyperparameters.
 std::unique_ptr<Model> load_gemma2(Device& device, const ArchDescription& arch, const Hyperparameters& h, TensorSource& tensors);

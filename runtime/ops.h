@@ -88,6 +88,7 @@ enum class AttentionMask {
   Causal,         // keys whose position <= the query's position
   PrefixLM,       // by slot: keys in [0, prefix) for every query, later keys causally (ChatGLM-6B)
   SlidingWindow,  // causal, and query position - key position < window (Gemma, Mistral)
+  BidirectionalWindow,  // |query position - key position| < window (T5Gemma's encoder)
 };
 
 struct AttentionParams {

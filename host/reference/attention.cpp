@@ -30,6 +30,8 @@ Mat attention(const Mat& q, const Mat& k, const Mat& v, std::span<const int32_t>
           if (s.mask == 3) visible = visible && query_pos[size_t(i)] - key_pos[size_t(t)] < s.window;
         } else if (s.mask == 2) {
           visible = t < s.prefix || t <= s.first_query_slot + i;
+        } else if (s.mask == 4) {
+          visible = std::abs(query_pos[size_t(i)] - key_pos[size_t(t)]) < s.window;
         }
         if (s.explicit_mask) dot += s.explicit_mask->rows == q.rows ? s.explicit_mask->at(i, t) : s.explicit_mask->at(h * q.rows + i, t);
         score[size_t(t)] = visible ? dot : -INFINITY;

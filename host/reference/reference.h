@@ -53,7 +53,7 @@ Mat position_bias(const Mat& table, std::span<const int32_t> by_distance, bool b
 struct AttentionSpec {
   int n_heads, n_kv_heads, head_dim;
   float scale = 0, softcap = 0;
-  int mask = 1;  // 0 none, 1 causal, 2 prefix-LM, 3 sliding window
+  int mask = 1;  // 0 none, 1 causal, 2 prefix-LM, 3 sliding window, 4 window both ways
   int prefix = 0, window = 0;
   int64_t n_kv = -1;             // -1: all rows of k
   int64_t first_query_slot = 0;  // prefix-LM

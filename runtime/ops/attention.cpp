@@ -51,7 +51,7 @@ void check(const Tensor& q, const Tensor& k, const Tensor& key_positions, const 
   require(query_positions.rows == 1 && query_positions.cols == q.rows, std::string(op) + ": one query position per query");
   if (!(a.n_kv & 0x80000000u) && a.n_kv != kAllColumns)
     require(int64_t(a.n_kv) <= k.rows, std::string(op) + ": n_kv exceeds the cache capacity");
-  if (a.mask == AttentionMask::SlidingWindow) require(a.window > 0, std::string(op) + ": a sliding window needs window > 0");
+  if (a.mask == AttentionMask::SlidingWindow || a.mask == AttentionMask::BidirectionalWindow) require(a.window > 0, std::string(op) + ": a sliding window needs window > 0");
   if (a.explicit_mask) {
     require_dtype(*a.explicit_mask, DType::F32, op);
     require((a.explicit_mask->rows == q.rows || a.explicit_mask->rows == q.rows * a.n_heads) && a.explicit_mask->cols >= k.rows,

@@ -93,7 +93,7 @@ void check_case(const Case& c) {
 
 TEST_CASE_FIXTURE(GpuTest, "attention matches the reference for every mask, GQA ratio and head size") {
   using M = ops::AttentionMask;
-  for (M mask : {M::None, M::Causal, M::PrefixLM, M::SlidingWindow})
+  for (M mask : {M::None, M::Causal, M::PrefixLM, M::SlidingWindow, M::BidirectionalWindow})
     for (int group : {1, 2, 4, 8})
       for (int hd : {64, 80, 128})
         for (int64_t n_q : {1, 9}) check_case({group * 2, 2, hd, 320, 300, n_q, mask});
