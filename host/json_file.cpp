@@ -28,4 +28,12 @@ std::string read_text_file(const std::string& path) {
   return text;
 }
 
+void merge_json(nlohmann::json& base, const nlohmann::json& overrides) {
+  if (!base.is_object() || !overrides.is_object()) {
+    base = overrides;
+    return;
+  }
+  for (const auto& [key, value] : overrides.items()) merge_json(base[key], value);
+}
+
 }  // namespace vkllm

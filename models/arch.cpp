@@ -8,6 +8,7 @@
 #include "models/llama.h"
 #include "models/bart.h"
 #include "models/t5.h"
+#include "models/t5gemma.h"
 #include "runtime/error.h"
 
 namespace vkllm {
@@ -308,6 +309,74 @@ ArchDescription bart() {
   return d;
 }
 
+// T5Gemma: two Gemma 2 stacks (vkllm's GGUF names: Gemma's under "enc." and "dec."), each
+// configured like a Gemma 2 model of its own (config.json's "encoder" and "decoder"; GGUF's
+// decoder keys under "decoder."); decoder blocks add a cross-attention sublayer, normed
+// before and after like the others. The head is the decoder's embedding unless given.
+ArchDescription t5gemma() {
+  ArchDescription d{"t5gemma", load_t5gemma, {"T5GemmaForConditionalGeneration"}, RopePairing::HalfSplit, {}, "", {}, {}};
+  const std::vector<HparamSpec> stack_keys{
+      {"embedding_length", "hidden_size"},
+      {"feed_forward_length", "intermediate_size"},
+      {"block_count", "num_hidden_layers"},
+      {"attention.head_count", "num_attention_heads"},
+      {"attention.head_count_kv", "num_key_value_heads"},
+      {"attention.key_length", "head_dim"},
+      {"attention.value_length", "head_dim"},
+      {"context_length", "max_position_embeddings"},
+      {"attention.layer_norm_rms_epsilon", "rms_norm_eps"},
+      {"rope.freq_base", "rope_theta"},
+      {"attention.sliding_window", "sliding_window"},
+      {"layer_types", "layer_types"},
+      {"attn_logit_softcapping", "attn_logit_softcapping"},
+      {"final_logit_softcapping", "final_logit_softcapping"},
+      {"query_pre_attn_scalar", "query_pre_attn_scalar"},
+  };
+  for (const HparamSpec& k : stack_keys) {
+    d.hparams.push_back({k.gguf, "encoder." + k.hf});
+    d.hparams.push_back({"decoder." + k.gguf, "decoder." + k.hf});
+  }
+  d.hparams.push_back({"vocab_size", "vocab_size|encoder.vocab_size"});
+  d.hparams.push_back({"decoder.vocab_size", "vocab_size|decoder.vocab_size"});
+  d.hparams.push_back({"decoder_start_token_id", "decoder.bos_token_id|bos_token_id"});
+  // transformers' Gemma2Config, for each stack (T5GemmaModuleConfig)
+  const std::string gemma2_defaults = R"({"hidden_size": 2304, "intermediate_size": 9216, "num_hidden_layers": 26,
+    "num_attention_heads": 8, "num_key_value_heads": 4, "head_dim": 256, "max_position_embeddings": 8192,
+    "rms_norm_eps": 1e-6, "rope_theta": 10000.0, "query_pre_attn_scalar": 256, "sliding_window": 4096,
+    "final_logit_softcapping": 30.0, "attn_logit_softcapping": 50.0, "bos_token_id": 2})";
+  d.hf_defaults = R"({"vocab_size": 256000, "encoder": )" + gemma2_defaults + R"(, "decoder": )" + gemma2_defaults + "}";
+  for (const std::string stack : {"enc", "dec"}) {
+    const std::string g = stack + ".", h = stack == "enc" ? "model.encoder." : "model.decoder.";
+    const std::string gb = g + "blk.{l}.", hb = h + "layers.{l}.";
+    auto add = [&](const std::string& gguf, const std::string& hf, E rows, E cols, R role) {
+      d.tensors.push_back({gguf, hf, rows, cols, role, false, role == R::Norm ? HfLayout::NormMinusOne : HfLayout::AsIs});
+    };
+    add(g + "token_embd.weight", h + "embed_tokens.weight", E::Vocab, E::Dim, R::Matrix);
+    add(gb + "attn_norm.weight", hb + "pre_self_attn_layernorm.weight", E::One, E::Dim, R::Norm);
+    add(gb + "attn_q.weight", hb + "self_attn.q_proj.weight", E::QWidth, E::Dim, R::Matrix);
+    add(gb + "attn_k.weight", hb + "self_attn.k_proj.weight", E::KvWidth, E::Dim, R::Matrix);
+    add(gb + "attn_v.weight", hb + "self_attn.v_proj.weight", E::KvWidth, E::Dim, R::Matrix);
+    add(gb + "attn_output.weight", hb + "self_attn.o_proj.weight", E::Dim, E::QWidth, R::Matrix);
+    add(gb + "post_attention_norm.weight", hb + "post_self_attn_layernorm.weight", E::One, E::Dim, R::Norm);
+    if (stack == "dec") {
+      add(gb + "cross_attn_norm.weight", hb + "pre_cross_attn_layernorm.weight", E::One, E::Dim, R::Norm);
+      add(gb + "cross_attn_q.weight", hb + "cross_attn.q_proj.weight", E::QWidth, E::Dim, R::Matrix);
+      add(gb + "cross_attn_k.weight", hb + "cross_attn.k_proj.weight", E::KvWidth, E::EncoderDim, R::Matrix);
+      add(gb + "cross_attn_v.weight", hb + "cross_attn.v_proj.weight", E::KvWidth, E::EncoderDim, R::Matrix);
+      add(gb + "cross_attn_output.weight", hb + "cross_attn.o_proj.weight", E::Dim, E::QWidth, R::Matrix);
+      add(gb + "cross_attn_post_norm.weight", hb + "post_cross_attn_layernorm.weight", E::One, E::Dim, R::Norm);
+    }
+    add(gb + "ffn_norm.weight", hb + "pre_feedforward_layernorm.weight", E::One, E::Dim, R::Norm);
+    add(gb + "ffn_gate.weight", hb + "mlp.gate_proj.weight", E::Ffn, E::Dim, R::Matrix);
+    add(gb + "ffn_up.weight", hb + "mlp.up_proj.weight", E::Ffn, E::Dim, R::Matrix);
+    add(gb + "ffn_down.weight", hb + "mlp.down_proj.weight", E::Dim, E::Ffn, R::Matrix);
+    add(gb + "post_ffw_norm.weight", hb + "post_feedforward_layernorm.weight", E::One, E::Dim, R::Norm);
+    add(g + "output_norm.weight", h + "norm.weight", E::One, E::Dim, R::Norm);
+  }
+  d.tensors.push_back({"output.weight", "lm_head.out_proj.weight", E::Vocab, E::Dim, R::Matrix, true});
+  return d;
+}
+
 const std::vector<ArchDescription>& all() {
   static const std::vector<ArchDescription> d{
       llama_family("llama", {"LlamaForCausalLM", "MistralForCausalLM"}, RopePairing::Interleaved, false),
@@ -318,6 +387,7 @@ const std::vector<ArchDescription>& all() {
       gemma3(),
       t5(),
       bart(),
+      t5gemma(),
   };
   return d;
 }
@@ -338,6 +408,7 @@ int64_t Extents::of(Extent e) const {
     case Extent::HeadDim: return head_dim;
     case Extent::Heads: return heads;
     case Extent::Buckets: return buckets;
+    case Extent::EncoderDim: return encoder_dim;
   }
   return 0;
 }

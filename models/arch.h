@@ -24,12 +24,13 @@ using ArchLoader = std::unique_ptr<Model> (*)(Device& device, const ArchDescript
                                               TensorSource& tensors);
 
 // The sizes tensor shapes are given in.
-enum class Extent { One, Dim, Ffn, Vocab, Context, KvWidth, QkvWidth, RopePairs, QWidth, HeadDim, Heads, Buckets };
+enum class Extent { One, Dim, Ffn, Vocab, Context, KvWidth, QkvWidth, RopePairs, QWidth, HeadDim, Heads, Buckets, EncoderDim };
 struct Extents {
   int64_t dim = 0, ffn = 0, vocab = 0, context = 0, kv_width = 0, rope_pairs = 0;
   int64_t q_width = 0;   // heads x head_dim where that is not dim (Gemma)
   int64_t head_dim = 0;  // per-head norms (Gemma 3's QK-norm)
   int64_t heads = 0, buckets = 0;  // relative position tables (T5)
+  int64_t encoder_dim = 0;         // cross-attention K/V inputs, where the encoder is wider (T5Gemma 9B-2B)
   int64_t of(Extent e) const;
 };
 

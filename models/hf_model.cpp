@@ -271,7 +271,7 @@ std::unique_ptr<Model> load_hf_model(Device& device, const std::string& dir) {
   // A multimodal checkpoint's language model is configured in text_config; what neither gives
   // is the config class's default.
   json config = arch->hf_defaults.empty() ? json::object() : json::parse(arch->hf_defaults);
-  config.update(c.contains("text_config") && c["text_config"].is_object() ? c["text_config"] : c);
+  merge_json(config, c.contains("text_config") && c["text_config"].is_object() ? c["text_config"] : c);  // nested stacks keep their defaults
   HfHyperparameters h(std::move(config), dir, *arch);
   HfTensors tensors(device, dir, *arch, h);
   return arch->load(device, *arch, h, tensors);

@@ -34,7 +34,7 @@ GgmlType matrix_type(const std::string& mix, const std::string& name, int layers
   if (mix == "f32") return GgmlType::F32;
   if (mix == "f16") return GgmlType::F16;
   if (mix == "q8_0") return GgmlType::Q8_0;
-  if (name == "output.weight" || (tied && name == "token_embd.weight")) return cols % 256 ? GgmlType::Q8_0 : GgmlType::Q6_K;
+  if (name == "output.weight" || (tied && (name == "token_embd.weight" || name == "dec.token_embd.weight"))) return cols % 256 ? GgmlType::Q8_0 : GgmlType::Q6_K;
   if (mix == "q4_0") return GgmlType::Q4_0;
   if (mix == "q6_k") return GgmlType::Q6_K;
   const GgmlType base = mix == "q4_k_m" ? GgmlType::Q4_K : GgmlType::Q5_K;
@@ -154,8 +154,10 @@ void write_byte_level_vocab(GgufWriter& w, int vocab, const char* pre) {
 
 void make_model(const SyntheticModel& m, const std::string& path) {
   const bool qwen2 = m.arch == "qwen2", gpt2 = m.arch == "gpt2", glm = m.arch == "chatglm6b";
-  const bool gemma = m.arch == "gemma2" || m.arch == "gemma3", t5 = m.arch == "t5", bart = m.arch == "bart";
-  // No output matrix: the embedding serves, as in every Gemma, BART and the original T5.
+  const bool t5gemma = m.arch == "t5gemma", gemma = m.arch == "gemma2" || m.arch == "gemma3" || t5gemma;
+  const bool t5 = m.arch == "t5", bart = m.arch == "bart";
+  // No output matrix: the embedding serves (T5Gemma: the decoder's), as in every Gemma, BART
+  // and the original T5.
   const bool tied = gemma || bart || (t5 && m.t5_v1_0);
   if (m.t5_v1_0 && !t5) throw Error("make-model: t5_v1_0 is for the t5 architecture");
   const bool biased_blocks = gpt2 || glm;  // the GPT-2 block layout (LayerNorm, fused q/k/v, biases)
@@ -170,7 +172,7 @@ void make_model(const SyntheticModel& m, const std::string& path) {
   const auto file_type = kFileTypes.find(m.type);
   if (file_type == kFileTypes.end()) throw Error("make-model: type must be f32, f16, q8_0, q4_0, q4_k_m, q5_k_m or q6_k");
   if (m.head_dim != 0 && !gemma && !t5)
-    throw Error("make-model: a head_dim of its own is for gemma2, gemma3 and t5 (others split dim into heads)");
+    throw Error("make-model: a head_dim of its own is for gemma2, gemma3, t5gemma and t5 (others split dim into heads)");
   if (m.heads <= 0 || m.kv_heads <= 0 || m.heads % m.kv_heads || m.head_dim < 0 || m.head_dim % 2)
     throw Error("make-model: heads must be a positive multiple of kv heads, and head_dim even");
   const int head_dim = m.head_dim ? m.head_dim : m.dim / m.heads;
@@ -188,39 +190,48 @@ void make_model(const SyntheticModel& m, const std::string& path) {
   w.set_string("general.architecture", m.arch);
   w.set_string("general.name", "vkllm synthetic " + m.arch);
   w.set_u32("general.file_type", file_type->second);
-  w.set_u32(a + "context_length", uint32_t(m.context));
-  w.set_u32(a + "embedding_length", uint32_t(m.dim));
-  w.set_u32(a + "block_count", uint32_t(m.layers));
-  w.set_u32(a + "feed_forward_length", uint32_t(m.ffn));
-  w.set_u32(a + "attention.head_count", uint32_t(m.heads));
-  w.set_u32(a + "attention.head_count_kv", uint32_t(m.kv_heads));
-  if (biased_blocks || bart) {
-    w.set_f32(a + "attention.layer_norm_epsilon", 1e-5f);
-    if (bart) {  // both stacks alike; the decoder starts with </s>, as BART's, here the vocabulary's last
-      w.set_u32(a + "decoder_block_count", uint32_t(m.layers));
-      w.set_u32(a + "decoder_feed_forward_length", uint32_t(m.ffn));
-      w.set_u32(a + "decoder_attention.head_count", uint32_t(m.heads));
-      w.set_u32(a + "decoder_start_token_id", uint32_t(m.vocab - 1));
+  // A model's keys; t5gemma's are each stack's, the decoder's under "decoder.".
+  auto write_stack = [&](const std::string& k) {
+    w.set_u32(k + "context_length", uint32_t(m.context));
+    w.set_u32(k + "embedding_length", uint32_t(m.dim));
+    w.set_u32(k + "block_count", uint32_t(m.layers));
+    w.set_u32(k + "feed_forward_length", uint32_t(m.ffn));
+    w.set_u32(k + "attention.head_count", uint32_t(m.heads));
+    w.set_u32(k + "attention.head_count_kv", uint32_t(m.kv_heads));
+    if (biased_blocks || bart) {
+      w.set_f32(k + "attention.layer_norm_epsilon", 1e-5f);
+    } else if (t5) {  // as Flan-T5: 32 relative buckets, gated GELU, separate LM head
+      w.set_f32(k + "attention.layer_norm_rms_epsilon", 1e-6f);
+      w.set_u32(k + "attention.relative_buckets_count", 32);
+    } else {
+      w.set_f32(k + "attention.layer_norm_rms_epsilon", qwen2 || gemma ? 1e-6f : 1e-5f);
+      w.set_f32(k + "rope.freq_base", qwen2 || m.arch == "gemma3" ? 1000000.0f : 10000.0f);
+      w.set_u32(k + "rope.dimension_count", uint32_t(head_dim));
+      if (m.sliding_window > 0) w.set_u32(k + "attention.sliding_window", uint32_t(m.sliding_window));
     }
-  } else if (t5) {  // as Flan-T5: 32 relative buckets, gated GELU, separate LM head
-    w.set_f32(a + "attention.layer_norm_rms_epsilon", 1e-6f);
-    w.set_u32(a + "attention.relative_buckets_count", 32);
+    if (gemma || t5) {
+      w.set_u32(k + "attention.key_length", uint32_t(head_dim));
+      w.set_u32(k + "attention.value_length", uint32_t(head_dim));
+    }
+    if (gemma) w.set_f32(k + "query_pre_attn_scalar", float(head_dim));  // what Gemma's configs say, not left to defaults
+    if (m.arch == "gemma2" || t5gemma) {  // as Gemma 2 2B
+      w.set_f32(k + "attn_logit_softcapping", 50.0f);
+      w.set_f32(k + "final_logit_softcapping", 30.0f);
+    }
+  };
+  write_stack(a);
+  if (t5gemma) {  // two stacks alike (as T5Gemma 2B-2B); the decoder starts with Gemma's BOS
+    write_stack(a + "decoder.");
+    w.set_u32(a + "vocab_size", uint32_t(m.vocab));
+    w.set_u32(a + "decoder.vocab_size", uint32_t(m.vocab));
+    w.set_u32(a + "decoder_start_token_id", 2);
+  } else if (bart) {  // both stacks alike; the decoder starts with </s>, as BART's, here the vocabulary's last
+    w.set_u32(a + "decoder_block_count", uint32_t(m.layers));
+    w.set_u32(a + "decoder_feed_forward_length", uint32_t(m.ffn));
+    w.set_u32(a + "decoder_attention.head_count", uint32_t(m.heads));
+    w.set_u32(a + "decoder_start_token_id", uint32_t(m.vocab - 1));
+  } else if (t5) {
     w.set_u32(a + "decoder_start_token_id", 0);
-  } else {
-    w.set_f32(a + "attention.layer_norm_rms_epsilon", qwen2 || gemma ? 1e-6f : 1e-5f);
-    w.set_f32(a + "rope.freq_base", qwen2 || m.arch == "gemma3" ? 1000000.0f : 10000.0f);
-    w.set_u32(a + "rope.dimension_count", uint32_t(head_dim));
-    if (m.sliding_window > 0) w.set_u32(a + "attention.sliding_window", uint32_t(m.sliding_window));
-  }
-  if (gemma || t5) {
-    w.set_u32(a + "attention.key_length", uint32_t(head_dim));
-    w.set_u32(a + "attention.value_length", uint32_t(head_dim));
-  }
-  if (gemma) {  // as Gemma 2 2B and Gemma 3 1B: sliding layers by the architecture's pattern
-    if (m.arch == "gemma2") {
-      w.set_f32(a + "attn_logit_softcapping", 50.0f);
-      w.set_f32(a + "final_logit_softcapping", 30.0f);
-    }
   }
   if (qwen2 || gpt2 || bart)
     write_byte_level_vocab(w, m.vocab, qwen2 ? "qwen2" : "gpt-2");
@@ -243,7 +254,7 @@ void make_model(const SyntheticModel& m, const std::string& path) {
     w.add_tensor(name, rows == 1 ? std::vector<uint64_t>{cols} : std::vector<uint64_t>{cols, uint64_t(rows)}, uint32_t(GgmlType::F32),
                  std::move(bytes));
   };
-  const Extents extents{m.dim, m.ffn, m.vocab, m.context + (bart ? 2 : 0), kv_width, head_dim / 2, q_width, head_dim, m.heads, 32};
+  const Extents extents{m.dim, m.ffn, m.vocab, m.context + (bart ? 2 : 0), kv_width, head_dim / 2, q_width, head_dim, m.heads, 32, m.dim};
   auto write = [&](const TensorSpec& t, const std::string& name) {
     if (tied && name == "output.weight") return;
     if (t5 && m.t5_v1_0 && name.ends_with(".ffn_gate.weight")) return;  // relu(up)

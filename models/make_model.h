@@ -15,7 +15,7 @@ struct SyntheticModel {
   std::string type = "f16";  // the matrices: f32, f16, q8_0, q4_0, q4_k_m, q5_k_m or q6_k (llama.cpp's mixes); norms are f32
   uint32_t seed = 1;
   int sliding_window = 0;  // llama, qwen2: every layer attends within this many positions (0: full);
-                           // gemma2, gemma3: the sliding layers (every other; five of six)
+                           // gemma2, gemma3, t5gemma: the sliding layers (every other; five of six)
   std::vector<float> rope_freq_factors;  // llama, qwen2: rope_freqs.weight, one per rotated pair (empty: none)
 };
 

@@ -4,6 +4,7 @@
 #include <cstring>
 #include <fstream>
 
+#include "host/json_file.h"
 #include "models/arch.h"
 #include "models/gguf.h"
 #include "tests/models/safetensors_writer.h"
@@ -45,8 +46,9 @@ fs::path write_hf_from_gguf(const std::string& gguf_path, const std::string& lab
       if constexpr (!std::is_same_v<std::decay_t<decltype(v)>, GgufArray>) *at = v;
     }, gguf.metadata().at(key).v);
   }
-  config["vocab_size"] = gguf.tensor("token_embd.weight").dims[1];
-  config.update(e.extra_config);
+  const GgufTensor* embedding = gguf.find("token_embd.weight");
+  config["vocab_size"] = (embedding ? *embedding : gguf.tensor("enc.token_embd.weight")).dims[1];
+  merge_json(config, e.extra_config);  // nested objects (T5Gemma's stacks) keep their other keys
 
   std::vector<SafetensorEntry> entries;
   for (const GgufTensor& t : gguf.tensors()) {

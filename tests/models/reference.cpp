@@ -200,6 +200,59 @@ std::vector<float> host_bart_logits(const GgufFile& f, const BartConfig& c, cons
   return (f.find("output.bias") ? ref::add(logits, w("output.bias")) : logits).v;
 }
 
+std::vector<float> host_t5gemma_logits(const GgufFile& f, const GemmaConfig& enc, const GemmaConfig& dec,
+                                       const std::vector<int32_t>& encoder_tokens, const std::vector<int32_t>& tokens) {
+  const std::vector<int32_t> enc_pos = iota_positions(encoder_tokens.size()), dec_pos = iota_positions(tokens.size());
+  auto w = [&](const std::string& name) { return gguf_mat(f, name); };
+  auto linear = [&](const std::string& name, const ref::Mat& x) { return ref::matmul(w(name), x); };
+  auto norm = [&](const GemmaConfig& c, const std::string& name, const ref::Mat& x) { return ref::rmsnorm(x, w(name).v, c.norm_eps); };
+  auto spec_of = [](const GemmaConfig& c) {
+    ref::AttentionSpec s{c.n_heads, c.n_kv_heads, c.head_dim};
+    s.scale = c.query_scale;
+    s.softcap = c.attn_softcap;
+    return s;
+  };
+  // x + post_norm(attention over x's own q/k/v at `pos`), and x + post_norm(ffn(norm(x))).
+  auto self_attention = [&](const GemmaConfig& c, const std::string& b, const ref::Mat& x, const std::vector<int32_t>& pos, int mask, int window) {
+    const ref::Mat h = norm(c, b + "attn_norm.weight", x);
+    ref::AttentionSpec s = spec_of(c);
+    s.mask = mask;
+    s.window = window;
+    const ref::Mat q = ref::rope(linear(b + "attn_q.weight", h), c.n_heads, c.rope, {pos});
+    const ref::Mat k = ref::rope(linear(b + "attn_k.weight", h), c.n_kv_heads, c.rope, {pos});
+    const ref::Mat att = ref::attention(q, k, linear(b + "attn_v.weight", h), pos, pos, s);
+    return ref::add(x, norm(c, b + "post_attention_norm.weight", linear(b + "attn_output.weight", att)));
+  };
+  auto ffn = [&](const GemmaConfig& c, const std::string& b, const ref::Mat& x) {
+    const ref::Mat h = norm(c, b + "ffn_norm.weight", x);
+    const ref::Mat act = ref::mul(ref::gelu_tanh(linear(b + "ffn_gate.weight", h)), linear(b + "ffn_up.weight", h));
+    return ref::add(x, norm(c, b + "post_ffw_norm.weight", linear(b + "ffn_down.weight", act)));
+  };
+  ref::Mat x = ref::scale(ref::get_rows(w("enc.token_embd.weight"), encoder_tokens), std::sqrt(float(enc.dim)));
+  for (int l = 0; l < enc.n_layers; ++l) {
+    const std::string b = "enc.blk." + std::to_string(l) + ".";
+    const int window = enc.sliding_window[size_t(l)];
+    x = ffn(enc, b, self_attention(enc, b, x, enc_pos, window > 0 ? 4 : 0, window));
+  }
+  const ref::Mat encoded = norm(enc, "enc.output_norm.weight", x);
+  x = ref::scale(ref::get_rows(w("dec.token_embd.weight"), tokens), std::sqrt(float(dec.dim)));
+  for (int l = 0; l < dec.n_layers; ++l) {
+    const std::string b = "dec.blk." + std::to_string(l) + ".";
+    const int window = dec.sliding_window[size_t(l)];
+    x = self_attention(dec, b, x, dec_pos, window > 0 ? 3 : 1, window);
+    ref::AttentionSpec s = spec_of(dec);
+    s.mask = 0;
+    const ref::Mat att = ref::attention(linear(b + "cross_attn_q.weight", norm(dec, b + "cross_attn_norm.weight", x)),
+                                        linear(b + "cross_attn_k.weight", encoded), linear(b + "cross_attn_v.weight", encoded), enc_pos,
+                                        dec_pos, s);
+    x = ffn(dec, b, ref::add(x, norm(dec, b + "cross_attn_post_norm.weight", linear(b + "cross_attn_output.weight", att))));
+  }
+  std::vector<float> logits = ref::matmul(w(f.find("output.weight") ? "output.weight" : "dec.token_embd.weight"), norm(dec, "dec.output_norm.weight", x)).v;
+  if (dec.final_softcap > 0)
+    for (float& v : logits) v = dec.final_softcap * std::tanh(v / dec.final_softcap);
+  return logits;
+}
+
 std::vector<float> host_gpt2_logits(const GgufFile& f, const Gpt2Config& c, const std::vector<int32_t>& tokens) {
   const std::vector<int32_t> pos = iota_positions(tokens.size());
   auto linear = [&](const std::string& name, const ref::Mat& x) {

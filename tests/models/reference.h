@@ -11,6 +11,7 @@
 #include "models/gpt2.h"
 #include "models/llama.h"
 #include "models/t5.h"
+#include "models/t5gemma.h"
 
 namespace vkllm::test {
 
@@ -43,6 +44,11 @@ std::vector<float> host_t5_logits(const GgufFile& file, const T5Config& config, 
 // BART likewise (post-norm blocks, learned positions from row 2, final_logits_bias).
 std::vector<float> host_bart_logits(const GgufFile& file, const BartConfig& config, const std::vector<int32_t>& encoder_tokens,
                                     const std::vector<int32_t>& tokens);
+
+// T5Gemma likewise (two Gemma 2 stacks; the encoder's windows both ways, cross-attention
+// normed before and after).
+std::vector<float> host_t5gemma_logits(const GgufFile& file, const GemmaConfig& encoder, const GemmaConfig& decoder,
+                                       const std::vector<int32_t>& encoder_tokens, const std::vector<int32_t>& tokens);
 
 // GPT-2 likewise (fused q/k/v, LayerNorm with bias, GELU tanh, learned positions).
 std::vector<float> host_gpt2_logits(const GgufFile& file, const Gpt2Config& config, const std::vector<int32_t>& tokens);

@@ -11,7 +11,7 @@ SyntheticModel small_model(const std::string& arch, const std::string& type) {
   m.type = type;
   m.dim = 64, m.layers = 2, m.heads = 4, m.ffn = 128, m.vocab = 300, m.context = 64;
   m.kv_heads = arch == "gpt2" || arch == "chatglm6b" || arch == "t5" || arch == "bart" ? 4 : 2;  // as many kv heads as heads
-  if (arch == "gemma2" || arch == "gemma3") {
+  if (arch == "gemma2" || arch == "gemma3" || arch == "t5gemma") {
     m.head_dim = 32;  // wider than dim / heads, as in Gemma
     m.sliding_window = 8;
   }

@@ -262,11 +262,14 @@ TEST_CASE_FIXTURE(GpuTest, "tiny-t5 truncated: bare exactly without a prefix, ne
   check_encoder_decoder_truncation(*loaded.model, cases[0]);
 }
 
-TEST_CASE_FIXTURE(GpuTest, "BART truncated: bare exactly without a prefix, neither full nor bare with one") {
-  SyntheticModel m = small_model("bart", "f32");
-  m.dim = 128;  // enough weight for a prefix to move the answer's NLL
-  LoadedModel loaded = load_synthetic(m);
-  check_encoder_decoder_truncation(*loaded.model, {"synthetic", -1, {40, 41, 42, 43, 44, 45}, {50, 51, 52, 53, 54, 55, 56, 57}, {60, 61}, {70, 71, 72}});
+TEST_CASE_FIXTURE(GpuTest, "BART and T5Gemma truncated: bare exactly without a prefix, neither full nor bare with one") {
+  for (const char* arch : {"bart", "t5gemma"}) {
+    CAPTURE(arch);
+    SyntheticModel m = small_model(arch, "f32");
+    m.dim = 128;  // enough weight for a prefix to move the answer's NLL
+    LoadedModel loaded = load_synthetic(m);
+    check_encoder_decoder_truncation(*loaded.model, {"synthetic", -1, {40, 41, 42, 43, 44, 45}, {50, 51, 52, 53, 54, 55, 56, 57}, {60, 61}, {70, 71, 72}});
+  }
 }
 
 // Splitting the work into a cached Phase A and a Phase B changes nothing: bare and full equal
