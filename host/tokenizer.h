@@ -1,6 +1,6 @@
 #pragma once
-// Text <-> token ids for SentencePiece-style and byte-level BPE vocabularies: tokens written in
-// the text, normalizers, pre-tokenizers and the BPE model as the Vocab describes them, and a
+// Text <-> token ids for SentencePiece-style and byte-level vocabularies: tokens written in the
+// text, normalizers, pre-tokenizers and the BPE or Unigram model as the Vocab describes them, and a
 // streaming decoder that never emits half a UTF-8 character.
 #include <cstdint>
 #include <span>
@@ -12,6 +12,7 @@
 #include "host/tokenizer/pretokenize.h"
 #include "host/tokenizer/text_tokens.h"
 #include "host/tokenizer/token_index.h"
+#include "host/tokenizer/unigram.h"
 #include "host/vocab.h"
 
 namespace vkllm {
@@ -43,6 +44,7 @@ class Tokenizer {
   Vocab vocab_;
   TokenIndex ids_;
   MergeIndex merges_;  // of vocab_.merges
+  UnigramModel unigram_;  // Unigram vocabularies
   int32_t byte_ids_[256];
   Normalizer normalizer_;
   PreTokenizer pre_tokenizer_;

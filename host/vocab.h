@@ -1,7 +1,8 @@
 #pragma once
 // A tokenizer's vocabulary and pipeline as model files describe it, independent of where it came
 // from (GGUF metadata or a Hugging Face tokenizer.json): tokens written in the text are found
-// first, the text between them is normalized and pre-tokenized, and each piece is encoded by BPE.
+// first, the text between them is normalized and pre-tokenized, and each piece is encoded by BPE
+// or Unigram.
 #include <cstdint>
 #include <map>
 #include <string>
@@ -17,6 +18,10 @@ namespace vkllm {
 // "llama") or byte-level (characters of GPT-2's byte alphabet; GGUF "gpt2").
 enum class TokenizerKind { Spm, BytePairs };
 
+// How a piece becomes tokens: BPE merges (by merge rank or score), or Unigram's best-scoring
+// segmentation (T5's SentencePiece vocabularies).
+enum class TokenizerModel { Bpe, Unigram };
+
 // GGUF token types (values fixed by the format). Control, unknown and user-defined tokens are
 // matched where they are written in the text (control and unknown only when asked to).
 enum class TokenType : uint8_t { Normal = 1, Unknown = 2, Control = 3, UserDefined = 4, Unused = 5, Byte = 6 };
@@ -29,10 +34,12 @@ struct TextTokenOptions {
 
 struct Vocab {
   TokenizerKind kind = TokenizerKind::Spm;
+  TokenizerModel model = TokenizerModel::Bpe;
   std::vector<std::string> tokens;
   std::vector<TokenType> types;  // one per token
-  // Merge priority: by the merge list's order (earlier first) where there is one, else by the
-  // merged piece's score (higher first; GGUF SentencePiece vocabularies).
+  // BPE's merge priority: by the merge list's order (earlier first) where there is one, else by
+  // the merged piece's score (higher first; GGUF SentencePiece vocabularies). Unigram: each
+  // token's log probability.
   std::vector<float> scores;
   std::vector<std::pair<std::string, std::string>> merges;
   std::vector<NormalizerStep> normalizer;

@@ -1,6 +1,7 @@
 #include "models/gguf_vocab.h"
 
 #include <algorithm>
+#include <memory>
 
 #include "runtime/error.h"
 
@@ -38,12 +39,12 @@ std::optional<Vocab> vocab_from_gguf(const GgufFile& f) {
   if (!f.has(model_key) || f.get_string(model_key) == "none" || f.get_string(model_key) == "no_vocab") return std::nullopt;
   const std::string model = f.get_string(model_key);
   Vocab v;
-  if (model == "llama")
+  if (model == "llama" || model == "t5")
     v.kind = TokenizerKind::Spm;
   else if (model == "gpt2")
     v.kind = TokenizerKind::BytePairs;
   else
-    throw Error(f.path() + ": " + model_key + " '" + model + "' is not supported (known: llama, gpt2)");
+    throw Error(f.path() + ": " + model_key + " '" + model + "' is not supported (known: llama, t5, gpt2)");
 
   v.tokens = array_of<std::string>(f, "tokenizer.ggml.tokens");
   const size_t n = v.tokens.size();
@@ -64,7 +65,26 @@ std::optional<Vocab> vocab_from_gguf(const GgufFile& f) {
     }
   }
   const bool spm = v.kind == TokenizerKind::Spm;
-  if (spm) {
+  if (model == "t5") {
+    // SentencePiece Unigram, as llama.cpp reads it (the precompiled rules matched longest
+    // first) in the pipeline of Hugging Face's T5 tokenizer.json: the rules, runs of spaces as
+    // one, then "▁" for spaces and in front of every word.
+    v.model = TokenizerModel::Unigram;
+    v.fuse_unk = true;
+    const std::string charsmap_key = "tokenizer.ggml.precompiled_charsmap";
+    if (f.has(charsmap_key)) {
+      std::string blob;
+      for (int32_t b : array_of<int32_t>(f, charsmap_key)) blob.push_back(char(b));
+      v.normalizer.push_back(NormalizerStep::precompiled(
+          std::make_shared<PrecompiledCharsmap>(blob, PrecompiledCharsmap::Matching::Longest, f.path() + ": " + charsmap_key)));
+    }
+    if (f.get_bool("tokenizer.ggml.remove_extra_whitespaces", true)) v.normalizer.push_back(NormalizerStep::replace(" {2,}", " ", true));
+    PreTokenizerStep metaspace{PreTokenizerStep::Kind::Metaspace};
+    metaspace.replacement = "\xe2\x96\x81";
+    metaspace.prepend = f.get_bool("tokenizer.ggml.add_space_prefix", true) ? PreTokenizerStep::Prepend::Always : PreTokenizerStep::Prepend::Never;
+    v.pre_tokenizer.push_back(metaspace);
+    v.byte_fallback = std::any_of(v.types.begin(), v.types.end(), [](TokenType t) { return t == TokenType::Byte; });
+  } else if (spm) {
     v.merges.clear();  // GGUF SentencePiece ranks by score
     v.normalizer = sentencepiece_normalizer(f.get_bool("tokenizer.ggml.add_space_prefix", true));
     v.byte_fallback = true;
@@ -87,8 +107,8 @@ std::optional<Vocab> vocab_from_gguf(const GgufFile& f) {
     auto it = std::find(v.tokens.begin(), v.tokens.end(), text);
     if (it != v.tokens.end() && v.types[it - v.tokens.begin()] == TokenType::Control) v.end_of_generation.push_back(int32_t(it - v.tokens.begin()));
   }
-  v.add_bos = f.get_bool("tokenizer.ggml.add_bos_token", spm);
-  v.add_eos = f.get_bool("tokenizer.ggml.add_eos_token", false);
+  v.add_bos = f.get_bool("tokenizer.ggml.add_bos_token", spm && model != "t5");
+  v.add_eos = f.get_bool("tokenizer.ggml.add_eos_token", model == "t5");  // T5 ends its input with </s>
   v.validate(f.path());
   return v;
 }

@@ -55,6 +55,11 @@ void GgufWriter::set_strings(const std::string& key, const std::vector<std::stri
   for (auto& v : values) put_string(metadata_, v);
 }
 
+void GgufWriter::set_u8s(const std::string& key, const std::vector<uint8_t>& values) {
+  begin_array(key, 0, values.size());
+  for (uint8_t v : values) put<uint8_t>(metadata_, v);
+}
+
 void GgufWriter::set_f32s(const std::string& key, const std::vector<float>& values) {
   begin_array(key, 6, values.size());
   for (float v : values) put<float>(metadata_, v);

@@ -15,6 +15,7 @@ class GgufWriter {
   void set_strings(const std::string& key, const std::vector<std::string>& values);
   void set_f32s(const std::string& key, const std::vector<float>& values);
   void set_i32s(const std::string& key, const std::vector<int32_t>& values);
+  void set_u8s(const std::string& key, const std::vector<uint8_t>& values);  // llama.cpp's precompiled_charsmap
   // dims innermost first (GGUF order); data holds the tensor's bytes in that type.
   void add_tensor(const std::string& name, std::vector<uint64_t> dims, uint32_t type, std::vector<uint8_t> data);
   void write(const std::string& path) const;  // throws an Error naming the path on failure

@@ -73,7 +73,7 @@ namespace {
 // Placeholder vocabularies (random weights need no real one, but tools and llama.cpp expect
 // a complete tokenizer): SentencePiece for llama, gemma and chatglm6b, byte-level BPE for
 // qwen2, gpt2 and bart. Gemma's specials come first (<pad> <eos> <bos> <unk>) and it adds no space
-// prefix; T5's are <pad> </s> <unk> and it adds no BOS; ChatGLM-6B's last two pieces are
+// prefix; T5's are <pad> </s> <unk>, it is Unigram ("t5") and adds no BOS; ChatGLM-6B's last two pieces are
 // [gMASK] and <sop> (its BOS).
 enum class SpmStyle { Llama, Gemma, T5, Glm };
 void write_spm_vocab(GgufWriter& w, int vocab, SpmStyle style) {
@@ -106,9 +106,13 @@ void write_spm_vocab(GgufWriter& w, int vocab, SpmStyle style) {
     w.set_u32("chatglm6b.gmask_token_id", uint32_t(vocab - 2));
     w.set_bool("tokenizer.ggml.add_bos_token", false);  // BOS follows [gMASK] at the end instead
   }
-  w.set_string("tokenizer.ggml.model", "llama");
+  // T5's is a Unigram vocabulary: longer pieces score a little higher, so whole words win.
+  std::vector<float> scores(tokens.size(), 0.0f);
+  if (t5)
+    for (size_t i = 0; i < tokens.size(); ++i) scores[i] = -10.0f + 0.5f * float(tokens[i].size());
+  w.set_string("tokenizer.ggml.model", t5 ? "t5" : "llama");
   w.set_strings("tokenizer.ggml.tokens", tokens);
-  w.set_f32s("tokenizer.ggml.scores", std::vector<float>(tokens.size(), 0.0f));
+  w.set_f32s("tokenizer.ggml.scores", scores);
   w.set_i32s("tokenizer.ggml.token_type", types);
   if (t5) {
     w.set_u32("tokenizer.ggml.eos_token_id", 1);

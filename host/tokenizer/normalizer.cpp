@@ -19,6 +19,12 @@ NormalizerStep NormalizerStep::prepend(std::string prefix) {
   return s;
 }
 
+NormalizerStep NormalizerStep::precompiled(std::shared_ptr<const PrecompiledCharsmap> charsmap) {
+  NormalizerStep s{Kind::Precompiled};
+  s.charsmap = std::move(charsmap);
+  return s;
+}
+
 Normalizer::Normalizer(const std::vector<NormalizerStep>& steps, const std::string& source) {
   for (const NormalizerStep& s : steps)
     steps_.push_back({s, s.regex ? Pattern::regex(s.pattern, source) : Pattern::literal(s.pattern)});
@@ -70,6 +76,7 @@ std::string Normalizer::apply(std::string_view input) const {
       case NormalizerStep::Kind::Prepend:
         if (!text.empty()) text.insert(0, s.content);
         break;
+      case NormalizerStep::Kind::Precompiled: text = s.charsmap->apply(text); break;
     }
   }
   return text;

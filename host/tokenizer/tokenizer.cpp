@@ -67,6 +67,7 @@ Tokenizer::Tokenizer(Vocab vocab)
       pre_tokenizer_(vocab_.pre_tokenizer, "tokenizer pre-tokenizer"),
       raw_tokens_(text_tokens(vocab_, normalizer_, false)),
       normalized_tokens_(text_tokens(vocab_, normalizer_, true)) {
+  if (vocab_.model == TokenizerModel::Unigram) unigram_ = UnigramModel(vocab_, ids_);
   for (int b = 0; b < 256; ++b) {
     char name[8];
     std::snprintf(name, sizeof name, "<0x%02X>", b);
@@ -110,6 +111,19 @@ void Tokenizer::encode_text(std::string_view text, bool at_input_start, bool par
 }
 
 void Tokenizer::encode_piece(std::string_view piece, std::vector<int32_t>& out) const {
+  if (vocab_.model == TokenizerModel::Unigram) {
+    bool after_unknown = false;
+    for (const UnigramToken& t : unigram_.segment(piece)) {
+      if (t.id >= 0) {
+        out.push_back(t.id);
+        after_unknown = false;
+      } else {
+        encode_unknown(piece.substr(t.begin, t.end - t.begin), after_unknown, out);
+        after_unknown = out.back() == vocab_.unk;
+      }
+    }
+    return;
+  }
   if (vocab_.ignore_merges)
     if (const int32_t id = ids_.find(piece); id >= 0) {
       out.push_back(id);

@@ -4,6 +4,8 @@
 #include <climits>
 #include <filesystem>
 #include <map>
+#include <memory>
+#include <optional>
 
 #include <nlohmann/json.hpp>
 
@@ -70,8 +72,14 @@ class Fields {
       out.push_back(NormalizerStep::replace(std::move(text), string(j, path, "content"), regex));
     } else if (type == "Prepend") {
       out.push_back(NormalizerStep::prepend(string(j, path, "prepend")));
+    } else if (type == "Precompiled") {
+      if (j.contains("precompiled_charsmap") && j["precompiled_charsmap"].is_null()) return;  // no rules
+      const std::string what = file_ + ": " + path + ".precompiled_charsmap";
+      out.push_back(NormalizerStep::precompiled(
+          std::make_shared<PrecompiledCharsmap>(base64_decode(string(j, path, "precompiled_charsmap"), what),
+                                                PrecompiledCharsmap::Matching::PerGrapheme, what)));
     } else {
-      unsupported(path, type, "Sequence, NFC, NFD, NFKC, NFKD, Lowercase, Strip, Replace, Prepend");
+      unsupported(path, type, "Sequence, NFC, NFD, NFKC, NFKD, Lowercase, Strip, Replace, Prepend, Precompiled");
     }
   }
 
@@ -187,6 +195,7 @@ Vocab vocab_from_tokenizer_json(const std::string& dir) {
   std::vector<AddedToken> added;
   std::vector<std::pair<std::string, int32_t>> vocab;
   bool has_vocab = false, has_merges = false;
+  std::optional<int64_t> unk_id;  // Unigram's unknown token
   JsonReader r(text, where);
   auto subtree = [&](const char* name) {  // a small piece, as a DOM
     const std::string_view raw = r.raw();
@@ -234,6 +243,25 @@ Vocab vocab_from_tokenizer_json(const std::string& dir) {
             if (id < 0 || id >= (int64_t(1) << 31)) r.fail("model.vocab['" + std::string(token) + "'] has the id " + std::to_string(id));
             vocab.emplace_back(std::string(token), int32_t(id));
           });
+        } else if (field == "vocab" && r.peek() == JsonReader::Type::Array) {  // Unigram: [[piece, score], ...]
+          has_vocab = true;
+          r.array([&] {
+            const std::string at = "model.vocab[" + std::to_string(vocab.size()) + "]";
+            if (r.peek() != JsonReader::Type::Array) r.fail(at + " is not [piece, score]");
+            std::string piece;
+            int parts = 0;
+            r.array([&] {
+              if (parts == 0) piece = r.string();
+              else if (parts == 1 && r.peek() == JsonReader::Type::Number) v.scores.push_back(float(r.number()));
+              else if (parts == 1) r.fail(at + " has a score that is not a number");
+              else r.fail(at + " has more than a piece and a score");
+              ++parts;
+            });
+            if (parts != 2) r.fail(at + " is not [piece, score]");
+            vocab.emplace_back(std::move(piece), int32_t(vocab.size()));
+          });
+        } else if (field == "unk_id") {
+          if (!r.null()) unk_id = r.integer();
         } else if (field == "merges") {
           has_merges = true;
           r.array([&] {
@@ -277,8 +305,15 @@ Vocab vocab_from_tokenizer_json(const std::string& dir) {
   });
   r.end();
 
-  if (model_type != "BPE") fields.fail("model.type", "'" + model_type + "' is not supported (BPE is)");
-  if (!has_vocab || !has_merges) fields.fail(has_vocab ? "model.merges" : "model.vocab", has_vocab ? "is missing" : "is missing or not an object of token -> id");
+  const bool unigram = model_type == "Unigram";
+  if (model_type != "BPE" && !unigram) fields.fail("model.type", "'" + model_type + "' is not supported (BPE and Unigram are)");
+  if (unigram) {
+    v.model = TokenizerModel::Unigram;
+    v.fuse_unk = true;  // as Hugging Face's Unigram always does
+    if (!has_vocab || v.scores.size() != vocab.size()) fields.fail("model.vocab", "is missing or not a list of [piece, score]");
+  } else if (!has_vocab || !has_merges) {
+    fields.fail(has_vocab ? "model.merges" : "model.vocab", has_vocab ? "is missing" : "is missing or not an object of token -> id");
+  }
   if (!dropout.is_null() && !(dropout.is_number() && dropout.get<double>() == 0))
     fields.fail("model.dropout", "is set: BPE dropout makes tokenization random, which inference does not want");
   if (!continuing_subword_prefix.empty()) fields.fail("model.continuing_subword_prefix", "'" + continuing_subword_prefix + "' is not supported");
@@ -333,6 +368,12 @@ Vocab vocab_from_tokenizer_json(const std::string& dir) {
     return -1;
   };
   if (unk_token.is_string()) v.unk = id_of(unk_token.get<std::string>());
+  if (unk_id) {
+    if (*unk_id < 0 || *unk_id >= int64_t(vocab.size())) fields.fail("model.unk_id", std::to_string(*unk_id) + " is not in the vocabulary");
+    v.unk = int32_t(*unk_id);
+    v.types[size_t(*unk_id)] = TokenType::Unknown;
+  }
+  if (unigram) v.scores.resize(v.tokens.size(), 0.0f);  // added tokens past the model's vocabulary
 
   // BOS/EOS: tokenizer_config.json names them and whether to add them; without its say, the
   // post-processor's special tokens around the text decide.

@@ -1,8 +1,10 @@
 #include "host/tokenizer/unicode.h"
 
+#include <unicode/ubrk.h>
 #include <unicode/uchar.h>
 #include <unicode/unorm2.h>
 #include <unicode/ustring.h>
+#include <unicode/utext.h>
 
 #include <vector>
 
@@ -125,6 +127,27 @@ std::string lowercase(std::string_view text) {
     i += len;
   }
   return out;
+}
+
+std::vector<size_t> grapheme_ends(std::string_view text) {
+  std::vector<size_t> ends;
+  size_t at = 0;  // where the current run starts
+  for_each_run(
+      text,
+      [&](std::string_view run) {
+        UErrorCode status = U_ZERO_ERROR;
+        UText* ut = utext_openUTF8(nullptr, run.data(), int64_t(run.size()), &status);
+        UBreakIterator* it = ubrk_open(UBRK_CHARACTER, "", nullptr, 0, &status);
+        ubrk_setUText(it, ut, &status);
+        if (U_SUCCESS(status))
+          for (int32_t end = ubrk_next(it); end != UBRK_DONE; end = ubrk_next(it)) ends.push_back(at + size_t(end));
+        ubrk_close(it);
+        utext_close(ut);
+        check(status, "grapheme clusters");
+        at += run.size();
+      },
+      [&](char) { ends.push_back(++at); });
+  return ends;
 }
 
 bool is_whitespace(uint32_t cp) { return u_isUWhiteSpace(UChar32(cp)); }

@@ -1,18 +1,24 @@
 // Hugging Face tokenizer.json files against the Hugging Face `tokenizers` library: the real
-// files of Llama 3, Qwen3, Gemma 3 and Llama 2, and variants of them that exercise every
-// normalizer, pre-tokenizer and added-token option vkllm implements. The expected ids are in
-// tests/data/tokenizers/expected.json (written by generate.mjs there from strings.json and
-// variants.json); the tokenizer files themselves are in ../shared/data.
+// files of Llama 3, Qwen3, Gemma 3 and Llama 2, variants of them that exercise every
+// normalizer, pre-tokenizer and added-token option vkllm implements, and a T5-style Unigram
+// tokenizer made for the tests (tests/data/tokenizers/unigram: SentencePiece's precompiled
+// rules). The expected ids are in tests/data/tokenizers/expected.json (written by generate.mjs
+// there from strings.json and variants.json); the real files are in ../shared/data.
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <optional>
 #include <sstream>
 
 #include <nlohmann/json.hpp>
 
 #include "host/json_file.h"
 #include "host/tokenizer.h"
+#include "host/tokenizer/charsmap.h"
 #include "host/tokenizer/tokenizer_json.h"
+#include "models/gguf.h"
+#include "models/gguf_vocab.h"
+#include "models/gguf_writer.h"
 #include "tests/test_util.h"
 
 using namespace vkllm;
@@ -57,12 +63,17 @@ TEST_CASE("tokenizer.json files encode as Hugging Face tokenizers does, with and
   const json variants = read_json_file((data / "variants.json").string());
   const json expected = read_json_file((data / "expected.json").string());
   std::map<std::string, json> parsed;
-  int tokenizers = 0;
+  int tokenizers = 0, skipped = 0;
   for (const json& spec : variants["tokenizers"]) {
     const std::string name = spec["name"];
     CAPTURE(name);
-    auto base = test::shared_data("tokenizers/hf/" + spec["base"].get<std::string>());
-    if (!base) return;
+    // "local": a tokenizer made for the tests, beside variants.json; "base": a real one in ../shared/data.
+    auto base = spec.contains("local") ? std::optional<std::string>((data / spec["local"].get<std::string>()).string())
+                                       : test::shared_data("tokenizers/hf/" + spec["base"].get<std::string>());
+    if (!base) {
+      ++skipped;
+      continue;
+    }
     const bool modified = spec.contains("patch") || spec.contains("added_tokens");
     const fs::path dir = modified ? variant_dir(spec, *base, parsed) : fs::path(*base);
     const Tokenizer tok(vocab_from_tokenizer_json(dir.string()));
@@ -77,7 +88,8 @@ TEST_CASE("tokenizer.json files encode as Hugging Face tokenizers does, with and
     }
     ++tokenizers;
   }
-  CHECK(tokenizers == int(variants["tokenizers"].size()));
+  CHECK(tokenizers + skipped == int(variants["tokenizers"].size()));
+  CHECK(tokenizers > 0);
 }
 
 
@@ -126,11 +138,19 @@ TEST_CASE("a tokenizer.json piece vkllm does not implement is refused, naming th
   check_contains(load_error("t3", {{"pre_tokenizer", {{"type", "Split"}, {"pattern", {{"String", " "}}}, {"behavior", "Sideways"}}}}), "pre_tokenizer.behavior 'Sideways' is not Removed, Isolated");
   check_contains(load_error("t4", {{"pre_tokenizer", {{"type", "Split"}, {"pattern", {{"Glob", "*"}}}, {"behavior", "Isolated"}}}}), "pre_tokenizer.pattern is neither");
   check_contains(load_error("t5", {{"pre_tokenizer", {{"type", "Split"}, {"pattern", {{"Regex", "(unclosed"}}}, {"behavior", "Isolated"}}}}), "the regular expression '(unclosed' does not compile");
-  check_contains(load_error("t6", {{"model", {{"type", "WordPiece"}}}}), "model.type 'WordPiece' is not supported (BPE is)");
+  check_contains(load_error("t6", {{"model", {{"type", "WordPiece"}}}}), "model.type 'WordPiece' is not supported (BPE and Unigram are)");
   check_contains(load_error("t7", {{"model", {{"dropout", 0.1}}}}), "model.dropout is set");
   check_contains(load_error("t8", {{"model", {{"end_of_word_suffix", "</w>"}}}}), "model.end_of_word_suffix '</w>' is not supported");
   check_contains(load_error("t9", {{"post_processor", {{"type", "TemplateProcessing"}, {"single", {{{"SpecialToken", {{"id", "a"}}}}, {{"SpecialToken", {{"id", "b"}}}}}}}}}), "post_processor puts several special tokens on one side");
   check_contains(load_error("t10", {{"normalizer", {{"type", "Replace"}, {"content", "x"}}}}), "normalizer.pattern is missing");
+  auto precompiled = [](const char* base64) { return json{{"normalizer", {{"type", "Precompiled"}, {"precompiled_charsmap", base64}}}}; };
+  check_contains(load_error("t11", precompiled("QUJD@A==")), "normalizer.precompiled_charsmap: '@' is not a base64 character");
+  check_contains(load_error("t12", precompiled("AAA=")), "normalizer.precompiled_charsmap: the precompiled charsmap is shorter than its header");
+  check_contains(load_error("t13", precompiled("6AMAAAAAAAA=")), "the precompiled charsmap's trie size 1000 does not fit its 8 bytes");
+  // One unit whose value points past the (empty) strings.
+  check_contains(load_error("t14", precompiled("BAAAAAUAAIA=")), "the precompiled charsmap points past its strings");
+  check_contains(load_error("t15", {{"model", {{"type", "Unigram"}, {"vocab", json::array({json::array({"a", "x"})})}}}}), "model.vocab[0] has a score that is not a number");
+  check_contains(load_error("t16", {{"model", {{"type", "Unigram"}, {"vocab", json::array({json::array({"a", -1.0})})}, {"unk_id", 3}}}}), "model.unk_id 3 is not in the vocabulary");
 }
 
 TEST_CASE("a truncated or corrupt tokenizer.json is refused with the line of the problem") {
@@ -148,6 +168,57 @@ TEST_CASE("a truncated or corrupt tokenizer.json is refused with the line of the
   std::ofstream(dir / "tokenizer.json", std::ios::trunc) << R"({"model": {"type": "BPE", "vocab": {"a": 0, "b": 2000000000}, "merges": []}})";
   CHECK_THROWS_WITH_AS(vocab_from_tokenizer_json(dir.string()), doctest::Contains("model.vocab['b'] has the id 2000000000, past the 2 tokens"), Error);
   fs::remove_all(dir);
+}
+
+// The same T5-style vocabulary as llama.cpp writes it to GGUF (tokenizer.ggml.model "t5":
+// pieces, scores, types and the precompiled rules as bytes) encodes as its tokenizer.json
+// does, except where llama.cpp's longest-first rule matching parts from Hugging Face's
+// per-grapheme one: a 7-byte cluster whose first two characters have a rule.
+TEST_CASE("a T5 GGUF vocabulary encodes as its tokenizer.json, its rules matched longest first") {
+  const fs::path data = fs::path(VKLLM_TEST_DATA) / "tokenizers";
+  const json t = read_json_file((data / "unigram" / "tokenizer.json").string());
+  std::vector<std::string> tokens;
+  std::vector<float> scores;
+  for (const json& e : t["model"]["vocab"]) {
+    tokens.push_back(e[0].get<std::string>());
+    scores.push_back(e[1].get<float>());
+  }
+  std::vector<int32_t> types(tokens.size(), int32_t(TokenType::Normal));
+  types[0] = types[1] = int32_t(TokenType::Control);  // <pad> </s>
+  types[2] = int32_t(TokenType::Unknown);
+  const std::string blob = base64_decode(t["normalizer"]["normalizers"][0]["precompiled_charsmap"].get<std::string>(), "charsmap");
+  GgufWriter w;
+  w.set_string("general.architecture", "t5");
+  w.set_string("tokenizer.ggml.model", "t5");
+  w.set_strings("tokenizer.ggml.tokens", tokens);
+  w.set_f32s("tokenizer.ggml.scores", scores);
+  w.set_i32s("tokenizer.ggml.token_type", types);
+  w.set_u8s("tokenizer.ggml.precompiled_charsmap", std::vector<uint8_t>(blob.begin(), blob.end()));
+  w.set_u32("tokenizer.ggml.eos_token_id", 1);
+  w.set_u32("tokenizer.ggml.unknown_token_id", 2);
+  const std::string path = test::temp_path("t5-vocab.gguf");
+  w.write(path);
+  const Tokenizer gguf(*vocab_from_gguf(GgufFile(path)));
+  fs::remove(path);
+  const Tokenizer hf(vocab_from_tokenizer_json((data / "unigram").string()));
+  const json cases = read_json_file((data / "expected.json").string())["tokenizers"].at("unigram-t5");
+  const int32_t e = 8, e_acute = 36;  // "e", "é"
+  int differ = 0;
+  for (const json& c : cases) {
+    const std::string text = c["text"];
+    CAPTURE(text);
+    const auto from_gguf = gguf.encode(text, true, true), from_json = hf.encode(text, true, true);
+    CHECK(ids_text(from_json) == ids_text(c["with_special"].get<std::vector<int32_t>>()));
+    if (text.starts_with("e\xcc\x81\xcc\x82\xcc\xa3")) {  // e + acute + circumflex + dot below
+      ++differ;
+      REQUIRE(from_json.size() > 2);
+      CHECK(from_json[1] == e);
+      CHECK(from_gguf[1] == e_acute);  // SentencePiece's "e + acute" rule, longest first
+    } else {
+      CHECK(ids_text(from_gguf) == ids_text(from_json));
+    }
+  }
+  CHECK(differ == 1);
 }
 
 TEST_SUITE_END();

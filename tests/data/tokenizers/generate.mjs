@@ -20,8 +20,10 @@ function mergePatch(target, patch) {
   return out;
 }
 
+// `base` names a folder of DIR; `local` one beside this script (tokenizers made for the tests).
 function variant(spec) {
-  let json = JSON.parse(readFileSync(`${hf}/${spec.base}/tokenizer.json`, 'utf8'));
+  const dir = spec.local ?? `${hf}/${spec.base}`;
+  let json = JSON.parse(readFileSync(`${dir}/tokenizer.json`, 'utf8'));
   if (spec.patch) json = mergePatch(json, spec.patch);
   if (spec.added_tokens) {
     for (const token of json.added_tokens) Object.assign(token, spec.added_tokens.update?.[token.content] ?? {});
@@ -37,7 +39,7 @@ const out = { generator: `tokenizers ${version} (npm)`, tokenizers: {} };
 for (const spec of tokenizers) {
   const tokenizer = variant(spec);
   const cases = [];
-  for (const text of strings) {
+  for (const text of strings.concat(spec.extra_strings ?? [])) {
     const plain = await tokenizer.encode(text, null, { addSpecialTokens: false });
     const special = await tokenizer.encode(text, null, { addSpecialTokens: true });
     cases.push({ text, ids: plain.getIds(), with_special: special.getIds() });
