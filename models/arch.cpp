@@ -148,6 +148,12 @@ ArchDescription chatglm6b() {
   return d;
 }
 
+// transformers' Gemma2Config
+constexpr const char* kGemma2Defaults = R"({"vocab_size": 256000, "hidden_size": 2304, "intermediate_size": 9216,
+  "num_hidden_layers": 26, "num_attention_heads": 8, "num_key_value_heads": 4, "head_dim": 256,
+  "max_position_embeddings": 8192, "rms_norm_eps": 1e-6, "rope_theta": 10000.0, "query_pre_attn_scalar": 256,
+  "sliding_window": 4096, "final_logit_softcapping": 30.0, "attn_logit_softcapping": 50.0, "bos_token_id": 2})";
+
 // Gemma 2: norms before and after attention and the feed-forward, q wider than the model
 // when head_dim x heads is, soft-caps. Hugging Face checkpoints store each norm's w where
 // GGUF stores 1 + w.
@@ -159,11 +165,7 @@ ArchDescription gemma2() {
                                         {"final_logit_softcapping", "final_logit_softcapping"},
                                         {"query_pre_attn_scalar", "query_pre_attn_scalar"},
                                     });
-  // transformers' Gemma2Config
-  d.hf_defaults = R"({"vocab_size": 256000, "hidden_size": 2304, "intermediate_size": 9216, "num_hidden_layers": 26,
-    "num_attention_heads": 8, "num_key_value_heads": 4, "head_dim": 256, "max_position_embeddings": 8192,
-    "rms_norm_eps": 1e-6, "rope_theta": 10000.0, "query_pre_attn_scalar": 256, "sliding_window": 4096,
-    "final_logit_softcapping": 30.0, "attn_logit_softcapping": 50.0})";
+  d.hf_defaults = kGemma2Defaults;
   const std::string b = "model.layers.{l}.";
   d.tensors.push_back({"blk.{l}.post_attention_norm.weight", b + "post_attention_layernorm.weight", E::One, E::Dim, R::Norm});
   d.tensors.push_back({"blk.{l}.ffn_norm.weight", b + "pre_feedforward_layernorm.weight", E::One, E::Dim, R::Norm});
@@ -201,7 +203,8 @@ ArchDescription gemma3() {
 
 // T5 v1.0/v1.1 and Flan-T5: an encoder and a decoder stack (llama.cpp's "enc."/"dec." names),
 // each with its relative position table in its first layer; the decoder adds cross-attention.
-// The gate is absent in v1.0 (ReLU feed-forward), the output matrix where tied (v1.0).
+// The gate is absent in v1.0 (ReLU feed-forward), the output matrix where tied (v1.0): GGUF
+// says so by leaving it out, config.json by tie_word_embeddings (whatever the checkpoint holds).
 ArchDescription t5() {
   ArchDescription d{"t5", load_t5, {"T5ForConditionalGeneration"}, RopePairing::Interleaved, {}, "", {}, {}};
   d.hparams = {
@@ -217,7 +220,9 @@ ArchDescription t5() {
       {"decoder_start_token_id", "decoder_start_token_id"},
       {"context_length", "n_positions"},
       {"vocab_size", "vocab_size"},
+      {"tie_word_embeddings", "tie_word_embeddings"},
   };
+  d.hf_defaults = R"({"tie_word_embeddings": true})";  // transformers' T5Config: v1.1 and Flan-T5 set false
   d.tensors = {{"token_embd.weight", "shared.weight", E::Vocab, E::Dim, R::Matrix}};
   struct Stack {
     std::string gguf, hf;
@@ -339,12 +344,8 @@ ArchDescription t5gemma() {
   d.hparams.push_back({"vocab_size", "vocab_size|encoder.vocab_size"});
   d.hparams.push_back({"decoder.vocab_size", "vocab_size|decoder.vocab_size"});
   d.hparams.push_back({"decoder_start_token_id", "decoder.bos_token_id|bos_token_id"});
-  // transformers' Gemma2Config, for each stack (T5GemmaModuleConfig)
-  const std::string gemma2_defaults = R"({"hidden_size": 2304, "intermediate_size": 9216, "num_hidden_layers": 26,
-    "num_attention_heads": 8, "num_key_value_heads": 4, "head_dim": 256, "max_position_embeddings": 8192,
-    "rms_norm_eps": 1e-6, "rope_theta": 10000.0, "query_pre_attn_scalar": 256, "sliding_window": 4096,
-    "final_logit_softcapping": 30.0, "attn_logit_softcapping": 50.0, "bos_token_id": 2})";
-  d.hf_defaults = R"({"vocab_size": 256000, "encoder": )" + gemma2_defaults + R"(, "decoder": )" + gemma2_defaults + "}";
+  // Each stack is configured as a Gemma 2 model (T5GemmaModuleConfig).
+  d.hf_defaults = std::string(R"({"vocab_size": 256000, "encoder": )") + kGemma2Defaults + R"(, "decoder": )" + kGemma2Defaults + "}";
   for (const std::string stack : {"enc", "dec"}) {
     const std::string g = stack + ".", h = stack == "enc" ? "model.encoder." : "model.decoder.";
     const std::string gb = g + "blk.{l}.", hb = h + "layers.{l}.";

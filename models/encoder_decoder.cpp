@@ -15,7 +15,13 @@ EncoderDecoderModel::EncoderDecoderModel(Device& device, std::string arch, int v
 }
 
 Tensor EncoderDecoderModel::EncoderPass::tensor(int64_t rows, int64_t cols, const char* name) const {
-  return graph.device().tensor(DType::F32, rows, cols, name);
+  Tensor& t = model.encoder_arena_[{name, taken[name]++}];
+  if (!t.storage || t.numel() < rows * cols) t = graph.device().tensor(DType::F32, rows, cols, name);
+  Tensor view = t;  // the buffer's first rows x cols elements, contiguous
+  view.rows = rows;
+  view.cols = cols;
+  view.row_stride = cols;
+  return view;
 }
 
 void EncoderDecoderModel::encode(KvCache& cache, std::span<const int32_t> tokens) {
@@ -35,7 +41,7 @@ void EncoderDecoderModel::encode(KvCache& cache, std::span<const int32_t> tokens
 
   cross.clear();
   Graph g(d);
-  const EncoderPass pass{g, ids, pos, n};
+  const EncoderPass pass{g, ids, pos, n, *this, {}};
   const Tensor encoded = record_encoder(pass);
   const int64_t first = cross.reserve(positions);
   cross.write_positions(g, pos, uint32_t(first));

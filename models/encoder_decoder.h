@@ -3,8 +3,10 @@
 // the input once and projects every decoder layer's cross-attention K/V of its outputs into
 // the cache's cross-attention part (KvCache::cross), where decoding steps read them like a
 // cache and never recompute them.
+#include <map>
 #include <span>
 #include <string>
+#include <utility>
 
 #include "models/model.h"
 
@@ -19,12 +21,17 @@ class EncoderDecoderModel : public Model {
  protected:
   EncoderDecoderModel(Device& device, std::string arch, int vocab, int context, int32_t decoder_start);
 
-  // One encoder pass being recorded: its inputs I32 [1, n] and F32 working memory.
+  // One encoder pass being recorded: its inputs I32 [1, n] and F32 working memory, which
+  // comes from the model's encoder arena (one buffer per name and n-th use in a pass, grown to
+  // the largest shape yet: passes run one at a time).
   struct EncoderPass {
     Graph& graph;
     const Tensor &tokens, &positions;
     int64_t n;
     Tensor tensor(int64_t rows, int64_t cols, const char* name) const;
+
+    EncoderDecoderModel& model;
+    mutable std::map<std::string, int> taken;
   };
   // Records the encoder over p.tokens at p.positions; returns its outputs [n, dim].
   virtual Tensor record_encoder(const EncoderPass& p) = 0;
@@ -38,6 +45,7 @@ class EncoderDecoderModel : public Model {
 
  private:
   int32_t decoder_start_;
+  std::map<std::pair<std::string, int>, Tensor> encoder_arena_;
 };
 
 }  // namespace vkllm

@@ -38,6 +38,21 @@ KvCacheConfig GemmaModel::cache_config(int64_t capacity, DType dtype) const {
 
 namespace gemma_block {
 
+GemmaScratch scratch(const GemmaConfig& c, const std::function<Tensor(int64_t cols, const char* name)>& make) {
+  return {make(c.dim, "x"), make(c.dim, "h"), make(c.dim, "t"), make(c.q_width(), "attn"),
+          make(c.q_width() + 2 * c.kv_width(), "qkv"), make(2 * c.hidden, "gate_up"), make(c.hidden, "act")};
+}
+
+ops::AttentionParams attention(const GemmaConfig& c) {
+  ops::AttentionParams a;
+  a.n_heads = c.n_heads;
+  a.n_kv_heads = c.n_kv_heads;
+  a.head_dim = c.head_dim;
+  a.scale = c.query_scale;
+  a.softcap = c.attn_softcap;
+  return a;
+}
+
 void attention_input(Graph& g, const GemmaConfig& c, const GemmaLayer& L, const GemmaScratch& s, const RopeTable& rope,
                      const Tensor& positions) {
   ops::rmsnorm(g, s.x, L.attn_norm, s.h, c.norm_eps);
@@ -67,17 +82,9 @@ void feed_forward(Graph& g, const GemmaConfig& c, const GemmaLayer& L, const Gem
 void GemmaModel::record(Step& s, KvCache& cache, int64_t n) {
   const GemmaConfig& c = config_;
   Graph& g = *s.graph;
-  auto scratch = [&](int64_t cols, const char* name) { return Model::scratch(s, n, cols, name); };
-  const GemmaScratch b{scratch(c.dim, "x"), scratch(c.dim, "h"), scratch(c.dim, "t"), scratch(c.q_width(), "attn"),
-                       scratch(c.q_width() + 2 * c.kv_width(), "qkv"), scratch(2 * c.hidden, "gate_up"), scratch(c.hidden, "act")};
+  const GemmaScratch b = gemma_block::scratch(c, [&](int64_t cols, const char* name) { return Model::scratch(s, n, cols, name); });
   const Tensor q = b.q(c);
-
-  ops::AttentionParams a;
-  a.n_heads = c.n_heads;
-  a.n_kv_heads = c.n_kv_heads;
-  a.head_dim = c.head_dim;
-  a.scale = c.query_scale;
-  a.softcap = c.attn_softcap;
+  ops::AttentionParams a = gemma_block::attention(c);
   a.n_kv = Graph::step_param(kSlotNKv);
 
   ops::get_rows(g, w_.token_embd, s.tokens, b.x);

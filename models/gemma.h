@@ -6,6 +6,7 @@
 // soft-caps attention logits and the output (every other layer global); Gemma 3 instead
 // normalizes each q and k head (QK-norm) and rotates sliding layers with their own RoPE base
 // (every 6th layer global).
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -14,6 +15,7 @@
 #include "models/model.h"
 #include "runtime/graph.h"
 #include "runtime/kv_cache.h"
+#include "runtime/ops.h"
 #include "runtime/rope.h"
 #include "runtime/tensor.h"
 #include "runtime/weight.h"
@@ -63,6 +65,9 @@ struct GemmaScratch {
   Tensor v(const GemmaConfig& c) const { return qkv.slice_cols(c.q_width() + c.kv_width(), c.kv_width()); }
 };
 namespace gemma_block {
+// The working memory, each tensor from make(cols, name), and the attention parameters.
+GemmaScratch scratch(const GemmaConfig& c, const std::function<Tensor(int64_t cols, const char* name)>& make);
+ops::AttentionParams attention(const GemmaConfig& c);
 void attention_input(Graph& g, const GemmaConfig& c, const GemmaLayer& L, const GemmaScratch& s, const RopeTable& rope,
                      const Tensor& positions);
 void residual(Graph& g, const GemmaConfig& c, const Weight& w, const Tensor& post_norm, const Tensor& in, const GemmaScratch& s);

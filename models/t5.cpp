@@ -139,7 +139,7 @@ std::unique_ptr<Model> load_t5(Device& device, const ArchDescription& arch, cons
   c.decoder_start = h.integer("decoder_start_token_id", 0);
   ArchTensors t{source, arch, {c.dim, c.hidden, c.vocab, c.context, c.inner(), 0, c.inner(), c.head_dim, c.n_heads, c.num_buckets}};
   c.gated = t.has("enc.blk.{l}.ffn_gate.weight", 0);
-  c.tied_output = !t.has("output.weight");
+  c.tied_output = h.flag("tie_word_embeddings", !t.has("output.weight"));
   c.validate();
 
   T5Weights w;

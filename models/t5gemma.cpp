@@ -1,7 +1,6 @@
 #include "models/t5gemma.h"
 
 #include <cmath>
-#include <functional>
 #include <string>
 
 #include "models/source.h"
@@ -32,28 +31,11 @@ KvCacheConfig T5GemmaModel::cache_config(int64_t capacity, DType dtype) const {
   return k;
 }
 
-namespace {
-GemmaScratch scratch_for(const GemmaConfig& c, const std::function<Tensor(int64_t cols, const char* name)>& make) {
-  return {make(c.dim, "x"), make(c.dim, "h"), make(c.dim, "t"), make(c.q_width(), "attn"),
-          make(c.q_width() + 2 * c.kv_width(), "qkv"), make(2 * c.hidden, "gate_up"), make(c.hidden, "act")};
-}
-
-ops::AttentionParams attention_of(const GemmaConfig& c) {
-  ops::AttentionParams a;
-  a.n_heads = c.n_heads;
-  a.n_kv_heads = c.n_kv_heads;
-  a.head_dim = c.head_dim;
-  a.scale = c.query_scale;
-  a.softcap = c.attn_softcap;
-  return a;
-}
-}  // namespace
-
 Tensor T5GemmaModel::record_encoder(const EncoderPass& p) {
   const GemmaConfig& c = encoder_;
   Graph& g = p.graph;
-  const GemmaScratch b = scratch_for(c, [&](int64_t cols, const char* name) { return p.tensor(p.n, cols, name); });
-  ops::AttentionParams a = attention_of(c);
+  const GemmaScratch b = gemma_block::scratch(c, [&](int64_t cols, const char* name) { return p.tensor(p.n, cols, name); });
+  ops::AttentionParams a = gemma_block::attention(c);
   ops::get_rows(g, w_.encoder_embd, p.tokens, b.x);
   ops::scale(g, b.x, std::sqrt(float(c.dim)), b.x);
   for (int l = 0; l < c.n_layers; ++l) {
@@ -72,10 +54,10 @@ Tensor T5GemmaModel::record_encoder(const EncoderPass& p) {
 void T5GemmaModel::record(Step& s, KvCache& cache, int64_t n) {
   const GemmaConfig& c = decoder_;
   Graph& g = *s.graph;
-  const GemmaScratch b = scratch_for(c, [&](int64_t cols, const char* name) { return Model::scratch(s, n, cols, name); });
+  const GemmaScratch b = gemma_block::scratch(c, [&](int64_t cols, const char* name) { return Model::scratch(s, n, cols, name); });
   const Tensor q = b.q(c), cq = Model::scratch(s, n, c.q_width(), "cross q");
   const KvCache& cross = cache.cross();
-  ops::AttentionParams self = attention_of(c), encoder = attention_of(c);
+  ops::AttentionParams self = gemma_block::attention(c), encoder = gemma_block::attention(c);
   self.n_kv = Graph::step_param(kSlotNKv);
   encoder.mask = ops::AttentionMask::None;
   encoder.n_kv = Graph::step_param(kSlotCrossNKv);

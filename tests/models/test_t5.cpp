@@ -103,7 +103,7 @@ TEST_CASE_FIXTURE(GpuTest, "a Hugging Face T5 directory loads to the GGUF's logi
   auto path = shared_data("models/tiny-t5.gguf");
   auto sequences = reference_sequences("reference/tiny-t5-logits.jsonl", 512);
   if (!path || sequences.empty()) return;
-  const HfExport e{.hf_class = "T5ForConditionalGeneration", .extra_config = {{"feed_forward_proj", "gated-gelu"}}};
+  const HfExport e{.hf_class = "T5ForConditionalGeneration", .extra_config = {{"feed_forward_proj", "gated-gelu"}, {"tie_word_embeddings", false}}};
   const auto dir = write_hf_from_gguf(*path, "hf-t5", e);
   {
     LoadedModel loaded = load_model(gpu(), dir.string());
@@ -124,7 +124,8 @@ TEST_CASE_FIXTURE(GpuTest, "a Hugging Face T5 directory loads to the GGUF's logi
 }
 
 // Both T5 versions' Hugging Face names: v1.1's wi_0/wi_1 and the original T5's wi (ReLU, tied
-// head), each loading to the logits of the same weights in GGUF.
+// head), each loading to the logits of the same weights in GGUF; tie_word_embeddings decides
+// whether the head is tied.
 TEST_CASE_FIXTURE(GpuTest, "Hugging Face T5 v1.0 and v1.1 directories load to the GGUF's logits") {
   for (const bool v1_0 : {false, true}) {
     CAPTURE(v1_0);
@@ -134,6 +135,7 @@ TEST_CASE_FIXTURE(GpuTest, "Hugging Face T5 v1.0 and v1.1 directories load to th
     make_model(m, gguf);
     HfExport e{.hf_class = "T5ForConditionalGeneration"};
     e.hf_alternative = v1_0 ? 1 : 0;  // DenseReluDense.wi
+    if (!v1_0) e.extra_config = {{"tie_word_embeddings", false}};  // v1.0 leaves it to T5Config's default (true)
     const auto dir = write_hf_from_gguf(gguf, "hf-t5-synthetic", e);
     const std::vector<int32_t> input{5, 77, 3, 250, 19}, tokens{0, 12, 13};
     std::vector<float> logits[2];
@@ -145,6 +147,13 @@ TEST_CASE_FIXTURE(GpuTest, "Hugging Face T5 v1.0 and v1.1 directories load to th
       logits[i] = loaded.model->forward(cache, tokens, iota_positions(tokens.size()));
     }
     CHECK(logits[1] == logits[0]);
+    if (!v1_0) {  // config.json decides, not the presence of lm_head.weight
+      e.extra_config = {{"tie_word_embeddings", true}};
+      const auto tied = write_hf_from_gguf(gguf, "hf-t5-synthetic-tied", e);
+      LoadedModel loaded = load_model(gpu(), tied.string());
+      CHECK(dynamic_cast<T5Model&>(*loaded.model).config().tied_output);
+      std::filesystem::remove_all(tied);
+    }
     std::filesystem::remove(gguf);
     std::filesystem::remove_all(dir);
   }

@@ -21,6 +21,7 @@ struct BenchOptions {
   std::string model;
   int prompt = 128, generate = 32, repetitions = 3;
   bool json = false;
+  bool no_cache = false;  // every step recomputes the sequence (and re-encodes the input) from scratch
 };
 
 double mean(const std::vector<double>& v) { return std::accumulate(v.begin(), v.end(), 0.0) / double(v.size()); }
@@ -58,7 +59,7 @@ void bench(const BenchOptions& o) {
   // One session, cleared between repetitions, so the recorded graphs are reused. An
   // encoder-decoder model encodes the prompt (pp) and decodes from its start token (tg).
   const bool encoder = model->encoder_decoder();
-  Session session(*model, {.context = o.prompt + o.generate});
+  Session session(*model, {.context = o.prompt + o.generate, .use_cache = !o.no_cache});
   std::vector<double> pp, tg;
   uint64_t submissions = 0, allocations = 0, dispatches = 0;  // over the timed generation steps
   for (int rep = -1; rep < o.repetitions; ++rep) {  // rep -1: warm-up (records graphs, builds pipelines)
@@ -90,9 +91,10 @@ void bench(const BenchOptions& o) {
     std::printf("{\"model\": \"%s\", \"device\": \"%s\", \"n_prompt\": %d, \"n_gen\": %d, \"repetitions\": %d, "
                 "\"load_s\": %.3f, \"pp_tps\": %.3f, \"pp_tps_sd\": %.3f, \"tg_tps\": %.3f, \"tg_tps_sd\": %.3f, "
                 "\"submissions_per_token\": %.2f, \"allocations_per_token\": %.2f, \"dispatches_per_token\": %.1f, "
-                "\"weight_bytes\": %.0f, \"tg_weight_gbps\": %.3f}\n",
+                "\"weight_bytes\": %.0f, \"tg_weight_gbps\": %.3f, \"no_cache\": %s}\n",
                 name.c_str(), dev.info().name.c_str(), o.prompt, o.generate, o.repetitions, load_s, mean(pp), stddev(pp),
-                mean(tg), stddev(tg), submissions_per_step, allocations_per_step, dispatches_per_step, weight_bytes, weight_gbps);
+                mean(tg), stddev(tg), submissions_per_step, allocations_per_step, dispatches_per_step, weight_bytes, weight_gbps,
+                o.no_cache ? "true" : "false");
     return;
   }
   std::printf("| %-28s | %-32s | %8s | %18s |\n", "model", "device", "test", "t/s");
@@ -100,7 +102,7 @@ void bench(const BenchOptions& o) {
               "------------------");
   char pp_name[32], tg_name[32];
   std::snprintf(pp_name, sizeof pp_name, "pp%d", o.prompt);
-  std::snprintf(tg_name, sizeof tg_name, "tg%d", o.generate);
+  std::snprintf(tg_name, sizeof tg_name, o.no_cache ? "tg%d nc" : "tg%d", o.generate);
   for (auto [test, v] : {std::pair{pp_name, &pp}, std::pair{tg_name, &tg}})
     std::printf("| %-28s | %-32.32s | %8s | %10.2f ± %5.2f |\n", name.c_str(), dev.info().name.c_str(), test, mean(*v), stddev(*v));
   std::fprintf(stderr,
@@ -119,6 +121,9 @@ Command add_bench(CLI::App& app) {
   sub->add_option("-n,--n-gen", o->generate, "generated tokens (one per step)");
   sub->add_option("-r,--repetitions", o->repetitions, "timed repetitions after a warm-up");
   sub->add_flag("--json", o->json, "print one JSON object");
+  sub->add_flag("--no-cache", o->no_cache,
+                "every generation step recomputes the whole sequence (encoder-decoder models: re-encodes the input, "
+                "re-projecting the cross-attention K/V) instead of reading caches");
   return {sub, [o] { bench(*o); }};
 }
 
