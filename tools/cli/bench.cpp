@@ -43,7 +43,14 @@ void bench(const BenchOptions& o) {
   const double weight_bytes = double(dev.allocator().bytes_in_use() - before_load);  // all a step reads once
   const double load_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t_load).count();
   if (o.prompt < 1 || o.generate < 1 || o.repetitions < 1) throw Error("bench: -p, -n and -r must be positive");
-  if (o.prompt + o.generate > model->context())
+  // An encoder-decoder model reads the prompt with its encoder and generates with its decoder,
+  // each within its own length.
+  const bool encoder = model->encoder_decoder();
+  const int64_t encoder_length = encoder ? model->cache_config(1).cross_capacity : 0;
+  if (encoder && (o.prompt > encoder_length || o.generate > model->context()))
+    throw Error("bench: the model encodes at most " + std::to_string(encoder_length) + " tokens and decodes at most " +
+                std::to_string(model->context()));
+  if (!encoder && o.prompt + o.generate > model->context())
     throw Error("bench: prompt + generated tokens (" + std::to_string(o.prompt + o.generate) + ") exceed the model's context of " +
                 std::to_string(model->context()));
   std::mt19937 rng(1);
@@ -58,8 +65,7 @@ void bench(const BenchOptions& o) {
   prompt.insert(prompt.end(), suffix.begin(), suffix.end());
   // One session, cleared between repetitions, so the recorded graphs are reused. An
   // encoder-decoder model encodes the prompt (pp) and decodes from its start token (tg).
-  const bool encoder = model->encoder_decoder();
-  Session session(*model, {.context = o.prompt + o.generate, .use_cache = !o.no_cache});
+  Session session(*model, {.context = encoder ? o.generate : o.prompt + o.generate, .use_cache = !o.no_cache});
   std::vector<double> pp, tg;
   uint64_t submissions = 0, allocations = 0, dispatches = 0;  // over the timed generation steps
   for (int rep = -1; rep < o.repetitions; ++rep) {  // rep -1: warm-up (records graphs, builds pipelines)
