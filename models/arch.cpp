@@ -270,6 +270,7 @@ ArchDescription bart() {
       {"attention.layer_norm_epsilon", ""},
       {"context_length", "max_position_embeddings"},
       {"decoder_start_token_id", "decoder_start_token_id"},
+      {"forced_bos_token_id", "forced_bos_token_id"},
       {"scale_embedding", "scale_embedding"},
       {"activation", "activation_function"},
       {"vocab_size", "vocab_size"},

@@ -18,6 +18,7 @@ void BartConfig::validate() const {
   if (dim <= 0 || hidden <= 0 || n_encoder_layers <= 0 || n_decoder_layers <= 0 || n_heads <= 0 || vocab <= 0 || context <= 0)
     throw Error("bart: every dimension must be positive");
   if (dim % n_heads) throw Error("bart: d_model " + std::to_string(dim) + " does not split into " + std::to_string(n_heads) + " heads");
+  if (forced_bos >= vocab) throw Error("bart: the forced first token " + std::to_string(forced_bos) + " is not in the vocabulary");
 }
 
 BartModel::BartModel(Device& device, BartConfig config, BartWeights weights)
@@ -36,6 +37,12 @@ KvCacheConfig BartModel::cache_config(int64_t capacity, DType dtype) const {
   KvCacheConfig c = cache_shape(config_.n_decoder_layers, capacity, config_.n_heads, config_.head_dim(), dtype, std::nullopt);
   c.cross_capacity = config_.context;
   return c;
+}
+
+std::vector<int32_t> BartModel::decoder_prompt() const {
+  std::vector<int32_t> p = EncoderDecoderModel::decoder_prompt();
+  if (config_.forced_bos >= 0) p.push_back(config_.forced_bos);
+  return p;
 }
 
 void BartModel::embed(Graph& g, const BartStack& stack, const Tensor& tokens, const Tensor& positions, Tensor& out, Tensor& spare) const {
@@ -136,6 +143,7 @@ std::unique_ptr<Model> load_bart(Device& device, const ArchDescription& arch, co
   c.norm_eps = float(h.real("attention.layer_norm_epsilon", 1e-5));
   c.scale_embedding = h.flag("scale_embedding", false);
   c.decoder_start = h.integer("decoder_start_token_id", 2);
+  c.forced_bos = h.integer("forced_bos_token_id", -1);
   // One width for both stacks, as every released BART has.
   for (const char* key : {"decoder_feed_forward_length", "decoder_attention.head_count"}) {
     const std::string encoder_key = std::string(key).substr(std::string("decoder_").size());

@@ -23,6 +23,7 @@ struct BartConfig {
   bool scale_embedding = false;  // embeddings times sqrt(dim)
   BartActivation activation = BartActivation::Gelu;
   int32_t decoder_start = 2;
+  int32_t forced_bos = -1;  // generation's first token after the start (bart-large-cnn: <s>); < 0: none
   int head_dim() const { return dim / n_heads; }
   void validate() const;
 };
@@ -76,6 +77,7 @@ class BartModel : public EncoderDecoderModel {
   BartModel(Device& device, BartConfig config, BartWeights weights);
   const BartConfig& config() const { return config_; }
   KvCacheConfig cache_config(int64_t capacity, DType dtype = DType::F32) const override;
+  std::vector<int32_t> decoder_prompt() const override;
 
  private:
   Tensor record_encoder(const EncoderPass& p) override;

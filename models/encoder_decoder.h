@@ -7,6 +7,7 @@
 #include <span>
 #include <string>
 #include <utility>
+#include <vector>
 
 #include "models/model.h"
 
@@ -16,6 +17,7 @@ class EncoderDecoderModel : public Model {
  public:
   bool encoder_decoder() const final { return true; }
   int32_t decoder_start_token() const final { return decoder_start_; }
+  std::vector<int32_t> decoder_prompt() const override { return {decoder_start_}; }
   void encode(KvCache& cache, std::span<const int32_t> tokens) final;
 
  protected:

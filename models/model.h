@@ -85,6 +85,9 @@ class Model {
   // decoder_start_token(). Decoder-only models refuse encode().
   virtual bool encoder_decoder() const { return false; }
   virtual int32_t decoder_start_token() const { return -1; }
+  // What generation from scratch feeds the decoder: the start token, then a token the model's
+  // generation config forces first (BART's forced_bos_token_id), if any.
+  virtual std::vector<int32_t> decoder_prompt() const { return {}; }
   virtual void encode(KvCache& cache, std::span<const int32_t> tokens);
 
   // A cache shaped for this model (its RoPE, if any, is what reposition re-applies).

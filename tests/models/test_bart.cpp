@@ -41,6 +41,7 @@ TEST_CASE_FIXTURE(GpuTest, "BART matches its host reference on random weights, p
     auto& model = dynamic_cast<BartModel&>(*loaded.model);
     CHECK(model.encoder_decoder());
     CHECK(model.decoder_start_token() == 299);
+    CHECK(model.decoder_prompt() == std::vector<int32_t>{299});
     const ReferenceSequence s = host_reference(path, model.config());
     CHECK(max_error_prefill(model, s) <= 1e-4f);
     CHECK(max_error_decode(model, s) <= 1e-4f);
@@ -54,8 +55,8 @@ TEST_CASE_FIXTURE(GpuTest, "BART generation with the cross-attention cache equal
 }
 
 // As transformers saves BartForConditionalGeneration (model.shared, model.encoder.layers.*,
-// final_logits_bias; no lm_head where tied): the GGUF's logits bit for bit; scale_embedding
-// and activation_function are read; a missing bias or unequal stacks are refused by name.
+// final_logits_bias; no lm_head where tied): the GGUF's logits bit for bit; scale_embedding,
+// activation_function and forced_bos_token_id are read; a missing bias or unequal stacks are refused by name.
 TEST_CASE_FIXTURE(GpuTest, "a Hugging Face BART directory loads to the GGUF's logits and reads its config") {
   const auto gguf = temp_path("synthetic-bart-hf.gguf");
   make_model(small_model("bart", "f32"), gguf);
@@ -70,13 +71,14 @@ TEST_CASE_FIXTURE(GpuTest, "a Hugging Face BART directory loads to the GGUF's lo
   CHECK(logits(dir.string()) == logits(gguf));
 
   HfExport variant = e;
-  variant.extra_config = {{"scale_embedding", true}, {"activation_function", "relu"}};
+  variant.extra_config = {{"scale_embedding", true}, {"activation_function", "relu"}, {"forced_bos_token_id", 0}};
   const auto scaled = write_hf_from_gguf(gguf, "hf-bart-scaled", variant);
   {
     LoadedModel loaded = load_model(gpu(), scaled.string());
     auto& model = dynamic_cast<BartModel&>(*loaded.model);
     CHECK(model.config().scale_embedding);
     CHECK(model.config().activation == BartActivation::Relu);
+    CHECK(model.decoder_prompt() == std::vector<int32_t>{299, 0});  // generation forces <s> after the start token
     CHECK(max_error_prefill(model, host_reference(gguf, model.config())) <= 1e-4f);
   }
 

@@ -24,7 +24,8 @@ struct RunOptions {
 };
 
 // Encoder-decoder models read the prompt (-p or --encoder-tokens) with the encoder; their
-// decoder starts from its start token, followed by --tokens where given.
+// decoder starts from its start token, followed by --tokens where given (without them, by a
+// first token the model forces, as BART's forced_bos_token_id).
 void run(RunOptions o) {
   if (o.n < 0) throw Error("run: -n must not be negative");
   Device dev;
@@ -45,7 +46,9 @@ void run(RunOptions o) {
   std::vector<int32_t> prompt;
   if (encoder) {
     input = o.prompt.empty() ? parse_tokens(o.encoder_tokens) : tokenizer->encode(o.prompt, true, !o.no_special);
-    prompt = {model.decoder_start_token()};
+    // From scratch the decoder reads what the model's generation starts with (BART: its start
+    // token, then a forced <s>); --tokens follow the start token instead.
+    prompt = o.tokens.empty() ? model.decoder_prompt() : std::vector<int32_t>{model.decoder_start_token()};
     if (!o.tokens.empty())
       for (int32_t t : parse_tokens(o.tokens)) prompt.push_back(t);
   } else {
