@@ -40,6 +40,8 @@ class Tokenizer {
   void encode_piece(std::string_view piece, std::vector<int32_t>& out) const;
   // A character with no token: its byte tokens, the unknown token, or an error.
   void encode_unknown(std::string_view character, bool after_unknown, std::vector<int32_t>& out) const;
+  // Token `id`, or (id < 0) `character` as an unknown one; tracks runs of unknowns for fuse_unk.
+  void append_token(int32_t id, std::string_view character, bool& after_unknown, std::vector<int32_t>& out) const;
 
   Vocab vocab_;
   TokenIndex ids_;

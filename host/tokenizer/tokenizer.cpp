@@ -111,17 +111,9 @@ void Tokenizer::encode_text(std::string_view text, bool at_input_start, bool par
 }
 
 void Tokenizer::encode_piece(std::string_view piece, std::vector<int32_t>& out) const {
+  bool after_unknown = false;
   if (vocab_.model == TokenizerModel::Unigram) {
-    bool after_unknown = false;
-    for (const UnigramToken& t : unigram_.segment(piece)) {
-      if (t.id >= 0) {
-        out.push_back(t.id);
-        after_unknown = false;
-      } else {
-        encode_unknown(piece.substr(t.begin, t.end - t.begin), after_unknown, out);
-        after_unknown = out.back() == vocab_.unk;
-      }
-    }
+    for (const UnigramToken& t : unigram_.segment(piece)) append_token(t.id, piece.substr(t.begin, t.end - t.begin), after_unknown, out);
     return;
   }
   if (vocab_.ignore_merges)
@@ -140,16 +132,18 @@ void Tokenizer::encode_piece(std::string_view piece, std::vector<int32_t>& out) 
     if (!rank) return std::nullopt;
     return PairMerge{double(*rank), id};
   };
-  bool after_unknown = false;
-  for (const Symbol& s : merge_pairs(piece, id_of, merge_of)) {
-    if (s.id >= 0) {
-      out.push_back(s.id);
-      after_unknown = false;
-      continue;
-    }
-    encode_unknown(s.text, after_unknown, out);  // merged symbols always have ids: this is one character
-    after_unknown = out.back() == vocab_.unk;
+  // Merged symbols always have ids: one without is a single character.
+  for (const Symbol& s : merge_pairs(piece, id_of, merge_of)) append_token(s.id, s.text, after_unknown, out);
+}
+
+void Tokenizer::append_token(int32_t id, std::string_view character, bool& after_unknown, std::vector<int32_t>& out) const {
+  if (id >= 0) {
+    out.push_back(id);
+    after_unknown = false;
+    return;
   }
+  encode_unknown(character, after_unknown, out);
+  after_unknown = out.back() == vocab_.unk;
 }
 
 void Tokenizer::encode_unknown(std::string_view character, bool after_unknown, std::vector<int32_t>& out) const {
