@@ -46,7 +46,7 @@ class Tokenizer {
   Vocab vocab_;
   TokenIndex ids_;
   MergeIndex merges_;  // of vocab_.merges
-  UnigramModel unigram_;  // Unigram vocabularies
+  UnigramModel unigram_;  // Unigram vocabularies, of vocab_ and ids_
   int32_t byte_ids_[256];
   Normalizer normalizer_;
   PreTokenizer pre_tokenizer_;

@@ -67,7 +67,7 @@ Tokenizer::Tokenizer(Vocab vocab)
       pre_tokenizer_(vocab_.pre_tokenizer, "tokenizer pre-tokenizer"),
       raw_tokens_(text_tokens(vocab_, normalizer_, false)),
       normalized_tokens_(text_tokens(vocab_, normalizer_, true)) {
-  if (vocab_.model == TokenizerModel::Unigram) unigram_ = UnigramModel(vocab_, ids_);
+  if (vocab_.model == TokenizerModel::Unigram) unigram_ = UnigramModel(vocab_);
   for (int b = 0; b < 256; ++b) {
     char name[8];
     std::snprintf(name, sizeof name, "<0x%02X>", b);
@@ -113,7 +113,7 @@ void Tokenizer::encode_text(std::string_view text, bool at_input_start, bool par
 void Tokenizer::encode_piece(std::string_view piece, std::vector<int32_t>& out) const {
   bool after_unknown = false;
   if (vocab_.model == TokenizerModel::Unigram) {
-    for (const UnigramToken& t : unigram_.segment(piece)) append_token(t.id, piece.substr(t.begin, t.end - t.begin), after_unknown, out);
+    for (const UnigramToken& t : unigram_.segment(piece, vocab_, ids_)) append_token(t.id, piece.substr(t.begin, t.end - t.begin), after_unknown, out);
     return;
   }
   if (vocab_.ignore_merges)

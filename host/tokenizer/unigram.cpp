@@ -14,7 +14,7 @@ constexpr double kUnknownPenalty = 10.0;
 bool takes_part(TokenType t) { return t == TokenType::Normal || t == TokenType::UserDefined; }
 }  // namespace
 
-UnigramModel::UnigramModel(const Vocab& vocab, const TokenIndex& ids) : vocab_(&vocab), ids_(&ids) {
+UnigramModel::UnigramModel(const Vocab& vocab) {
   require(vocab.scores.size() == vocab.tokens.size(), "tokenizer: a Unigram vocabulary needs one score per token");
   double lowest = std::numeric_limits<double>::infinity();
   for (size_t i = 0; i < vocab.tokens.size(); ++i) {
@@ -24,7 +24,7 @@ UnigramModel::UnigramModel(const Vocab& vocab, const TokenIndex& ids) : vocab_(&
   unknown_score_ = lowest - kUnknownPenalty;
 }
 
-std::vector<UnigramToken> UnigramModel::segment(std::string_view piece) const {
+std::vector<UnigramToken> UnigramModel::segment(std::string_view piece, const Vocab& vocab, const TokenIndex& ids) const {
   // best[e]: the highest score of a segmentation of piece[0, e) and its last token.
   struct Best {
     double score = 0;
@@ -43,9 +43,9 @@ std::vector<UnigramToken> UnigramModel::segment(std::string_view piece) const {
     };
     bool one_character_token = false;
     for (size_t end = char_end; end <= piece.size() && end - start <= longest_;) {
-      const int32_t id = ids_->find(piece.substr(start, end - start));
-      if (id >= 0 && takes_part(vocab_->types[size_t(id)])) {
-        offer(end, id, vocab_->scores[size_t(id)]);
+      const int32_t id = ids.find(piece.substr(start, end - start));
+      if (id >= 0 && takes_part(vocab.types[size_t(id)])) {
+        offer(end, id, vocab.scores[size_t(id)]);
         one_character_token = one_character_token || end == char_end;
       }
       if (end == piece.size()) break;

@@ -18,15 +18,16 @@ struct UnigramToken {
   size_t begin, end;
 };
 
+// What Viterbi needs beyond the vocabulary, which the caller keeps and passes in (as with
+// MergeIndex), so a Tokenizer holding both can move.
 class UnigramModel {
  public:
   UnigramModel() = default;
-  UnigramModel(const Vocab& vocab, const TokenIndex& ids);
-  std::vector<UnigramToken> segment(std::string_view piece) const;
+  explicit UnigramModel(const Vocab& vocab);
+  // `ids` indexes vocab.tokens.
+  std::vector<UnigramToken> segment(std::string_view piece, const Vocab& vocab, const TokenIndex& ids) const;
 
  private:
-  const Vocab* vocab_ = nullptr;
-  const TokenIndex* ids_ = nullptr;
   size_t longest_ = 0;  // bytes of the longest token that takes part
   double unknown_score_ = 0;
 };
