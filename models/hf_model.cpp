@@ -109,7 +109,7 @@ class HfHyperparameters : public Hyperparameters {
     const int window = integer(stack + "attention.sliding_window", 0);
     std::vector<int> out(size_t(n_layers), 0);
     if (types) {
-      const std::string spelled_types = find(stack + "layer_types") ? spelled(stack + "layer_types") : "config.json 'layer_types'";
+      const std::string spelled_types = spelled(stack + "layer_types");  // the key itself where the description has none
       if (!types->is_array() || int(types->size()) != n_layers)
         throw Error(dir_ + ": " + spelled_types + " needs one entry per layer (" + std::to_string(n_layers) + ")");
       for (int l = 0; l < n_layers; ++l) {
