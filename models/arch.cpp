@@ -315,13 +315,9 @@ ArchDescription bart() {
   return d;
 }
 
-// T5Gemma: two Gemma 2 stacks (vkllm's GGUF names: Gemma's under "enc." and "dec."), each
-// configured like a Gemma 2 model of its own (config.json's "encoder" and "decoder"; GGUF's
-// decoder keys under "decoder."); decoder blocks add a cross-attention sublayer, normed
-// before and after like the others. The head is the decoder's embedding unless given.
-ArchDescription t5gemma() {
-  ArchDescription d{"t5gemma", load_t5gemma, {"T5GemmaForConditionalGeneration"}, RopePairing::HalfSplit, {}, "", {}, {}};
-  const std::vector<HparamSpec> stack_keys{
+// What config.json calls each of a T5Gemma stack's keys, as its text config spells them.
+std::vector<HparamSpec> gemma_stack_keys() {
+  return {
       {"embedding_length", "hidden_size"},
       {"feed_forward_length", "intermediate_size"},
       {"block_count", "num_hidden_layers"},
@@ -331,13 +327,21 @@ ArchDescription t5gemma() {
       {"attention.value_length", "head_dim"},
       {"context_length", "max_position_embeddings"},
       {"attention.layer_norm_rms_epsilon", "rms_norm_eps"},
-      {"rope.freq_base", "rope_theta"},
       {"attention.sliding_window", "sliding_window"},
       {"layer_types", "layer_types"},
-      {"attn_logit_softcapping", "attn_logit_softcapping"},
       {"final_logit_softcapping", "final_logit_softcapping"},
       {"query_pre_attn_scalar", "query_pre_attn_scalar"},
   };
+}
+
+// T5Gemma: two Gemma 2 stacks (vkllm's GGUF names: Gemma's under "enc." and "dec."), each
+// configured like a Gemma 2 model of its own (config.json's "encoder" and "decoder"; GGUF's
+// decoder keys under "decoder."); decoder blocks add a cross-attention sublayer, normed
+// before and after like the others. The head is the decoder's embedding unless given.
+ArchDescription t5gemma() {
+  ArchDescription d{"t5gemma", load_t5gemma, {"T5GemmaForConditionalGeneration"}, RopePairing::HalfSplit, {}, "", {}, {}};
+  std::vector<HparamSpec> stack_keys = gemma_stack_keys();
+  stack_keys.insert(stack_keys.end(), {{"rope.freq_base", "rope_theta"}, {"attn_logit_softcapping", "attn_logit_softcapping"}});
   for (const HparamSpec& k : stack_keys) {
     d.hparams.push_back({k.gguf, "encoder." + k.hf});
     d.hparams.push_back({"decoder." + k.gguf, "decoder." + k.hf});
@@ -379,6 +383,69 @@ ArchDescription t5gemma() {
   return d;
 }
 
+// T5Gemma 2: two Gemma 3 stacks (vkllm's GGUF names under "enc." and "dec."; the decoder's
+// keys under "decoder."), one embedding (the encoder's) for both and the head; decoder blocks
+// are Gemma 3's, their one attention also reading the encoder's outputs. config.json holds the
+// encoder as a multimodal config ("encoder.text_config"; earlier ones "encoder" itself) and its
+// text model under "model.encoder.text_model." (later ones "model.encoder."); the vision tower
+// is not read. RoPE comes from "rope_parameters" or, in older configs, rope_theta and
+// rope_local_base_freq.
+ArchDescription t5gemma2() {
+  ArchDescription d{"t5gemma2", load_t5gemma2, {"T5Gemma2ForConditionalGeneration"}, RopePairing::HalfSplit,
+                    {{"model.encoder.", "model.encoder.text_model."}}, "", {}, {}};
+  std::vector<HparamSpec> stack_keys = gemma_stack_keys();
+  stack_keys.insert(stack_keys.end(), {
+      {"attention.sliding_window_pattern", "sliding_window_pattern"},
+      {"rope.freq_base", "rope_parameters.full_attention.rope_theta|rope_theta"},
+      {"rope.freq_base_swa", "rope_parameters.sliding_attention.rope_theta|rope_local_base_freq"},
+      {"rope.scaling.type", "rope_parameters.full_attention.rope_type|rope_scaling.rope_type|rope_scaling.type"},
+      {"rope.scaling.factor", "rope_parameters.full_attention.factor|rope_scaling.factor"},
+      {"vocab_size", "vocab_size"},
+  });
+  for (const HparamSpec& k : stack_keys) {
+    // Each spelling as a flat encoder config has it, then inside text_config (where the
+    // defaults are, so that they come last).
+    std::string encoder, decoder;
+    for (const std::string& n : alternatives(k.hf)) {
+      for (const char* stack : {"|encoder.", "|encoder.text_config."}) encoder.append(stack).append(n);
+      decoder.append("|decoder.").append(n);
+    }
+    d.hparams.push_back({k.gguf, encoder.substr(1)});
+    d.hparams.push_back({"decoder." + k.gguf, decoder.substr(1)});
+  }
+  d.hparams.push_back({"decoder_start_token_id", "decoder_start_token_id|decoder.bos_token_id|bos_token_id"});
+  d.hparams.push_back({"eoi_token_index", "eoi_token_index|encoder.eoi_token_index"});
+  // transformers' T5Gemma2TextConfig for each stack
+  const std::string stack = R"({"vocab_size": 262208, "hidden_size": 2304, "intermediate_size": 9216, "num_hidden_layers": 26,
+    "num_attention_heads": 8, "num_key_value_heads": 4, "head_dim": 256, "max_position_embeddings": 131072,
+    "rms_norm_eps": 1e-6, "rope_theta": 1000000.0, "rope_local_base_freq": 10000.0, "query_pre_attn_scalar": 256,
+    "sliding_window": 4096, "sliding_window_pattern": 6, "bos_token_id": 2})";
+  d.hf_defaults = R"({"eoi_token_index": 256000, "encoder": {"text_config": )" + stack + R"(}, "decoder": )" + stack + "}";
+  for (const std::string s : {"enc", "dec"}) {
+    const std::string g = s + ".", h = s == "enc" ? "model.encoder." : "model.decoder.";
+    const std::string gb = g + "blk.{l}.", hb = h + "layers.{l}.";
+    auto add = [&](const std::string& gguf, const std::string& hf, E rows, E cols, R role) {
+      d.tensors.push_back({gguf, hf, rows, cols, role, false, role == R::Norm ? HfLayout::NormMinusOne : HfLayout::AsIs});
+    };
+    if (s == "enc") add(g + "token_embd.weight", h + "embed_tokens.weight", E::Vocab, E::Dim, R::Matrix);
+    add(gb + "attn_norm.weight", hb + "pre_self_attn_layernorm.weight", E::One, E::Dim, R::Norm);
+    add(gb + "attn_q.weight", hb + "self_attn.q_proj.weight", E::QWidth, E::Dim, R::Matrix);
+    add(gb + "attn_k.weight", hb + "self_attn.k_proj.weight", E::KvWidth, E::Dim, R::Matrix);
+    add(gb + "attn_v.weight", hb + "self_attn.v_proj.weight", E::KvWidth, E::Dim, R::Matrix);
+    add(gb + "attn_q_norm.weight", hb + "self_attn.q_norm.weight", E::One, E::HeadDim, R::Norm);
+    add(gb + "attn_k_norm.weight", hb + "self_attn.k_norm.weight", E::One, E::HeadDim, R::Norm);
+    add(gb + "attn_output.weight", hb + "self_attn.o_proj.weight", E::Dim, E::QWidth, R::Matrix);
+    add(gb + "post_attention_norm.weight", hb + "post_self_attn_layernorm.weight", E::One, E::Dim, R::Norm);
+    add(gb + "ffn_norm.weight", hb + "pre_feedforward_layernorm.weight", E::One, E::Dim, R::Norm);
+    add(gb + "ffn_gate.weight", hb + "mlp.gate_proj.weight", E::Ffn, E::Dim, R::Matrix);
+    add(gb + "ffn_up.weight", hb + "mlp.up_proj.weight", E::Ffn, E::Dim, R::Matrix);
+    add(gb + "ffn_down.weight", hb + "mlp.down_proj.weight", E::Dim, E::Ffn, R::Matrix);
+    add(gb + "post_ffw_norm.weight", hb + "post_feedforward_layernorm.weight", E::One, E::Dim, R::Norm);
+    add(g + "output_norm.weight", h + "norm.weight", E::One, E::Dim, R::Norm);
+  }
+  return d;
+}
+
 const std::vector<ArchDescription>& all() {
   static const std::vector<ArchDescription> d{
       llama_family("llama", {"LlamaForCausalLM", "MistralForCausalLM"}, RopePairing::Interleaved, false),
@@ -390,6 +457,7 @@ const std::vector<ArchDescription>& all() {
       t5(),
       bart(),
       t5gemma(),
+      t5gemma2(),
   };
   return d;
 }

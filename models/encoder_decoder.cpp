@@ -29,7 +29,8 @@ void EncoderDecoderModel::encode(KvCache& cache, std::span<const int32_t> tokens
   if (n == 0) throw Error(arch() + ": the encoder needs at least one token");
   KvCache& cross = cache.cross();
   if (n > cross.capacity())
-    throw Error(arch() + ": an encoder input of " + std::to_string(n) + " tokens is longer than the model accepts (" +
+    throw Error(arch() + ": an encoder input of " + std::to_string(n) + " tokens is longer than " +
+                (cross.capacity() < encoder_context() ? "this cache was made for (" : "the model accepts (") +
                 std::to_string(cross.capacity()) + ")");
   check_tokens(tokens);
   Device& d = device();
@@ -50,6 +51,7 @@ void EncoderDecoderModel::encode(KvCache& cache, std::span<const int32_t> tokens
   for (int l = 0; l < cross.config().n_layers; ++l) {
     const CrossProjection p = cross_projection(l);
     ops::matmul(g, p.kv, encoded, kv, 0, {p.bias});
+    if (p.k_norm.storage) ops::rmsnorm(g, k, p.k_norm, k, p.norm_eps);  // per head: the weight is head_dim wide
     cross.write_layer(g, l, k, v, uint32_t(first));
   }
   try {

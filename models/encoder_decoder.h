@@ -38,10 +38,12 @@ class EncoderDecoderModel : public Model {
   // Records the encoder over p.tokens at p.positions; returns its outputs [n, dim].
   virtual Tensor record_encoder(const EncoderPass& p) = 0;
   // Decoder layer `layer`'s cross-attention K/V projection of the encoder outputs ([k; v]
-  // rows) and its bias (no storage: none).
+  // rows), its bias and the norm of each key head (no storage: none; T5Gemma 2's k_norm).
   struct CrossProjection {
-    const StackedWeight& kv;
+    StackedWeight kv;
     Tensor bias;
+    Tensor k_norm;
+    float norm_eps = 0;
   };
   virtual CrossProjection cross_projection(int layer) const = 0;
 

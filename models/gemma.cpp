@@ -24,17 +24,25 @@ GemmaModel::GemmaModel(Device& device, std::string arch, GemmaConfig config, Gem
     : Model(device, std::move(arch), config.vocab, config.context), config_(std::move(config)), w_(std::move(weights)) {
   config_.validate();
   if (int(w_.layers.size()) != config_.n_layers) throw Error("gemma: weights hold a different number of layers");
-  rope_table_ = RopeTable::build(device, config_.rope, 0, config_.context);
-  if (config_.sliding_rope != config_.rope) sliding_rope_table_ = RopeTable::build(device, config_.sliding_rope, 0, config_.context);
+  rope_ = GemmaRope::build(device, config_);
 }
 
-KvCacheConfig GemmaModel::cache_config(int64_t capacity, DType dtype) const {
-  KvCacheConfig c = cache_shape(config_.n_layers, capacity, config_.n_kv_heads, config_.head_dim, dtype, config_.rope);
-  c.sliding_window = config_.sliding_window;
-  if (config_.sliding_rope != config_.rope)  // reposition re-rotates each layer with its own
-    for (int l = 0; l < config_.n_layers; ++l) c.layer_rope.push_back(config_.layer_rope(l));
+GemmaRope GemmaRope::build(Device& device, const GemmaConfig& c) {
+  GemmaRope r;
+  r.global = RopeTable::build(device, c.rope, 0, c.context);
+  if (c.sliding_rope != c.rope) r.sliding = RopeTable::build(device, c.sliding_rope, 0, c.context);
+  return r;
+}
+
+KvCacheConfig gemma_cache_config(const GemmaConfig& g, int64_t capacity, DType dtype) {
+  KvCacheConfig c = Model::cache_shape(g.n_layers, capacity, g.n_kv_heads, g.head_dim, dtype, g.rope);
+  c.sliding_window = g.sliding_window;
+  if (g.sliding_rope != g.rope)  // reposition re-rotates each layer with its own
+    for (int l = 0; l < g.n_layers; ++l) c.layer_rope.push_back(g.layer_rope(l));
   return c;
 }
+
+KvCacheConfig GemmaModel::cache_config(int64_t capacity, DType dtype) const { return gemma_cache_config(config_, capacity, dtype); }
 
 namespace gemma_block {
 
@@ -91,8 +99,7 @@ void GemmaModel::record(Step& s, KvCache& cache, int64_t n) {
   ops::scale(g, b.x, std::sqrt(float(c.dim)), b.x);
   for (int l = 0; l < c.n_layers; ++l) {
     const GemmaLayer& L = w_.layers[size_t(l)];
-    const RopeTable& rope = c.sliding_rope != c.rope && c.sliding_window[size_t(l)] > 0 ? sliding_rope_table_ : rope_table_;
-    gemma_block::attention_input(g, c, L, b, rope, s.positions);
+    gemma_block::attention_input(g, c, L, b, rope_.layer(c, l), s.positions);
     cache.write_layer(g, l, b.k(c), b.v(c), Graph::step_param(kSlotFirst));
     a.window = cache.window(l);
     a.mask = a.window > 0 ? ops::AttentionMask::SlidingWindow : ops::AttentionMask::Causal;

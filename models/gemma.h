@@ -74,6 +74,19 @@ void residual(Graph& g, const GemmaConfig& c, const Weight& w, const Tensor& pos
 void feed_forward(Graph& g, const GemmaConfig& c, const GemmaLayer& L, const GemmaScratch& s);
 }  // namespace gemma_block
 
+// A Gemma stack's RoPE tables: its global layers' and, where their base differs (Gemma 3),
+// its sliding layers'.
+struct GemmaRope {
+  RopeTable global, sliding;
+  static GemmaRope build(Device& device, const GemmaConfig& c);
+  const RopeTable& layer(const GemmaConfig& c, int l) const {
+    return c.sliding_rope != c.rope && c.sliding_window[size_t(l)] > 0 ? sliding : global;
+  }
+};
+// A Gemma stack's KV cache: its windows, and each layer's RoPE where the bases differ, which
+// reposition re-applies.
+KvCacheConfig gemma_cache_config(const GemmaConfig& c, int64_t capacity, DType dtype);
+
 class GemmaModel : public Model {
  public:
   GemmaModel(Device& device, std::string arch, GemmaConfig config, GemmaWeights weights);
@@ -85,7 +98,7 @@ class GemmaModel : public Model {
 
   GemmaConfig config_;
   GemmaWeights w_;
-  RopeTable rope_table_, sliding_rope_table_;
+  GemmaRope rope_;
 };
 
 class Hyperparameters;

@@ -158,10 +158,11 @@ void write_byte_level_vocab(GgufWriter& w, int vocab, const char* pre) {
 
 void make_model(const SyntheticModel& m, const std::string& path) {
   const bool qwen2 = m.arch == "qwen2", gpt2 = m.arch == "gpt2", glm = m.arch == "chatglm6b";
-  const bool t5gemma = m.arch == "t5gemma", gemma = m.arch == "gemma2" || m.arch == "gemma3" || t5gemma;
+  const bool t5gemma = m.arch == "t5gemma" || m.arch == "t5gemma2";
+  const bool gemma3 = m.arch == "gemma3" || m.arch == "t5gemma2", gemma = m.arch == "gemma2" || gemma3 || t5gemma;
   const bool t5 = m.arch == "t5", bart = m.arch == "bart";
-  // No output matrix: the embedding serves (T5Gemma: the decoder's), as in every Gemma, BART
-  // and the original T5.
+  // No output matrix: the embedding serves (T5Gemma: the decoder's; T5Gemma 2: the encoder's,
+  // its only one), as in every Gemma, BART and the original T5.
   const bool tied = gemma || bart || (t5 && m.t5_v1_0);
   if (m.t5_v1_0 && !t5) throw Error("make-model: t5_v1_0 is for the t5 architecture");
   const bool biased_blocks = gpt2 || glm;  // the GPT-2 block layout (LayerNorm, fused q/k/v, biases)
@@ -176,7 +177,7 @@ void make_model(const SyntheticModel& m, const std::string& path) {
   const auto file_type = kFileTypes.find(m.type);
   if (file_type == kFileTypes.end()) throw Error("make-model: type must be f32, f16, q8_0, q4_0, q4_k_m, q5_k_m or q6_k");
   if (m.head_dim != 0 && !gemma && !t5)
-    throw Error("make-model: a head_dim of its own is for gemma2, gemma3, t5gemma and t5 (others split dim into heads)");
+    throw Error("make-model: a head_dim of its own is for gemma2, gemma3, t5gemma, t5gemma2 and t5 (others split dim into heads)");
   if (m.heads <= 0 || m.kv_heads <= 0 || m.heads % m.kv_heads || m.head_dim < 0 || m.head_dim % 2)
     throw Error("make-model: heads must be a positive multiple of kv heads, and head_dim even");
   const int head_dim = m.head_dim ? m.head_dim : m.dim / m.heads;
@@ -209,7 +210,7 @@ void make_model(const SyntheticModel& m, const std::string& path) {
       w.set_u32(k + "attention.relative_buckets_count", 32);
     } else {
       w.set_f32(k + "attention.layer_norm_rms_epsilon", qwen2 || gemma ? 1e-6f : 1e-5f);
-      w.set_f32(k + "rope.freq_base", qwen2 || m.arch == "gemma3" ? 1000000.0f : 10000.0f);
+      w.set_f32(k + "rope.freq_base", qwen2 || gemma3 ? 1000000.0f : 10000.0f);
       w.set_u32(k + "rope.dimension_count", uint32_t(head_dim));
       if (m.sliding_window > 0) w.set_u32(k + "attention.sliding_window", uint32_t(m.sliding_window));
     }
@@ -218,13 +219,13 @@ void make_model(const SyntheticModel& m, const std::string& path) {
       w.set_u32(k + "attention.value_length", uint32_t(head_dim));
     }
     if (gemma) w.set_f32(k + "query_pre_attn_scalar", float(head_dim));  // what Gemma's configs say, not left to defaults
-    if (m.arch == "gemma2" || t5gemma) {  // as Gemma 2 2B
+    if (m.arch == "gemma2" || m.arch == "t5gemma") {  // as Gemma 2 2B
       w.set_f32(k + "attn_logit_softcapping", 50.0f);
       w.set_f32(k + "final_logit_softcapping", 30.0f);
     }
   };
   write_stack(a);
-  if (t5gemma) {  // two stacks alike (as T5Gemma 2B-2B); the decoder starts with Gemma's BOS
+  if (t5gemma) {  // two stacks alike (as T5Gemma 2B-2B, T5Gemma 2 270M-270M); the decoder starts with Gemma's BOS
     write_stack(a + "decoder.");
     w.set_u32(a + "vocab_size", uint32_t(m.vocab));
     w.set_u32(a + "decoder.vocab_size", uint32_t(m.vocab));

@@ -29,6 +29,19 @@ void Model::check_tokens(std::span<const int32_t> tokens) const {
   for (int32_t t : tokens)
     if (t < 0 || t >= vocab_)
       throw Error("token id " + std::to_string(t) + " is out of range (vocabulary of " + std::to_string(vocab_) + ")");
+    else if (t == refused_.first)
+      throw Error(arch_ + ": token id " + std::to_string(t) + " is " + refused_.second);
+}
+
+KvCacheConfig Model::cache_config(int64_t capacity, int64_t encoder_capacity, DType dtype) const {
+  KvCacheConfig c = cache_config(capacity, dtype);
+  if (encoder_capacity == 0) return c;
+  if (!encoder_decoder()) throw Error(arch_ + " is a decoder-only model: it has no encoder input to make room for");
+  if (encoder_capacity < 0 || encoder_capacity > c.cross_capacity)
+    throw Error(arch_ + ": an encoder input of " + std::to_string(encoder_capacity) + " tokens is longer than the model accepts (" +
+                std::to_string(c.cross_capacity) + ")");
+  c.cross_capacity = encoder_capacity;
+  return c;
 }
 
 void Model::encode(KvCache&, std::span<const int32_t>) {
@@ -66,6 +79,21 @@ void Model::probe_attention(Step& s, int layer, const Tensor& q, const KvCache& 
   if (int(probs.size()) != layer) throw Error(arch_ + ": layers must be probed in order");
   probs.push_back(scratch(s, int64_t(a.n_heads) * q.rows, cache.capacity(), cross ? "cross attention probs" : "attention probs"));
   ops::attention_probs(*s.graph, q, cache.k(layer), cache.slot_positions(), query_positions, probs.back(), a);
+}
+
+void Model::probe_merged_attention(Step& s, int layer, const Tensor& q, const KvCache& cache, const Tensor& query_positions,
+                                   const ops::AttentionParams& self, const ops::AttentionParams& cross) {
+  if (!s.probe) return;
+  if (int(s.probs.size()) != layer) throw Error(arch_ + ": layers must be probed in order");
+  const KvCache& x = cache.cross();
+  const int64_t rows = int64_t(self.n_heads) * q.rows, n = cache.capacity(), nx = x.capacity();
+  const Tensor scores = scratch(s, rows, n + nx, "merged attention scores");
+  const Tensor probs = scratch(s, rows, n + nx, "merged attention probs");
+  ops::attention_probs(*s.graph, q, cache.k(layer), cache.slot_positions(), query_positions, scores.slice_cols(0, n), self, true);
+  ops::attention_probs(*s.graph, q, x.k(layer), x.slot_positions(), query_positions, scores.slice_cols(n, nx), cross, true);
+  ops::softmax(*s.graph, scores, probs);
+  s.probs.push_back(probs.slice_cols(0, n));
+  s.cross_probs.push_back(probs.slice_cols(n, nx));
 }
 
 void Model::output_head(Step& s, const Tensor& x, const Tensor& spare, const Weight& output,

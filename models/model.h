@@ -90,8 +90,13 @@ class Model {
   virtual std::vector<int32_t> decoder_prompt() const { return {}; }
   virtual void encode(KvCache& cache, std::span<const int32_t> tokens);
 
-  // A cache shaped for this model (its RoPE, if any, is what reposition re-applies).
+  // A cache shaped for this model (its RoPE, if any, is what reposition re-applies); an
+  // encoder-decoder model's has room for its longest encoder input.
   virtual KvCacheConfig cache_config(int64_t capacity, DType dtype = DType::F32) const = 0;
+  // The same with room for encoder inputs of up to encoder_capacity tokens (0: the longest):
+  // models that read 128k-token inputs need not hold that much cross-attention K/V for a short one.
+  KvCacheConfig cache_config(int64_t capacity, int64_t encoder_capacity, DType dtype) const;
+  int64_t encoder_context() const { return cache_config(1).cross_capacity; }  // 0: decoder-only
 
   // Appends the tokens at `positions` to the cache and returns the logits of the output rows
   // (extras.outputs; every row by default), [rows][vocab] row-major: bit for bit what the same
@@ -101,9 +106,12 @@ class Model {
   std::vector<float> forward(KvCache& cache, std::span<const int32_t> tokens, std::span<const int32_t> positions,
                              const ForwardExtras& extras = {});
 
- protected:
   static KvCacheConfig cache_shape(int n_layers, int64_t capacity, int n_kv_heads, int head_dim, DType dtype,
                                    std::optional<RopeConfig> rope);
+
+ protected:
+  // check_tokens refuses this token, saying why (a token whose meaning the model cannot run).
+  void refuse_token(int32_t id, std::string why) { refused_ = {id, std::move(why)}; }
 
   static constexpr uint32_t kSlotFirst = 0;  // step value: the cache slot of the first new token
   static constexpr uint32_t kSlotNKv = 1;    // step value: keys in the cache after the append
@@ -133,6 +141,10 @@ class Model {
   // (a cross part) into s.cross_probs.
   void probe_attention(Step& s, int layer, const Tensor& q, const KvCache& cache, const Tensor& query_positions,
                        const ops::AttentionParams& a, bool cross = false);
+  // The same for one attention over the cache and its cross part at once (T5Gemma 2): one
+  // softmax over both, split into s.probs and s.cross_probs.
+  void probe_merged_attention(Step& s, int layer, const Tensor& q, const KvCache& cache, const Tensor& query_positions,
+                              const ops::AttentionParams& self, const ops::AttentionParams& cross);
   // The final norm and the LM head for the rows the step outputs, from the last hidden state x
   // [n, dim]; nothing when no row outputs. norm(in, out) is the architecture's final norm
   // (empty: none, BART); `spare` is a scratch of x's shape the builder no longer needs. `bias`
@@ -152,6 +164,7 @@ class Model {
   Device& device_;
   std::string arch_;
   int vocab_, context_;
+  std::pair<int32_t, std::string> refused_{-1, {}};
   // Recorded steps by (cache id, token count, output rows or -1 for all, prefix, probe): at most
   // kMaxSteps, the least recently used dropped first. Their memory is the arena's, so it stays
   // bounded however many distinct token counts arrive.

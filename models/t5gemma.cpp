@@ -2,6 +2,7 @@
 
 #include <cmath>
 #include <string>
+#include <tuple>
 
 #include "models/source.h"
 #include "runtime/error.h"
@@ -9,46 +10,86 @@
 
 namespace vkllm {
 
-T5GemmaModel::T5GemmaModel(Device& device, GemmaConfig encoder, GemmaConfig decoder, int32_t decoder_start, T5GemmaWeights weights)
-    : EncoderDecoderModel(device, "t5gemma", decoder.vocab, decoder.context, decoder_start),
+T5GemmaEncoderModel::T5GemmaEncoderModel(Device& device, std::string arch, GemmaConfig encoder, GemmaConfig decoder,
+                                         int32_t decoder_start, T5GemmaEncoder weights, WindowSplit split)
+    : EncoderDecoderModel(device, std::move(arch), decoder.vocab, decoder.context, decoder_start),
       encoder_(std::move(encoder)),
       decoder_(std::move(decoder)),
-      w_(std::move(weights)) {
+      enc_(std::move(weights)),
+      split_(split) {
   encoder_.validate();
   decoder_.validate();
-  if (encoder_.vocab != decoder_.vocab) throw Error("t5gemma: the encoder's and the decoder's vocabularies differ");
-  if (int(w_.encoder.size()) != encoder_.n_layers || int(w_.decoder.size()) != decoder_.n_layers)
-    throw Error("t5gemma: weights hold a different number of layers");
-  encoder_rope_ = RopeTable::build(device, encoder_.rope, 0, encoder_.context);
-  decoder_rope_ = RopeTable::build(device, decoder_.rope, 0, decoder_.context);
+  if (encoder_.vocab != decoder_.vocab) throw Error(this->arch() + ": the encoder's and the decoder's vocabularies differ");
+  if (int(enc_.layers.size()) != encoder_.n_layers) throw Error(this->arch() + ": weights hold a different number of layers");
+  encoder_rope_ = GemmaRope::build(device, encoder_);
+  decoder_rope_ = GemmaRope::build(device, decoder_);
 }
 
-KvCacheConfig T5GemmaModel::cache_config(int64_t capacity, DType dtype) const {
-  const GemmaConfig& c = decoder_;
-  KvCacheConfig k = cache_shape(c.n_layers, capacity, c.n_kv_heads, c.head_dim, dtype, c.rope);
-  k.sliding_window = c.sliding_window;
+KvCacheConfig T5GemmaEncoderModel::cache_config(int64_t capacity, DType dtype) const {
+  KvCacheConfig k = gemma_cache_config(decoder_, capacity, dtype);
   k.cross_capacity = encoder_.context;
   return k;
 }
 
-Tensor T5GemmaModel::record_encoder(const EncoderPass& p) {
+Tensor T5GemmaEncoderModel::record_encoder(const EncoderPass& p) {
   const GemmaConfig& c = encoder_;
   Graph& g = p.graph;
   const GemmaScratch b = gemma_block::scratch(c, [&](int64_t cols, const char* name) { return p.tensor(p.n, cols, name); });
   ops::AttentionParams a = gemma_block::attention(c);
-  ops::get_rows(g, w_.encoder_embd, p.tokens, b.x);
+  ops::get_rows(g, enc_.embd, p.tokens, b.x);
   ops::scale(g, b.x, std::sqrt(float(c.dim)), b.x);
   for (int l = 0; l < c.n_layers; ++l) {
-    const GemmaLayer& L = w_.encoder[size_t(l)];
-    gemma_block::attention_input(g, c, L, b, encoder_rope_, p.positions);
-    a.window = c.sliding_window[size_t(l)];
-    a.mask = a.window > 0 ? ops::AttentionMask::BidirectionalWindow : ops::AttentionMask::None;
+    const GemmaLayer& L = enc_.layers[size_t(l)];
+    gemma_block::attention_input(g, c, L, b, encoder_rope_.layer(c, l), p.positions);
+    const int window = c.sliding_window[size_t(l)];
+    a.mask = window > 0 ? ops::AttentionMask::BidirectionalWindow : ops::AttentionMask::None;
+    if (window > 0) std::tie(a.window, a.window_after) = split_(window);
     ops::attention(g, b.q(c), b.k(c), b.v(c), p.positions, p.positions, b.att, a);
     gemma_block::residual(g, c, L.wo, L.post_attention_norm, b.att, b);
     gemma_block::feed_forward(g, c, L, b);
   }
-  ops::rmsnorm(g, b.x, w_.encoder_norm, b.h, c.norm_eps);
+  ops::rmsnorm(g, b.x, enc_.norm, b.h, c.norm_eps);
   return b.h;
+}
+
+ops::AttentionParams T5GemmaEncoderModel::decoder_self_attention(const KvCache& cache, int l) const {
+  ops::AttentionParams a = gemma_block::attention(decoder_);
+  a.n_kv = Graph::step_param(kSlotNKv);
+  a.window = cache.window(l);
+  a.mask = a.window > 0 ? ops::AttentionMask::SlidingWindow : ops::AttentionMask::Causal;
+  return a;
+}
+
+ops::AttentionParams T5GemmaEncoderModel::decoder_cross_attention() const {
+  ops::AttentionParams a = gemma_block::attention(decoder_);
+  a.mask = ops::AttentionMask::None;
+  a.n_kv = Graph::step_param(kSlotCrossNKv);
+  return a;
+}
+
+namespace {
+
+// T5Gemma: every key within w of the query, either way.
+std::pair<int, int> symmetric_window(int w) { return {w, w}; }
+// T5Gemma 2: w keys in all, (w + 1) / 2 of them up to the query.
+std::pair<int, int> split_window(int w) { return {(w + 1) / 2, w / 2 + 1}; }
+
+T5GemmaEncoder load_encoder(Device& device, ArchTensors& t, int n_layers, bool qk_norm) {
+  T5GemmaEncoder e;
+  e.embd = t.weight("enc.token_embd.weight");
+  e.norm = t.tensor("enc.output_norm.weight");
+  for (int l = 0; l < n_layers; ++l) e.layers.push_back(load_gemma_layer(device, t, "enc.", l, qk_norm));
+  return e;
+}
+
+}  // namespace
+
+T5GemmaModel::T5GemmaModel(Device& device, GemmaConfig encoder, GemmaConfig decoder, int32_t decoder_start,
+                           T5GemmaEncoder encoder_weights, T5GemmaDecoder decoder_weights)
+    : T5GemmaEncoderModel(device, "t5gemma", std::move(encoder), std::move(decoder), decoder_start, std::move(encoder_weights),
+                          symmetric_window),
+      dec_(std::move(decoder_weights)) {
+  if (int(dec_.layers.size()) != decoder_.n_layers) throw Error("t5gemma: weights hold a different number of layers");
 }
 
 void T5GemmaModel::record(Step& s, KvCache& cache, int64_t n) {
@@ -57,19 +98,15 @@ void T5GemmaModel::record(Step& s, KvCache& cache, int64_t n) {
   const GemmaScratch b = gemma_block::scratch(c, [&](int64_t cols, const char* name) { return Model::scratch(s, n, cols, name); });
   const Tensor q = b.q(c), cq = Model::scratch(s, n, c.q_width(), "cross q");
   const KvCache& cross = cache.cross();
-  ops::AttentionParams self = gemma_block::attention(c), encoder = gemma_block::attention(c);
-  self.n_kv = Graph::step_param(kSlotNKv);
-  encoder.mask = ops::AttentionMask::None;
-  encoder.n_kv = Graph::step_param(kSlotCrossNKv);
+  const ops::AttentionParams encoder = decoder_cross_attention();
 
-  ops::get_rows(g, w_.decoder_embd, s.tokens, b.x);
+  ops::get_rows(g, dec_.embd, s.tokens, b.x);
   ops::scale(g, b.x, std::sqrt(float(c.dim)), b.x);
   for (int l = 0; l < c.n_layers; ++l) {
-    const T5GemmaDecoderLayer& L = w_.decoder[size_t(l)];
-    gemma_block::attention_input(g, c, L.self, b, decoder_rope_, s.positions);
+    const T5GemmaDecoderLayer& L = dec_.layers[size_t(l)];
+    gemma_block::attention_input(g, c, L.self, b, decoder_rope_.layer(c, l), s.positions);
     cache.write_layer(g, l, b.k(c), b.v(c), Graph::step_param(kSlotFirst));
-    self.window = cache.window(l);
-    self.mask = self.window > 0 ? ops::AttentionMask::SlidingWindow : ops::AttentionMask::Causal;
+    const ops::AttentionParams self = decoder_self_attention(cache, l);
     ops::attention(g, q, cache.k(l), cache.v(l), cache.slot_positions(), s.positions, b.att, self);
     probe_attention(s, l, q, cache, s.positions, self);
     gemma_block::residual(g, c, L.self.wo, L.self.post_attention_norm, b.att, b);
@@ -80,7 +117,55 @@ void T5GemmaModel::record(Step& s, KvCache& cache, int64_t n) {
     gemma_block::residual(g, c, L.cross_o, L.cross_post_norm, b.att, b);
     gemma_block::feed_forward(g, c, L.self, b);
   }
-  output_head(s, b.x, b.h, w_.output, [&](const Tensor& in, const Tensor& out) { ops::rmsnorm(g, in, w_.decoder_norm, out, c.norm_eps); });
+  output_head(s, b.x, b.h, dec_.output, [&](const Tensor& in, const Tensor& out) { ops::rmsnorm(g, in, dec_.norm, out, c.norm_eps); });
+  if (s.n_outputs > 0 && c.final_softcap > 0) ops::softcap(g, s.logits, c.final_softcap, s.logits);
+}
+
+T5Gemma2Model::T5Gemma2Model(Device& device, GemmaConfig encoder, GemmaConfig decoder, int32_t decoder_start, int32_t eoi_token,
+                             T5GemmaEncoder encoder_weights, std::vector<GemmaLayer> decoder_layers, Tensor decoder_norm)
+    : T5GemmaEncoderModel(device, "t5gemma2", std::move(encoder), std::move(decoder), decoder_start, std::move(encoder_weights),
+                          split_window),
+      dec_layers_(std::move(decoder_layers)),
+      dec_norm_(std::move(decoder_norm)) {
+  if (int(dec_layers_.size()) != decoder_.n_layers) throw Error("t5gemma2: weights hold a different number of layers");
+  if (encoder_.dim != decoder_.dim)
+    throw Error("t5gemma2: the encoder is " + std::to_string(encoder_.dim) + " wide and the decoder " + std::to_string(decoder_.dim) +
+                ": the decoder's k/v projections read the encoder's outputs, so they must agree");
+  if (!decoder_.qk_norm) throw Error("t5gemma2: the decoder needs its k-norm");
+  // That token stands for an embedding of its own, which only follows the vision tower's image
+  // tokens; vkllm runs text alone.
+  if (eoi_token >= 0 && eoi_token < decoder_.vocab)
+    refuse_token(eoi_token, "the end-of-image token, which needs T5Gemma 2's vision tower (not supported)");
+}
+
+EncoderDecoderModel::CrossProjection T5Gemma2Model::cross_projection(int layer) const {
+  const GemmaLayer& L = dec_layers_[size_t(layer)];
+  return {L.qkv.slice_rows(decoder_.q_width(), 2 * decoder_.kv_width()), {}, L.k_norm, decoder_.norm_eps};
+}
+
+void T5Gemma2Model::record(Step& s, KvCache& cache, int64_t n) {
+  const GemmaConfig& c = decoder_;
+  Graph& g = *s.graph;
+  const GemmaScratch b = gemma_block::scratch(c, [&](int64_t cols, const char* name) { return Model::scratch(s, n, cols, name); });
+  const Tensor q = b.q(c);
+  const KvCache& cross = cache.cross();
+  const ops::AttentionParams encoder = decoder_cross_attention();
+
+  ops::get_rows(g, enc_.embd, s.tokens, b.x);
+  ops::scale(g, b.x, std::sqrt(float(c.dim)), b.x);
+  for (int l = 0; l < c.n_layers; ++l) {
+    const GemmaLayer& L = dec_layers_[size_t(l)];
+    gemma_block::attention_input(g, c, L, b, decoder_rope_.layer(c, l), s.positions);
+    cache.write_layer(g, l, b.k(c), b.v(c), Graph::step_param(kSlotFirst));
+    const ops::AttentionParams self = decoder_self_attention(cache, l);
+    const ops::AttentionKeys keys[] = {{cache.k(l), cache.v(l), cache.slot_positions(), self},
+                                       {cross.k(l), cross.v(l), cross.slot_positions(), encoder}};
+    ops::attention(g, q, keys, s.positions, b.att);
+    probe_merged_attention(s, l, q, cache, s.positions, self, encoder);
+    gemma_block::residual(g, c, L.wo, L.post_attention_norm, b.att, b);
+    gemma_block::feed_forward(g, c, L, b);
+  }
+  output_head(s, b.x, b.h, enc_.embd, [&](const Tensor& in, const Tensor& out) { ops::rmsnorm(g, in, dec_norm_, out, c.norm_eps); });
   if (s.n_outputs > 0 && c.final_softcap > 0) ops::softcap(g, s.logits, c.final_softcap, s.logits);
 }
 
@@ -94,13 +179,10 @@ std::unique_ptr<Model> load_t5gemma(Device& device, const ArchDescription& arch,
   decoder_extents.encoder_dim = enc.dim;
   ArchTensors dt{source, arch, decoder_extents};
 
-  T5GemmaWeights w;
-  w.encoder_embd = et.weight("enc.token_embd.weight");
-  w.encoder_norm = et.tensor("enc.output_norm.weight");
-  w.decoder_embd = dt.weight("dec.token_embd.weight");
-  w.decoder_norm = dt.tensor("dec.output_norm.weight");
-  w.output = dt.has("output.weight") ? dt.weight("output.weight") : w.decoder_embd;
-  for (int l = 0; l < enc.n_layers; ++l) w.encoder.push_back(load_gemma_layer(device, et, "enc.", l, false));
+  T5GemmaDecoder w;
+  w.embd = dt.weight("dec.token_embd.weight");
+  w.norm = dt.tensor("dec.output_norm.weight");
+  w.output = dt.has("output.weight") ? dt.weight("output.weight") : w.embd;
   for (int l = 0; l < dec.n_layers; ++l) {
     T5GemmaDecoderLayer L;
     L.self = load_gemma_layer(device, dt, "dec.", l, false);
@@ -109,10 +191,27 @@ std::unique_ptr<Model> load_t5gemma(Device& device, const ArchDescription& arch,
     L.cross_kv = dt.stacked(device, {"dec.blk.{l}.cross_attn_k.weight", "dec.blk.{l}.cross_attn_v.weight"}, l);
     L.cross_o = dt.weight("dec.blk.{l}.cross_attn_output.weight", l);
     L.cross_post_norm = dt.tensor("dec.blk.{l}.cross_attn_post_norm.weight", l);
-    w.decoder.push_back(std::move(L));
+    w.layers.push_back(std::move(L));
   }
+  T5GemmaEncoder e = load_encoder(device, et, enc.n_layers, false);
   source.finish();
-  return std::make_unique<T5GemmaModel>(device, enc, dec, start, std::move(w));
+  return std::make_unique<T5GemmaModel>(device, enc, dec, start, std::move(e), std::move(w));
+}
+
+std::unique_ptr<Model> load_t5gemma2(Device& device, const ArchDescription& arch, const Hyperparameters& h, TensorSource& source) {
+  const StackHyperparameters decoder_keys(h, "decoder.");
+  GemmaConfig enc = read_gemma_config(h, arch, source, kGemma3, "enc.");
+  GemmaConfig dec = read_gemma_config(decoder_keys, arch, source, kGemma3, "dec.");
+  enc.attn_softcap = dec.attn_softcap = 0;  // transformers' T5Gemma 2 applies none, whatever its config says
+  const int32_t start = h.integer("decoder_start_token_id", 2);
+  ArchTensors et{source, arch, enc.extents()}, dt{source, arch, dec.extents()};
+  T5GemmaEncoder e = load_encoder(device, et, enc.n_layers, true);
+  std::vector<GemmaLayer> layers;
+  for (int l = 0; l < dec.n_layers; ++l) layers.push_back(load_gemma_layer(device, dt, "dec.", l, true));
+  Tensor norm = dt.tensor("dec.output_norm.weight");
+  source.finish();
+  return std::make_unique<T5Gemma2Model>(device, enc, dec, start, h.integer("eoi_token_index", 256000), std::move(e),
+                                         std::move(layers), std::move(norm));
 }
 
 }  // namespace vkllm

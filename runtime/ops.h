@@ -3,6 +3,7 @@
 // and tables may be f32 or f16. Tensors may be views (row slices, column slices); shapes are
 // checked and a mismatch throws an Error naming the tensors.
 #include <cstdint>
+#include <span>
 #include <vector>
 
 #include "runtime/graph.h"
@@ -88,7 +89,8 @@ enum class AttentionMask {
   Causal,         // keys whose position <= the query's position
   PrefixLM,       // by slot: keys in [0, prefix) for every query, later keys causally (ChatGLM-6B)
   SlidingWindow,  // causal, and query position - key position < window (Gemma, Mistral)
-  BidirectionalWindow,  // |query position - key position| < window (T5Gemma's encoder)
+  BidirectionalWindow,  // query position - key position < window and key position - query
+                        // position < window_after (T5Gemma's encoders)
 };
 
 struct AttentionParams {
@@ -97,7 +99,8 @@ struct AttentionParams {
   float softcap = 0.0f;  // > 0: scores become softcap * tanh(score / softcap) (Gemma 2)
   AttentionMask mask = AttentionMask::Causal;
   int prefix = 0;  // PrefixLM
-  int window = 0;  // SlidingWindow
+  int window = 0;        // SlidingWindow, BidirectionalWindow
+  int window_after = 0;  // BidirectionalWindow; 0: window
   uint32_t n_kv = kAllColumns;       // keys are cache slots [0, n_kv); may be Graph::step_param
   uint32_t first_query_slot = 0;     // PrefixLM: the slot of query 0; may be Graph::step_param
   // F32 [n_q, >= n_kv], added to every head's scores (-inf masks), or [n_heads * n_q, >= n_kv]
@@ -113,6 +116,17 @@ struct AttentionParams {
 // are handled the same way.
 void attention(Graph& g, const Tensor& q, const Tensor& k, const Tensor& v, const Tensor& key_positions,
                const Tensor& query_positions, const Tensor& out, const AttentionParams& params);
+// One cache layer's keys for attention over several: its K/V, their positions, and which of
+// them queries see (params' mask, prefix, windows, n_kv, first_query_slot, explicit_mask).
+struct AttentionKeys {
+  const Tensor &k, &v, &key_positions;
+  AttentionParams params;
+};
+// Attention with one softmax over the keys of every source (T5Gemma 2's decoder attends to
+// its own cache and the encoder's at once), each masked by its own rules; the sources agree on
+// heads, head_dim, scale and softcap.
+void attention(Graph& g, const Tensor& q, std::span<const AttentionKeys> sources, const Tensor& query_positions,
+               const Tensor& out);
 // T5's relative position bias: the bucket of each key-to-query distance 0..max_distance (past
 // it, the last), computed as llama.cpp computes it (float logs), with num_buckets split
 // between keys before and after the query where bidirectional.
@@ -124,7 +138,10 @@ void position_bias(Graph& g, const Tensor& table, const Tensor& by_distance, boo
                    const Tensor& query_positions, const Tensor& out);
 
 // The attention probabilities, for probes: probs F32 [n_heads * n_q, >= n_kv], row h * n_q + i.
+// scores_only: the masked scores instead, -inf where masked and in columns n_kv and on; a softmax
+// over several caches' scores side by side gives their merged attention's probabilities.
 void attention_probs(Graph& g, const Tensor& q, const Tensor& k, const Tensor& key_positions,
-                     const Tensor& query_positions, const Tensor& probs, const AttentionParams& params);
+                     const Tensor& query_positions, const Tensor& probs, const AttentionParams& params,
+                     bool scores_only = false);
 
 }  // namespace vkllm::ops

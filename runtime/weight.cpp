@@ -1,5 +1,6 @@
 #include "runtime/weight.h"
 
+#include <algorithm>
 #include <cstring>
 #include <string>
 #include <vector>
@@ -74,6 +75,20 @@ int64_t StackedWeight::rows() const {
   int64_t n = 0;
   for (const Weight& w : parts) n += w.rows();
   return n;
+}
+
+StackedWeight StackedWeight::slice_rows(int64_t first, int64_t count) const {
+  if (first < 0 || count < 0 || first + count > rows())
+    throw Error("stacked weight rows [" + std::to_string(first) + ", " + std::to_string(first + count) + ") are outside its " +
+                std::to_string(rows()));
+  StackedWeight out;
+  int64_t start = 0;  // of the current part
+  for (const Weight& w : parts) {
+    const int64_t lo = std::max(first, start), hi = std::min(first + count, start + w.rows());
+    if (lo < hi) out.parts.push_back(w.slice_rows(lo - start, hi - lo));
+    start += w.rows();
+  }
+  return out;
 }
 
 namespace {

@@ -65,6 +65,9 @@ struct StackedWeight {
 
   int64_t rows() const;
   int64_t cols() const { return parts.empty() ? 0 : parts[0].cols(); }
+  // Rows [first, first + count) as views: T5Gemma 2 projects the encoder's outputs with the
+  // k and v rows of its decoder's [q; k; v].
+  StackedWeight slice_rows(int64_t first, int64_t count) const;
 };
 
 // Stacks `parts` (same cols) as StackedWeight describes, copying on the device; the parts'

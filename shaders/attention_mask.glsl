@@ -1,6 +1,6 @@
 // Which keys a query may see, shared by attention.comp and attention_probs.comp. Requires the
-// push block `p` (mask_kind, prefix, window, q_slot0, explicit mask fields) and the buffers
-// key_pos, query_pos, mask_bias_values.
+// push block `p` (mask_kind, prefix, window, window_after, q_slot0, explicit mask fields) and
+// the buffers key_pos, query_pos, mask_bias_values.
 #define NEG_INF uintBitsToFloat(0xff800000u)
 const uint MASK_NONE = 0u, MASK_CAUSAL = 1u, MASK_PREFIX_LM = 2u, MASK_WINDOW = 3u, MASK_WINDOW_BOTH_WAYS = 4u;
 const uint NO_EXPLICIT_MASK = 0xffffffffu;
@@ -13,7 +13,8 @@ float mask_bias(uint q, uint t, uint h) {
     if (kp > qp) return NEG_INF;
     if (p.mask_kind == MASK_WINDOW && qp - kp >= int(p.window)) return NEG_INF;
   } else if (p.mask_kind == MASK_WINDOW_BOTH_WAYS) {
-    if (abs(key_pos[p.kpos_off + t] - query_pos[p.qpos_off + q]) >= int(p.window)) return NEG_INF;
+    const int before = query_pos[p.qpos_off + q] - key_pos[p.kpos_off + t];
+    if (before >= int(p.window) || -before >= int(p.window_after)) return NEG_INF;
   } else if (p.mask_kind == MASK_PREFIX_LM) {
     // By slot order: keys in the prefix are visible to every query, later keys causally.
     if (t >= p.prefix && t > param(p.q_slot0) + q) return NEG_INF;

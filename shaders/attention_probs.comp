@@ -1,7 +1,8 @@
 #version 450
 // Attention probabilities for probes (not the fast path): probs[h * n_q + q, t] for key slots
 // t < n_kv, with the same scores and masks as attention.comp. One workgroup per (query, head);
-// invocations stride over keys.
+// invocations stride over keys. With scores_only: the masked scores, -inf in columns n_kv and on
+// up to probs_cols (a softmax over several sources' scores side by side gives merged attention's).
 #include "common.glsl"
 #include "reduce.glsl"
 
@@ -20,8 +21,9 @@ layout(set = 0, binding = 4) readonly buffer Mask { float mask_bias_values[]; };
 layout(set = 0, binding = 5) buffer Probs { float probs[]; };
 layout(push_constant) uniform Push {
   uint n_q, n_heads, group, head_dim, q_off, q_stride, k_off, k_stride, n_kv, probs_off, probs_stride;
-  uint kpos_off, qpos_off, mask_kind, prefix, window, q_slot0, mask_off, mask_stride, mask_head_stride;
+  uint kpos_off, qpos_off, mask_kind, prefix, window, window_after, q_slot0, mask_off, mask_stride, mask_head_stride;
   float scale, softcap;
+  uint probs_cols, scores_only;
 } p;
 #include "attention_mask.glsl"
 
@@ -37,6 +39,10 @@ void main() {
     s = soft_cap(s) + mask_bias(q, t, h);
     probs[row + t] = s;
     mx = max(mx, s);
+  }
+  if (p.scores_only != 0u) {
+    for (uint t = n + gl_LocalInvocationID.x; t < p.probs_cols; t += gl_WorkGroupSize.x) probs[row + t] = NEG_INF;
+    return;
   }
   mx = wg_max(mx);
   float sum = 0.0;

@@ -4,7 +4,7 @@ layout(push_constant) uniform Push {
   uint n_q, n_heads, group, head_dim;
   uint q_off, q_stride, k_off, k_stride, v_off, v_stride, o_off, o_stride;
   uint kv_base, kv_rows, n_kv, splits, partial_base, n_partials;
-  uint kpos_off, qpos_off, mask_kind, prefix, window, q_slot0, mask_off, mask_stride, mask_head_stride;
+  uint kpos_off, qpos_off, mask_kind, prefix, window, window_after, q_slot0, mask_off, mask_stride, mask_head_stride;
   float scale, softcap;
 } p;
 

@@ -31,7 +31,8 @@ Mat attention(const Mat& q, const Mat& k, const Mat& v, std::span<const int32_t>
         } else if (s.mask == 2) {
           visible = t < s.prefix || t <= s.first_query_slot + i;
         } else if (s.mask == 4) {
-          visible = std::abs(query_pos[size_t(i)] - key_pos[size_t(t)]) < s.window;
+          const int before = query_pos[size_t(i)] - key_pos[size_t(t)];
+          visible = before < s.window && -before < (s.window_after > 0 ? s.window_after : s.window);
         }
         if (s.explicit_mask) dot += s.explicit_mask->rows == q.rows ? s.explicit_mask->at(i, t) : s.explicit_mask->at(h * q.rows + i, t);
         score[size_t(t)] = visible ? dot : -INFINITY;

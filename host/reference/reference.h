@@ -55,6 +55,7 @@ struct AttentionSpec {
   float scale = 0, softcap = 0;
   int mask = 1;  // 0 none, 1 causal, 2 prefix-LM, 3 sliding window, 4 window both ways
   int prefix = 0, window = 0;
+  int window_after = 0;  // mask 4: keys after the query visible while key - query < window_after (0: window)
   int64_t n_kv = -1;             // -1: all rows of k
   int64_t first_query_slot = 0;  // prefix-LM
   const Mat* explicit_mask = nullptr;  // [n_q, n_kv] for every head, or [n_heads * n_q, n_kv]

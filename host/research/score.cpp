@@ -107,11 +107,12 @@ Scorer::Scorer(Model& model, ScorerOptions options) : model_(model), options_(op
     window_ = *std::min_element(windows.begin(), windows.end());
 }
 
-void Scorer::ensure_capacity(int64_t n) {
-  if (n <= capacity_) return;
-  capacity_ = std::max<int64_t>(n, capacity_ * 2);
+void Scorer::ensure_capacity(int64_t n, int64_t n_encoder) {
+  if (n <= capacity_ && n_encoder <= encoder_capacity_) return;
+  if (n > capacity_) capacity_ = std::max<int64_t>(n, capacity_ * 2);
+  if (n_encoder > encoder_capacity_) encoder_capacity_ = std::min(std::max(n_encoder, encoder_capacity_ * 2), model_.encoder_context());
   for (auto* c : {&bare_, &full_, &suffix_, &work_})
-    *c = std::make_unique<KvCache>(model_.device(), model_.cache_config(capacity_, options_.kv_type));
+    *c = std::make_unique<KvCache>(model_.device(), model_.cache_config(capacity_, encoder_capacity_, options_.kv_type));
 }
 
 void Scorer::phase_a(KvCache& cache, std::span<const int32_t> tokens) {
@@ -147,7 +148,7 @@ ConditionScore Scorer::phase_b(Condition condition, const ScoreCase& c, const La
 CaseScore Scorer::score_encoder_decoder(const ScoreCase& c, std::span<const Condition> conditions) {
   auto fail = [&](const std::string& what) { throw Error("case '" + c.id + "': " + what); };
   if (c.bos >= 0) fail(model_.arch() + " is an encoder-decoder model: its decoder starts with its own token; give \"bos\": null");
-  const int64_t encoder_room = model_.cache_config(1).cross_capacity, P = int64_t(c.prefix.size()), D = int64_t(c.document.size());
+  const int64_t encoder_room = model_.encoder_context(), P = int64_t(c.prefix.size()), D = int64_t(c.document.size());
   if (P + D > encoder_room)
     fail("prefix and document (" + std::to_string(P + D) + " tokens) exceed the encoder's " + std::to_string(encoder_room));
   // The decoder reads [start] + query + answer at 0, 1, ...; answer token j is scored by the
@@ -158,7 +159,7 @@ CaseScore Scorer::score_encoder_decoder(const ScoreCase& c, std::span<const Cond
   decoder.insert(decoder.end(), c.answer.begin(), c.answer.end());
   if (int64_t(decoder.size()) > model_.context())
     fail(std::to_string(decoder.size()) + " decoder tokens exceed the model's context of " + std::to_string(model_.context()));
-  ensure_capacity(int64_t(decoder.size()));
+  ensure_capacity(int64_t(decoder.size()), P + D);
   std::vector<int32_t> rows;
   for (size_t j = 0; j < c.answer.size(); ++j) rows.push_back(int32_t(query.size() + j));
 

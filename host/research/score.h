@@ -110,7 +110,8 @@ class Scorer {
   CaseScore score(const ScoreCase& c, std::span<const Condition> conditions);
 
  private:
-  void ensure_capacity(int64_t n);
+  // Caches for n tokens (and encoder inputs of n_encoder), grown as cases need.
+  void ensure_capacity(int64_t n, int64_t n_encoder = 0);
   // Tokens in cache order with the segment each belongs to.
   struct Layout {
     std::vector<int32_t> tokens;
@@ -131,7 +132,7 @@ class Scorer {
   ScorerOptions options_;
   std::vector<int32_t> suffix_tokens_;  // the model's prompt suffix
   int window_ = 0;                      // the smallest window where every layer slides (0: none)
-  int64_t capacity_ = 0;
+  int64_t capacity_ = 0, encoder_capacity_ = 0;
   // Persistent caches: graphs recorded against them are reused from case to case.
   std::unique_ptr<KvCache> bare_, full_, suffix_, work_;
 };

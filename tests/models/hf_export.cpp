@@ -35,7 +35,8 @@ fs::path write_hf_from_gguf(const std::string& gguf_path, const std::string& lab
     const std::string key = arch_name + "." + h.gguf;
     if (h.hf.empty() || !gguf.has(key)) continue;
     json* at = &config;
-    const std::string path = alternatives(h.hf).front();
+    const std::vector<std::string> paths = alternatives(h.hf);
+    const std::string path = paths[std::min(e.config_alternative, paths.size() - 1)];
     for (size_t start = 0;;) {
       const size_t dot = path.find('.', start);
       at = &(*at)[path.substr(start, dot == std::string::npos ? dot : dot - start)];
@@ -77,8 +78,8 @@ fs::path write_hf_from_gguf(const std::string& gguf_path, const std::string& lab
     std::vector<int64_t> shape(t.dims.rbegin(), t.dims.rend());
     const std::vector<std::string> names = alternatives(spec->hf);
     const std::string hf = layer_name(names[std::min(e.hf_alternative, names.size() - 1)], layer);
-    REQUIRE(hf.starts_with(e.rename.from));
-    entries.push_back({e.rename.to + hf.substr(e.rename.from.size()), e.bf16_storage ? "BF16" : "F32", shape, bytes});
+    const std::string name = hf.starts_with(e.rename.from) ? e.rename.to + hf.substr(e.rename.from.size()) : hf;
+    entries.push_back({name, e.bf16_storage ? "BF16" : "F32", shape, bytes});
   }
   const fs::path dir = temp_path(label);
   fs::create_directories(dir);

@@ -15,10 +15,11 @@ struct HfExport {
   std::string hf_class;
   bool bf16_values = false;           // every stored value rounded to BF16
   bool bf16_storage = false;          // and stored as BF16 (else F32)
-  ArchDescription::HfRename rename;   // of every tensor name's start ("" -> "language_model.")
+  ArchDescription::HfRename rename;   // of the start of every tensor name that has it ("" -> "language_model.")
   bool text_config = false;           // hyperparameters nested under "text_config"
   std::string drop;                   // a tensor left out (its GGUF name)
   size_t hf_alternative = 0;          // which of a name's '|' alternatives to write (the last where fewer)
+  size_t config_alternative = 0;      // the same for config.json's keys
   nlohmann::json extra_config = nlohmann::json::object();  // merged into config.json's values
 };
 

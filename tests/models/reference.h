@@ -50,6 +50,11 @@ std::vector<float> host_bart_logits(const GgufFile& file, const BartConfig& conf
 std::vector<float> host_t5gemma_logits(const GgufFile& file, const GemmaConfig& encoder, const GemmaConfig& decoder,
                                        const std::vector<int32_t>& encoder_tokens, const std::vector<int32_t>& tokens);
 
+// T5Gemma 2 likewise (two Gemma 3 stacks; the encoder's windows split before and after the
+// query; one softmax over the decoder's own keys and the encoder's, which its k/v make).
+std::vector<float> host_t5gemma2_logits(const GgufFile& file, const GemmaConfig& encoder, const GemmaConfig& decoder,
+                                        const std::vector<int32_t>& encoder_tokens, const std::vector<int32_t>& tokens);
+
 // GPT-2 likewise (fused q/k/v, LayerNorm with bias, GELU tanh, learned positions).
 std::vector<float> host_gpt2_logits(const GgufFile& file, const Gpt2Config& config, const std::vector<int32_t>& tokens);
 

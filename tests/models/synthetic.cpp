@@ -11,10 +11,11 @@ SyntheticModel small_model(const std::string& arch, const std::string& type) {
   m.type = type;
   m.dim = 64, m.layers = 2, m.heads = 4, m.ffn = 128, m.vocab = 300, m.context = 64;
   m.kv_heads = arch == "gpt2" || arch == "chatglm6b" || arch == "t5" || arch == "bart" ? 4 : 2;  // as many kv heads as heads
-  if (arch == "gemma2" || arch == "gemma3" || arch == "t5gemma") {
+  if (arch == "gemma2" || arch == "gemma3" || arch == "t5gemma" || arch == "t5gemma2") {
     m.head_dim = 32;  // wider than dim / heads, as in Gemma
     m.sliding_window = 8;
   }
+  if (arch == "t5gemma2") m.layers = 6;  // Gemma 3's pattern: five sliding layers, then a global one
   return m;
 }
 

@@ -262,8 +262,8 @@ TEST_CASE_FIXTURE(GpuTest, "tiny-t5 truncated: bare exactly without a prefix, ne
   check_encoder_decoder_truncation(*loaded.model, cases[0]);
 }
 
-TEST_CASE_FIXTURE(GpuTest, "BART and T5Gemma truncated: bare exactly without a prefix, neither full nor bare with one") {
-  for (const char* arch : {"bart", "t5gemma"}) {
+TEST_CASE_FIXTURE(GpuTest, "BART, T5Gemma and T5Gemma 2 truncated: bare exactly without a prefix, neither full nor bare with one") {
+  for (const char* arch : {"bart", "t5gemma", "t5gemma2"}) {
     CAPTURE(arch);
     SyntheticModel m = small_model(arch, "f32");
     m.dim = 128;  // enough weight for a prefix to move the answer's NLL

@@ -120,6 +120,87 @@ TEST_CASE_FIXTURE(GpuTest, "attention reads f16 caches, and applies soft-capping
     check_case({4, 2, 64, 200, 180, n_q, ops::AttentionMask::Causal, DType::F32, 0, true, true});
 }
 
+TEST_CASE_FIXTURE(GpuTest, "a two-way window sees its own widths before and after the query") {
+  // T5Gemma 2's encoder: window 7 sees 4 keys up to the query and 3 after it.
+  Device& d = gpu();
+  const int64_t n = 40;
+  ref::Mat q = random_mat(n, 2 * 64, 12, -2, 2), k = random_mat(n, 64, 13, -2, 2), v = random_mat(n, 64, 14);
+  const auto pos = iota_vec(n);
+  Tensor tq = to_device(d, q), tk = to_device(d, k), tv = to_device(d, v), tp = i32_row(d, pos), out = d.tensor(DType::F32, n, 2 * 64);
+  ops::AttentionParams a;
+  a.n_heads = 2;
+  a.n_kv_heads = 1;
+  a.head_dim = 64;
+  a.mask = ops::AttentionMask::BidirectionalWindow;
+  a.window = 4;
+  a.window_after = 4;
+  Graph g(d);
+  ops::attention(g, tq, tk, tv, tp, tp, out, a);
+  g.run();
+  ref::AttentionSpec s{2, 1, 64};
+  s.mask = 4;
+  s.window = 4;
+  s.window_after = 4;
+  ref::Mat probs;
+  const ref::Mat want = ref::attention(q, k, v, pos, pos, s, &probs);
+  CHECK(max_rel_diff(to_host(d, out), want) <= 2e-5f);
+  for (int64_t t = 0; t < n; ++t) CHECK((probs.at(20, t) > 0) == (t > 16 && t < 24));  // head 0, query 20
+}
+
+TEST_CASE_FIXTURE(GpuTest, "attention over two caches takes one softmax over both, each with its own mask") {
+  // As T5Gemma 2's decoder: its own keys causally (or in a window), the encoder's all. The
+  // reference sees both caches as one, masked explicitly.
+  Device& d = gpu();
+  const int heads = 4, kv_heads = 2, hd = 64, kvw = kv_heads * hd;
+  for (const int64_t n_q : {int64_t(1), int64_t(6)})
+    for (const bool sliding : {false, true})
+      for (const int64_t n_cross : {int64_t(1), int64_t(33), int64_t(600)}) {
+        CAPTURE(n_q);
+        CAPTURE(sliding);
+        CAPTURE(n_cross);
+        const int64_t self_cap = 50, self_kv = 40, cross_cap = 700;
+        ref::Mat q = random_mat(n_q, heads * hd, 15, -2, 2);
+        ref::Mat ks = random_mat(self_cap, kvw, 16, -2, 2), vs = random_mat(self_cap, kvw, 17);
+        ref::Mat kc = random_mat(cross_cap, kvw, 18, -2, 2), vc = random_mat(cross_cap, kvw, 19);
+        const auto self_pos = iota_vec(self_cap), cross_pos = iota_vec(cross_cap), query_pos = iota_vec(n_q, int32_t(self_kv - n_q));
+        Tensor tq = to_device(d, q), tks = to_device(d, ks), tvs = to_device(d, vs), tkc = to_device(d, kc), tvc = to_device(d, vc);
+        Tensor tsp = i32_row(d, self_pos), tcp = i32_row(d, cross_pos), tqp = i32_row(d, query_pos);
+        Tensor out = d.tensor(DType::F32, n_q, heads * hd);
+        ops::AttentionParams self;
+        self.n_heads = heads;
+        self.n_kv_heads = kv_heads;
+        self.head_dim = hd;
+        self.scale = 0.1f;
+        self.mask = sliding ? ops::AttentionMask::SlidingWindow : ops::AttentionMask::Causal;
+        self.window = 8;
+        self.n_kv = uint32_t(self_kv);
+        ops::AttentionParams cross = self;
+        cross.mask = ops::AttentionMask::None;
+        cross.n_kv = uint32_t(n_cross);
+        const ops::AttentionKeys sources[] = {{tks, tvs, tsp, self}, {tkc, tvc, tcp, cross}};
+        Graph g(d);
+        ops::attention(g, tq, sources, tqp, out);
+        g.run();
+
+        ref::Mat k(self_kv + n_cross, kvw), v(self_kv + n_cross, kvw), mask(n_q, self_kv + n_cross);
+        std::copy_n(ks.v.begin(), self_kv * kvw, k.v.begin());
+        std::copy_n(kc.v.begin(), n_cross * kvw, k.v.begin() + self_kv * kvw);
+        std::copy_n(vs.v.begin(), self_kv * kvw, v.v.begin());
+        std::copy_n(vc.v.begin(), n_cross * kvw, v.v.begin() + self_kv * kvw);
+        for (int64_t i = 0; i < n_q; ++i)
+          for (int64_t t = 0; t < self_kv; ++t) {
+            const int32_t before = query_pos[size_t(i)] - self_pos[size_t(t)];
+            if (before < 0 || (sliding && before >= 8)) mask.at(i, t) = -INFINITY;
+          }
+        ref::AttentionSpec s{heads, kv_heads, hd};
+        s.scale = 0.1f;
+        s.mask = 0;
+        s.explicit_mask = &mask;
+        const std::vector<int32_t> unused(static_cast<size_t>(self_kv + n_cross));
+        CHECK(max_rel_diff(to_host(d, out), ref::attention(q, k, v, unused, query_pos, s)) <= 2e-5f);
+      }
+}
+
 TEST_CASE_FIXTURE(GpuTest, "a query that sees no key gives zeros, not NaN") {
   Device& d = gpu();
   ref::Mat q = random_mat(2, 64, 5), k = random_mat(8, 64, 6);

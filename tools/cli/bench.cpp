@@ -46,7 +46,7 @@ void bench(const BenchOptions& o) {
   // An encoder-decoder model reads the prompt with its encoder and generates with its decoder,
   // each within its own length.
   const bool encoder = model->encoder_decoder();
-  const int64_t encoder_length = encoder ? model->cache_config(1).cross_capacity : 0;
+  const int64_t encoder_length = model->encoder_context();
   if (encoder && (o.prompt > encoder_length || o.generate > model->context()))
     throw Error("bench: the model encodes at most " + std::to_string(encoder_length) + " tokens and decodes at most " +
                 std::to_string(model->context()));
@@ -65,7 +65,9 @@ void bench(const BenchOptions& o) {
   prompt.insert(prompt.end(), suffix.begin(), suffix.end());
   // One session, cleared between repetitions, so the recorded graphs are reused. An
   // encoder-decoder model encodes the prompt (pp) and decodes from its start token (tg).
-  Session session(*model, {.context = encoder ? o.generate : o.prompt + o.generate, .use_cache = !o.no_cache});
+  Session session(*model, {.context = encoder ? o.generate : o.prompt + o.generate,
+                           .encoder_context = encoder ? o.prompt : 0,
+                           .use_cache = !o.no_cache});
   std::vector<double> pp, tg;
   uint64_t submissions = 0, allocations = 0, dispatches = 0;  // over the timed generation steps
   for (int rep = -1; rep < o.repetitions; ++rep) {  // rep -1: warm-up (records graphs, builds pipelines)

@@ -27,8 +27,9 @@ void write_logits(const LogitsOptions& o) {
   const int context = loaded.model->context();
   if (int64_t(tokens.size()) > context)
     throw Error("context overflow: " + std::to_string(tokens.size()) + " tokens exceed the model's context of " + std::to_string(context));
-  Session session(*loaded.model, {.context = int64_t(tokens.size())});
-  if (encoder) session.encode(parse_tokens(o.encoder_tokens));
+  const auto input = encoder ? parse_tokens(o.encoder_tokens) : std::vector<int32_t>();
+  Session session(*loaded.model, {.context = int64_t(tokens.size()), .encoder_context = int64_t(input.size())});
+  if (encoder) session.encode(input);
   const auto logits = session.decode(tokens);
   write_npy_f32(o.output, {int64_t(tokens.size()), session.vocab()}, logits);
   std::fprintf(stderr, "wrote %s: %zu x %d logits\n", o.output.c_str(), tokens.size(), session.vocab());

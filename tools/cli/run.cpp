@@ -65,7 +65,7 @@ void run(RunOptions o) {
   if (int64_t(prompt.size()) + o.n > context)
     throw Error("context overflow: the prompt's " + std::to_string(prompt.size()) + " tokens + " + std::to_string(o.n) +
                 " to generate exceed the model's context of " + std::to_string(context));
-  Session session(model, {.context = int64_t(prompt.size()) + o.n, .use_cache = !o.no_cache});
+  Session session(model, {.context = int64_t(prompt.size()) + o.n, .encoder_context = int64_t(input.size()), .use_cache = !o.no_cache});
   if (encoder) session.encode(input);
 
   o.sampling.seed = o.seed ? *o.seed : std::random_device{}();
