@@ -334,6 +334,44 @@ std::vector<HparamSpec> gemma_stack_keys() {
   };
 }
 
+// A T5Gemma stack's tensors ("enc" or "dec"): Gemma's blocks in vkllm's GGUF names and
+// transformers' T5Gemma ones. T5Gemma 2's (`two`) add QK-norm, and its decoder has neither an
+// embedding (the encoder's serves) nor cross-attention weights; T5Gemma's decoder blocks add
+// cross-attention, normed before and after.
+void t5gemma_stack(ArchDescription& d, const std::string& stack, bool two) {
+  const bool dec = stack == "dec";
+  const std::string g = stack + ".", h = dec ? "model.decoder." : "model.encoder.";
+  const std::string gb = g + "blk.{l}.", hb = h + "layers.{l}.";
+  auto add = [&](const std::string& gguf, const std::string& hf, E rows, E cols, R role) {
+    d.tensors.push_back({gguf, hf, rows, cols, role, false, role == R::Norm ? HfLayout::NormMinusOne : HfLayout::AsIs});
+  };
+  if (!(two && dec)) add(g + "token_embd.weight", h + "embed_tokens.weight", E::Vocab, E::Dim, R::Matrix);
+  add(gb + "attn_norm.weight", hb + "pre_self_attn_layernorm.weight", E::One, E::Dim, R::Norm);
+  add(gb + "attn_q.weight", hb + "self_attn.q_proj.weight", E::QWidth, E::Dim, R::Matrix);
+  add(gb + "attn_k.weight", hb + "self_attn.k_proj.weight", E::KvWidth, E::Dim, R::Matrix);
+  add(gb + "attn_v.weight", hb + "self_attn.v_proj.weight", E::KvWidth, E::Dim, R::Matrix);
+  if (two) {
+    add(gb + "attn_q_norm.weight", hb + "self_attn.q_norm.weight", E::One, E::HeadDim, R::Norm);
+    add(gb + "attn_k_norm.weight", hb + "self_attn.k_norm.weight", E::One, E::HeadDim, R::Norm);
+  }
+  add(gb + "attn_output.weight", hb + "self_attn.o_proj.weight", E::Dim, E::QWidth, R::Matrix);
+  add(gb + "post_attention_norm.weight", hb + "post_self_attn_layernorm.weight", E::One, E::Dim, R::Norm);
+  if (dec && !two) {
+    add(gb + "cross_attn_norm.weight", hb + "pre_cross_attn_layernorm.weight", E::One, E::Dim, R::Norm);
+    add(gb + "cross_attn_q.weight", hb + "cross_attn.q_proj.weight", E::QWidth, E::Dim, R::Matrix);
+    add(gb + "cross_attn_k.weight", hb + "cross_attn.k_proj.weight", E::KvWidth, E::EncoderDim, R::Matrix);
+    add(gb + "cross_attn_v.weight", hb + "cross_attn.v_proj.weight", E::KvWidth, E::EncoderDim, R::Matrix);
+    add(gb + "cross_attn_output.weight", hb + "cross_attn.o_proj.weight", E::Dim, E::QWidth, R::Matrix);
+    add(gb + "cross_attn_post_norm.weight", hb + "post_cross_attn_layernorm.weight", E::One, E::Dim, R::Norm);
+  }
+  add(gb + "ffn_norm.weight", hb + "pre_feedforward_layernorm.weight", E::One, E::Dim, R::Norm);
+  add(gb + "ffn_gate.weight", hb + "mlp.gate_proj.weight", E::Ffn, E::Dim, R::Matrix);
+  add(gb + "ffn_up.weight", hb + "mlp.up_proj.weight", E::Ffn, E::Dim, R::Matrix);
+  add(gb + "ffn_down.weight", hb + "mlp.down_proj.weight", E::Dim, E::Ffn, R::Matrix);
+  add(gb + "post_ffw_norm.weight", hb + "post_feedforward_layernorm.weight", E::One, E::Dim, R::Norm);
+  add(g + "output_norm.weight", h + "norm.weight", E::One, E::Dim, R::Norm);
+}
+
 // T5Gemma: two Gemma 2 stacks (vkllm's GGUF names: Gemma's under "enc." and "dec."), each
 // configured like a Gemma 2 model of its own (config.json's "encoder" and "decoder"; GGUF's
 // decoder keys under "decoder."); decoder blocks add a cross-attention sublayer, normed
@@ -351,34 +389,7 @@ ArchDescription t5gemma() {
   d.hparams.push_back({"decoder_start_token_id", "decoder.bos_token_id|bos_token_id"});
   // Each stack is configured as a Gemma 2 model (T5GemmaModuleConfig).
   d.hf_defaults = std::string(R"({"vocab_size": 256000, "encoder": )") + kGemma2Defaults + R"(, "decoder": )" + kGemma2Defaults + "}";
-  for (const std::string stack : {"enc", "dec"}) {
-    const std::string g = stack + ".", h = stack == "enc" ? "model.encoder." : "model.decoder.";
-    const std::string gb = g + "blk.{l}.", hb = h + "layers.{l}.";
-    auto add = [&](const std::string& gguf, const std::string& hf, E rows, E cols, R role) {
-      d.tensors.push_back({gguf, hf, rows, cols, role, false, role == R::Norm ? HfLayout::NormMinusOne : HfLayout::AsIs});
-    };
-    add(g + "token_embd.weight", h + "embed_tokens.weight", E::Vocab, E::Dim, R::Matrix);
-    add(gb + "attn_norm.weight", hb + "pre_self_attn_layernorm.weight", E::One, E::Dim, R::Norm);
-    add(gb + "attn_q.weight", hb + "self_attn.q_proj.weight", E::QWidth, E::Dim, R::Matrix);
-    add(gb + "attn_k.weight", hb + "self_attn.k_proj.weight", E::KvWidth, E::Dim, R::Matrix);
-    add(gb + "attn_v.weight", hb + "self_attn.v_proj.weight", E::KvWidth, E::Dim, R::Matrix);
-    add(gb + "attn_output.weight", hb + "self_attn.o_proj.weight", E::Dim, E::QWidth, R::Matrix);
-    add(gb + "post_attention_norm.weight", hb + "post_self_attn_layernorm.weight", E::One, E::Dim, R::Norm);
-    if (stack == "dec") {
-      add(gb + "cross_attn_norm.weight", hb + "pre_cross_attn_layernorm.weight", E::One, E::Dim, R::Norm);
-      add(gb + "cross_attn_q.weight", hb + "cross_attn.q_proj.weight", E::QWidth, E::Dim, R::Matrix);
-      add(gb + "cross_attn_k.weight", hb + "cross_attn.k_proj.weight", E::KvWidth, E::EncoderDim, R::Matrix);
-      add(gb + "cross_attn_v.weight", hb + "cross_attn.v_proj.weight", E::KvWidth, E::EncoderDim, R::Matrix);
-      add(gb + "cross_attn_output.weight", hb + "cross_attn.o_proj.weight", E::Dim, E::QWidth, R::Matrix);
-      add(gb + "cross_attn_post_norm.weight", hb + "post_cross_attn_layernorm.weight", E::One, E::Dim, R::Norm);
-    }
-    add(gb + "ffn_norm.weight", hb + "pre_feedforward_layernorm.weight", E::One, E::Dim, R::Norm);
-    add(gb + "ffn_gate.weight", hb + "mlp.gate_proj.weight", E::Ffn, E::Dim, R::Matrix);
-    add(gb + "ffn_up.weight", hb + "mlp.up_proj.weight", E::Ffn, E::Dim, R::Matrix);
-    add(gb + "ffn_down.weight", hb + "mlp.down_proj.weight", E::Dim, E::Ffn, R::Matrix);
-    add(gb + "post_ffw_norm.weight", hb + "post_feedforward_layernorm.weight", E::One, E::Dim, R::Norm);
-    add(g + "output_norm.weight", h + "norm.weight", E::One, E::Dim, R::Norm);
-  }
+  for (const char* stack : {"enc", "dec"}) t5gemma_stack(d, stack, false);
   d.tensors.push_back({"output.weight", "lm_head.out_proj.weight", E::Vocab, E::Dim, R::Matrix, true});
   return d;
 }
@@ -421,28 +432,7 @@ ArchDescription t5gemma2() {
     "rms_norm_eps": 1e-6, "rope_theta": 1000000.0, "rope_local_base_freq": 10000.0, "query_pre_attn_scalar": 256,
     "sliding_window": 4096, "sliding_window_pattern": 6, "bos_token_id": 2})";
   d.hf_defaults = R"({"eoi_token_index": 256000, "encoder": {"text_config": )" + stack + R"(}, "decoder": )" + stack + "}";
-  for (const std::string s : {"enc", "dec"}) {
-    const std::string g = s + ".", h = s == "enc" ? "model.encoder." : "model.decoder.";
-    const std::string gb = g + "blk.{l}.", hb = h + "layers.{l}.";
-    auto add = [&](const std::string& gguf, const std::string& hf, E rows, E cols, R role) {
-      d.tensors.push_back({gguf, hf, rows, cols, role, false, role == R::Norm ? HfLayout::NormMinusOne : HfLayout::AsIs});
-    };
-    if (s == "enc") add(g + "token_embd.weight", h + "embed_tokens.weight", E::Vocab, E::Dim, R::Matrix);
-    add(gb + "attn_norm.weight", hb + "pre_self_attn_layernorm.weight", E::One, E::Dim, R::Norm);
-    add(gb + "attn_q.weight", hb + "self_attn.q_proj.weight", E::QWidth, E::Dim, R::Matrix);
-    add(gb + "attn_k.weight", hb + "self_attn.k_proj.weight", E::KvWidth, E::Dim, R::Matrix);
-    add(gb + "attn_v.weight", hb + "self_attn.v_proj.weight", E::KvWidth, E::Dim, R::Matrix);
-    add(gb + "attn_q_norm.weight", hb + "self_attn.q_norm.weight", E::One, E::HeadDim, R::Norm);
-    add(gb + "attn_k_norm.weight", hb + "self_attn.k_norm.weight", E::One, E::HeadDim, R::Norm);
-    add(gb + "attn_output.weight", hb + "self_attn.o_proj.weight", E::Dim, E::QWidth, R::Matrix);
-    add(gb + "post_attention_norm.weight", hb + "post_self_attn_layernorm.weight", E::One, E::Dim, R::Norm);
-    add(gb + "ffn_norm.weight", hb + "pre_feedforward_layernorm.weight", E::One, E::Dim, R::Norm);
-    add(gb + "ffn_gate.weight", hb + "mlp.gate_proj.weight", E::Ffn, E::Dim, R::Matrix);
-    add(gb + "ffn_up.weight", hb + "mlp.up_proj.weight", E::Ffn, E::Dim, R::Matrix);
-    add(gb + "ffn_down.weight", hb + "mlp.down_proj.weight", E::Dim, E::Ffn, R::Matrix);
-    add(gb + "post_ffw_norm.weight", hb + "post_feedforward_layernorm.weight", E::One, E::Dim, R::Norm);
-    add(g + "output_norm.weight", h + "norm.weight", E::One, E::Dim, R::Norm);
-  }
+  for (const char* stack : {"enc", "dec"}) t5gemma_stack(d, stack, true);
   return d;
 }
 
