@@ -154,6 +154,12 @@ constexpr const char* kGemma2Defaults = R"({"vocab_size": 256000, "hidden_size":
   "max_position_embeddings": 8192, "rms_norm_eps": 1e-6, "rope_theta": 10000.0, "query_pre_attn_scalar": 256,
   "sliding_window": 4096, "final_logit_softcapping": 30.0, "attn_logit_softcapping": 50.0, "bos_token_id": 2})";
 
+// transformers' Gemma3TextConfig
+constexpr const char* kGemma3Defaults = R"({"vocab_size": 262208, "hidden_size": 2304, "intermediate_size": 9216,
+  "num_hidden_layers": 26, "num_attention_heads": 8, "num_key_value_heads": 4, "head_dim": 256,
+  "max_position_embeddings": 131072, "rms_norm_eps": 1e-6, "rope_theta": 1000000.0, "rope_local_base_freq": 10000.0,
+  "query_pre_attn_scalar": 256, "sliding_window": 4096, "sliding_window_pattern": 6})";
+
 // Gemma 2: norms before and after attention and the feed-forward, q wider than the model
 // when head_dim x heads is, soft-caps. Hugging Face checkpoints store each norm's w where
 // GGUF stores 1 + w.
@@ -190,11 +196,7 @@ ArchDescription gemma3() {
                                         {"rope.scaling.type", "rope_scaling.rope_type|rope_scaling.type"},
                                         {"rope.scaling.factor", "rope_scaling.factor"},
                                     });
-  // transformers' Gemma3TextConfig
-  d.hf_defaults = R"({"vocab_size": 262208, "hidden_size": 2304, "intermediate_size": 9216, "num_hidden_layers": 26,
-    "num_attention_heads": 8, "num_key_value_heads": 4, "head_dim": 256, "max_position_embeddings": 131072,
-    "rms_norm_eps": 1e-6, "rope_theta": 1000000.0, "rope_local_base_freq": 10000.0, "query_pre_attn_scalar": 256,
-    "sliding_window": 4096, "sliding_window_pattern": 6})";
+  d.hf_defaults = kGemma3Defaults;
   const std::string b = "model.layers.{l}.";
   d.tensors.push_back({"blk.{l}.attn_q_norm.weight", b + "self_attn.q_norm.weight", E::One, E::HeadDim, R::Norm, false, HfLayout::NormMinusOne});
   d.tensors.push_back({"blk.{l}.attn_k_norm.weight", b + "self_attn.k_norm.weight", E::One, E::HeadDim, R::Norm, false, HfLayout::NormMinusOne});
@@ -426,12 +428,9 @@ ArchDescription t5gemma2() {
   }
   d.hparams.push_back({"decoder_start_token_id", "decoder_start_token_id|decoder.bos_token_id|bos_token_id"});
   d.hparams.push_back({"eoi_token_index", "eoi_token_index|encoder.eoi_token_index"});
-  // transformers' T5Gemma2TextConfig for each stack
-  const std::string stack = R"({"vocab_size": 262208, "hidden_size": 2304, "intermediate_size": 9216, "num_hidden_layers": 26,
-    "num_attention_heads": 8, "num_key_value_heads": 4, "head_dim": 256, "max_position_embeddings": 131072,
-    "rms_norm_eps": 1e-6, "rope_theta": 1000000.0, "rope_local_base_freq": 10000.0, "query_pre_attn_scalar": 256,
-    "sliding_window": 4096, "sliding_window_pattern": 6, "bos_token_id": 2})";
-  d.hf_defaults = R"({"eoi_token_index": 256000, "encoder": {"text_config": )" + stack + R"(}, "decoder": )" + stack + "}";
+  // transformers' T5Gemma2TextConfig for each stack: Gemma 3's. No defaults for the start and
+  // end-of-image tokens, which would hide the other spellings; the loader's are transformers'.
+  d.hf_defaults = std::string(R"({"encoder": {"text_config": )") + kGemma3Defaults + R"(}, "decoder": )" + kGemma3Defaults + "}";
   for (const char* stack : {"enc", "dec"}) t5gemma_stack(d, stack, true);
   return d;
 }

@@ -115,11 +115,14 @@ TEST_CASE_FIXTURE(GpuTest, "a Hugging Face T5Gemma 2 directory in either layout 
   const auto released_dir = write_hf_from_gguf(gguf, "hf-t5gemma2-released", released);
   CHECK(logits_of(released_dir.string()) == want);
 
-  HfExport eoi = released;  // a token that needs the vision tower is refused by name
-  eoi.extra_config = {{"eoi_token_index", 7}};
-  const auto eoi_dir = write_hf_from_gguf(gguf, "hf-t5gemma2-eoi", eoi);
-  {
-    LoadedModel loaded = load_model(gpu(), eoi_dir.string());
+  // A token that needs the vision tower is refused by name, wherever the config says which
+  // (transformers 5.0's encoder config held it).
+  HfExport eoi = released;
+  std::vector<std::filesystem::path> eoi_dirs;
+  for (const nlohmann::json& where : {nlohmann::json{{"eoi_token_index", 7}}, nlohmann::json{{"encoder", {{"eoi_token_index", 7}}}}}) {
+    eoi.extra_config = where;
+    eoi_dirs.push_back(write_hf_from_gguf(gguf, "hf-t5gemma2-eoi-" + std::to_string(eoi_dirs.size()), eoi));
+    LoadedModel loaded = load_model(gpu(), eoi_dirs.back().string());
     KvCache cache(gpu(), loaded.model->cache_config(4));
     CHECK_THROWS_WITH_AS(loaded.model->encode(cache, std::vector<int32_t>{5, 7}),
                          doctest::Contains("token id 7 is the end-of-image token, which needs T5Gemma 2's vision tower"), Error);
@@ -131,7 +134,8 @@ TEST_CASE_FIXTURE(GpuTest, "a Hugging Face T5Gemma 2 directory in either layout 
                        doctest::Contains("tensor 'dec.blk.1.attn_k_norm.weight' (model.decoder.layers.1.self_attn.k_norm.weight) is missing"),
                        Error);
   std::filesystem::remove(gguf);
-  for (const auto& d : {flat_dir, released_dir, eoi_dir, missing}) std::filesystem::remove_all(d);
+  eoi_dirs.insert(eoi_dirs.end(), {flat_dir, released_dir, missing});
+  for (const auto& d : eoi_dirs) std::filesystem::remove_all(d);
 }
 
 // A 128k-position encoder needs no 128k-entry cross cache for a short input.
