@@ -200,110 +200,115 @@ std::vector<float> host_bart_logits(const GgufFile& f, const BartConfig& c, cons
   return (f.find("output.bias") ? ref::add(logits, w("output.bias")) : logits).v;
 }
 
-std::vector<float> host_t5gemma_logits(const GgufFile& f, const GemmaConfig& enc, const GemmaConfig& dec,
-                                       const std::vector<int32_t>& encoder_tokens, const std::vector<int32_t>& tokens) {
-  const std::vector<int32_t> enc_pos = iota_positions(encoder_tokens.size()), dec_pos = iota_positions(tokens.size());
-  auto w = [&](const std::string& name) { return gguf_mat(f, name); };
-  auto linear = [&](const std::string& name, const ref::Mat& x) { return ref::matmul(w(name), x); };
-  auto norm = [&](const GemmaConfig& c, const std::string& name, const ref::Mat& x) { return ref::rmsnorm(x, w(name).v, c.norm_eps); };
-  auto spec_of = [](const GemmaConfig& c) {
+namespace {
+
+// The parts of a Gemma block both T5Gemma references use, over one file's weights.
+struct GemmaParts {
+  const GgufFile& f;
+  ref::Mat w(const std::string& name) const { return gguf_mat(f, name); }
+  ref::Mat linear(const std::string& name, const ref::Mat& x) const { return ref::matmul(w(name), x); }
+  ref::Mat norm(const GemmaConfig& c, const std::string& name, const ref::Mat& x) const {
+    return ref::rmsnorm(x, w(name).v, c.norm_eps);
+  }
+  static ref::AttentionSpec spec_of(const GemmaConfig& c) {
     ref::AttentionSpec s{c.n_heads, c.n_kv_heads, c.head_dim};
     s.scale = c.query_scale;
     s.softcap = c.attn_softcap;
     return s;
-  };
-  // x + post_norm(attention over x's own q/k/v at `pos`), and x + post_norm(ffn(norm(x))).
-  auto self_attention = [&](const GemmaConfig& c, const std::string& b, const ref::Mat& x, const std::vector<int32_t>& pos, int mask, int window) {
-    const ref::Mat h = norm(c, b + "attn_norm.weight", x);
-    ref::AttentionSpec s = spec_of(c);
-    s.mask = mask;
-    s.window = window;
-    const ref::Mat q = ref::rope(linear(b + "attn_q.weight", h), c.n_heads, c.rope, {pos});
-    const ref::Mat k = ref::rope(linear(b + "attn_k.weight", h), c.n_kv_heads, c.rope, {pos});
-    const ref::Mat att = ref::attention(q, k, linear(b + "attn_v.weight", h), pos, pos, s);
-    return ref::add(x, norm(c, b + "post_attention_norm.weight", linear(b + "attn_output.weight", att)));
-  };
-  auto ffn = [&](const GemmaConfig& c, const std::string& b, const ref::Mat& x) {
+  }
+  // x + post_norm(ffn(norm(x))), block b's GeGLU feed-forward.
+  ref::Mat ffn(const GemmaConfig& c, const std::string& b, const ref::Mat& x) const {
     const ref::Mat h = norm(c, b + "ffn_norm.weight", x);
     const ref::Mat act = ref::mul(ref::gelu_tanh(linear(b + "ffn_gate.weight", h)), linear(b + "ffn_up.weight", h));
     return ref::add(x, norm(c, b + "post_ffw_norm.weight", linear(b + "ffn_down.weight", act)));
+  }
+  // The logits from the final hidden state: the head, then the final soft-cap.
+  std::vector<float> logits(const GemmaConfig& c, const ref::Mat& head, const ref::Mat& x) const {
+    std::vector<float> out = ref::matmul(head, norm(c, "dec.output_norm.weight", x)).v;
+    if (c.final_softcap > 0)
+      for (float& v : out) v = c.final_softcap * std::tanh(v / c.final_softcap);
+    return out;
+  }
+};
+
+}  // namespace
+
+std::vector<float> host_t5gemma_logits(const GgufFile& f, const GemmaConfig& enc, const GemmaConfig& dec,
+                                       const std::vector<int32_t>& encoder_tokens, const std::vector<int32_t>& tokens) {
+  const std::vector<int32_t> enc_pos = iota_positions(encoder_tokens.size()), dec_pos = iota_positions(tokens.size());
+  const GemmaParts g{f};
+  // x + post_norm(attention over x's own q/k/v at `pos`).
+  auto self_attention = [&](const GemmaConfig& c, const std::string& b, const ref::Mat& x, const std::vector<int32_t>& pos, int mask, int window) {
+    const ref::Mat h = g.norm(c, b + "attn_norm.weight", x);
+    ref::AttentionSpec s = GemmaParts::spec_of(c);
+    s.mask = mask;
+    s.window = window;
+    const ref::Mat q = ref::rope(g.linear(b + "attn_q.weight", h), c.n_heads, c.rope, {pos});
+    const ref::Mat k = ref::rope(g.linear(b + "attn_k.weight", h), c.n_kv_heads, c.rope, {pos});
+    const ref::Mat att = ref::attention(q, k, g.linear(b + "attn_v.weight", h), pos, pos, s);
+    return ref::add(x, g.norm(c, b + "post_attention_norm.weight", g.linear(b + "attn_output.weight", att)));
   };
-  ref::Mat x = ref::scale(ref::get_rows(w("enc.token_embd.weight"), encoder_tokens), std::sqrt(float(enc.dim)));
+  ref::Mat x = ref::scale(ref::get_rows(g.w("enc.token_embd.weight"), encoder_tokens), std::sqrt(float(enc.dim)));
   for (int l = 0; l < enc.n_layers; ++l) {
     const std::string b = "enc.blk." + std::to_string(l) + ".";
     const int window = enc.sliding_window[size_t(l)];
-    x = ffn(enc, b, self_attention(enc, b, x, enc_pos, window > 0 ? 4 : 0, window));
+    x = g.ffn(enc, b, self_attention(enc, b, x, enc_pos, window > 0 ? 4 : 0, window));
   }
-  const ref::Mat encoded = norm(enc, "enc.output_norm.weight", x);
-  x = ref::scale(ref::get_rows(w("dec.token_embd.weight"), tokens), std::sqrt(float(dec.dim)));
+  const ref::Mat encoded = g.norm(enc, "enc.output_norm.weight", x);
+  x = ref::scale(ref::get_rows(g.w("dec.token_embd.weight"), tokens), std::sqrt(float(dec.dim)));
   for (int l = 0; l < dec.n_layers; ++l) {
     const std::string b = "dec.blk." + std::to_string(l) + ".";
     const int window = dec.sliding_window[size_t(l)];
     x = self_attention(dec, b, x, dec_pos, window > 0 ? 3 : 1, window);
-    ref::AttentionSpec s = spec_of(dec);
+    ref::AttentionSpec s = GemmaParts::spec_of(dec);
     s.mask = 0;
-    const ref::Mat att = ref::attention(linear(b + "cross_attn_q.weight", norm(dec, b + "cross_attn_norm.weight", x)),
-                                        linear(b + "cross_attn_k.weight", encoded), linear(b + "cross_attn_v.weight", encoded), enc_pos,
+    const ref::Mat att = ref::attention(g.linear(b + "cross_attn_q.weight", g.norm(dec, b + "cross_attn_norm.weight", x)),
+                                        g.linear(b + "cross_attn_k.weight", encoded), g.linear(b + "cross_attn_v.weight", encoded), enc_pos,
                                         dec_pos, s);
-    x = ffn(dec, b, ref::add(x, norm(dec, b + "cross_attn_post_norm.weight", linear(b + "cross_attn_output.weight", att))));
+    x = g.ffn(dec, b, ref::add(x, g.norm(dec, b + "cross_attn_post_norm.weight", g.linear(b + "cross_attn_output.weight", att))));
   }
-  std::vector<float> logits = ref::matmul(w(f.find("output.weight") ? "output.weight" : "dec.token_embd.weight"), norm(dec, "dec.output_norm.weight", x)).v;
-  if (dec.final_softcap > 0)
-    for (float& v : logits) v = dec.final_softcap * std::tanh(v / dec.final_softcap);
-  return logits;
+  return g.logits(dec, g.w(f.find("output.weight") ? "output.weight" : "dec.token_embd.weight"), x);
 }
 
 std::vector<float> host_t5gemma2_logits(const GgufFile& f, const GemmaConfig& enc, const GemmaConfig& dec,
                                         const std::vector<int32_t>& encoder_tokens, const std::vector<int32_t>& tokens) {
   const std::vector<int32_t> enc_pos = iota_positions(encoder_tokens.size()), dec_pos = iota_positions(tokens.size());
   const int64_t n_enc = int64_t(encoder_tokens.size()), n_dec = int64_t(tokens.size());
-  auto w = [&](const std::string& name) { return gguf_mat(f, name); };
-  auto linear = [&](const std::string& name, const ref::Mat& x) { return ref::matmul(w(name), x); };
-  auto norm = [&](const GemmaConfig& c, const std::string& name, const ref::Mat& x) { return ref::rmsnorm(x, w(name).v, c.norm_eps); };
-  auto spec_of = [](const GemmaConfig& c) {
-    ref::AttentionSpec s{c.n_heads, c.n_kv_heads, c.head_dim};
-    s.scale = c.query_scale;
-    return s;
-  };
+  const GemmaParts g{f};
   struct Qkv {
     ref::Mat q, k, v;
   };
   // q and k normed per head, then rotated with the layer's RoPE.
   auto project = [&](const GemmaConfig& c, const std::string& b, int l, const ref::Mat& h, const std::vector<int32_t>& pos) {
-    const ref::Mat q = norm(c, b + "attn_q_norm.weight", linear(b + "attn_q.weight", h));
-    const ref::Mat k = norm(c, b + "attn_k_norm.weight", linear(b + "attn_k.weight", h));
+    const ref::Mat q = g.norm(c, b + "attn_q_norm.weight", g.linear(b + "attn_q.weight", h));
+    const ref::Mat k = g.norm(c, b + "attn_k_norm.weight", g.linear(b + "attn_k.weight", h));
     return Qkv{ref::rope(q, c.n_heads, c.layer_rope(l), {pos}), ref::rope(k, c.n_kv_heads, c.layer_rope(l), {pos}),
-               linear(b + "attn_v.weight", h)};
+               g.linear(b + "attn_v.weight", h)};
   };
   auto residual = [&](const GemmaConfig& c, const std::string& b, const ref::Mat& x, const ref::Mat& att) {
-    return ref::add(x, norm(c, b + "post_attention_norm.weight", linear(b + "attn_output.weight", att)));
+    return ref::add(x, g.norm(c, b + "post_attention_norm.weight", g.linear(b + "attn_output.weight", att)));
   };
-  auto ffn = [&](const GemmaConfig& c, const std::string& b, const ref::Mat& x) {
-    const ref::Mat h = norm(c, b + "ffn_norm.weight", x);
-    const ref::Mat act = ref::mul(ref::gelu_tanh(linear(b + "ffn_gate.weight", h)), linear(b + "ffn_up.weight", h));
-    return ref::add(x, norm(c, b + "post_ffw_norm.weight", linear(b + "ffn_down.weight", act)));
-  };
-  const ref::Mat embd = w("enc.token_embd.weight");
+  const ref::Mat embd = g.w("enc.token_embd.weight");
   ref::Mat x = ref::scale(ref::get_rows(embd, encoder_tokens), std::sqrt(float(enc.dim)));
   for (int l = 0; l < enc.n_layers; ++l) {
     const std::string b = "enc.blk." + std::to_string(l) + ".";
     const int window = enc.sliding_window[size_t(l)];
-    const Qkv p = project(enc, b, l, norm(enc, b + "attn_norm.weight", x), enc_pos);
-    ref::AttentionSpec s = spec_of(enc);
+    const Qkv p = project(enc, b, l, g.norm(enc, b + "attn_norm.weight", x), enc_pos);
+    ref::AttentionSpec s = GemmaParts::spec_of(enc);
     s.mask = window > 0 ? 4 : 0;
     s.window = (window + 1) / 2;  // keys up to the query, its own included
     s.window_after = window / 2 + 1;
-    x = ffn(enc, b, residual(enc, b, x, ref::attention(p.q, p.k, p.v, enc_pos, enc_pos, s)));
+    x = g.ffn(enc, b, residual(enc, b, x, ref::attention(p.q, p.k, p.v, enc_pos, enc_pos, s)));
   }
-  const ref::Mat encoded = norm(enc, "enc.output_norm.weight", x);
+  const ref::Mat encoded = g.norm(enc, "enc.output_norm.weight", x);
   x = ref::scale(ref::get_rows(embd, tokens), std::sqrt(float(dec.dim)));
   for (int l = 0; l < dec.n_layers; ++l) {
     const std::string b = "dec.blk." + std::to_string(l) + ".";
     const int window = dec.sliding_window[size_t(l)];
-    const Qkv self = project(dec, b, l, norm(dec, b + "attn_norm.weight", x), dec_pos);
+    const Qkv self = project(dec, b, l, g.norm(dec, b + "attn_norm.weight", x), dec_pos);
     // The encoder's keys: this layer's k projection and k-norm, unrotated.
-    const ref::Mat cross_k = norm(dec, b + "attn_k_norm.weight", linear(b + "attn_k.weight", encoded));
-    const ref::Mat cross_v = linear(b + "attn_v.weight", encoded);
+    const ref::Mat cross_k = g.norm(dec, b + "attn_k_norm.weight", g.linear(b + "attn_k.weight", encoded));
+    const ref::Mat cross_v = g.linear(b + "attn_v.weight", encoded);
     // One softmax over [own keys; encoder keys]: own keys causal (within the window), the
     // encoder's all visible.
     const int64_t kvw = self.k.cols;
@@ -315,16 +320,13 @@ std::vector<float> host_t5gemma2_logits(const GgufFile& f, const GemmaConfig& en
     for (int64_t i = 0; i < n_dec; ++i)
       for (int64_t t = 0; t < n_dec; ++t)
         if (t > i || (window > 0 && i - t >= window)) mask.at(i, t) = -INFINITY;
-    ref::AttentionSpec s = spec_of(dec);
+    ref::AttentionSpec s = GemmaParts::spec_of(dec);
     s.mask = 0;
     s.explicit_mask = &mask;
     const std::vector<int32_t> slots = iota_positions(size_t(n_dec + n_enc));
-    x = ffn(dec, b, residual(dec, b, x, ref::attention(self.q, k, v, slots, dec_pos, s)));
+    x = g.ffn(dec, b, residual(dec, b, x, ref::attention(self.q, k, v, slots, dec_pos, s)));
   }
-  std::vector<float> logits = ref::matmul(embd, norm(dec, "dec.output_norm.weight", x)).v;
-  if (dec.final_softcap > 0)
-    for (float& v : logits) v = dec.final_softcap * std::tanh(v / dec.final_softcap);
-  return logits;
+  return g.logits(dec, embd, x);
 }
 
 std::vector<float> host_gpt2_logits(const GgufFile& f, const Gpt2Config& c, const std::vector<int32_t>& tokens) {
