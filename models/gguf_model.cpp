@@ -59,8 +59,8 @@ class GgufTensors : public TensorSource {
     if (!t || t->dims.empty() || t->dims[0] == 0) return std::nullopt;
     return int64_t(t->elements() / t->dims[0]);
   }
-  Tensor tensor(const std::string& name, int64_t rows, int64_t cols) override { return up_.tensor(shaped(name, rows, cols)); }
-  Weight weight(const std::string& name, int64_t rows, int64_t cols) override { return up_.weight(shaped(name, rows, cols)); }
+  Tensor tensor(const std::string& name, int64_t rows, int64_t cols) override { return up_.tensor(read(name, rows, cols)); }
+  Weight weight(const std::string& name, int64_t rows, int64_t cols) override { return up_.weight(read(name, rows, cols)); }
   std::optional<std::vector<float>> host_values(const std::string& name, int64_t count) override {
     const GgufTensor* t = file_.find(name);
     if (!t) return std::nullopt;
@@ -82,6 +82,12 @@ class GgufTensors : public TensorSource {
       throw Error(file_.path() + ": tensor '" + name + "' has dims [" + dims + "], expected " + std::to_string(rows) + " rows of " +
                   std::to_string(cols));
     }
+    return t;
+  }
+  const GgufTensor& read(const std::string& name, int64_t rows, int64_t cols) {
+    const GgufTensor& t = shaped(name, rows, cols);
+    const std::vector<int64_t> dims(t.dims.begin(), t.dims.end());
+    fingerprint_tensor(name, "ggml type " + std::to_string(t.type), dims, t.data, t.bytes);
     return t;
   }
   const GgufFile& file_;
@@ -110,7 +116,7 @@ std::unique_ptr<Model> load_gguf_model(Device& device, const GgufFile& file) {
   const ArchDescription& arch = *found;
   GgufHyperparameters h(file, arch);
   GgufTensors tensors(device, file);
-  return arch.load(device, arch, h, tensors);
+  return build_model(device, arch, h, tensors);
 }
 
 std::unique_ptr<Hyperparameters> gguf_hyperparameters(const GgufFile& file, const ArchDescription& arch) {

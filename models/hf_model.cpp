@@ -165,6 +165,7 @@ class HfTensors : public TensorSource {
   Tensor tensor(const std::string& name, int64_t rows, int64_t cols) override {
     const auto [t, spec] = stored(name);
     if (!t) throw Error(dir_ + ": tensor '" + name + "' (" + (spec && !spec->hf.empty() ? hf_name(*spec, name) : "no Hugging Face name") + ") is missing");
+    fingerprint_tensor(name, t->dtype, t->shape, t->data, t->bytes);
     const size_t element = t->dtype == "F32" ? 4 : 2;
     StoredType type = stored_type(*t);
     std::vector<int64_t> shape = rows == 1 ? std::vector<int64_t>{cols} : std::vector<int64_t>{rows, cols};
@@ -274,7 +275,7 @@ std::unique_ptr<Model> load_hf_model(Device& device, const std::string& dir) {
   merge_json(config, c.contains("text_config") && c["text_config"].is_object() ? c["text_config"] : c);  // nested stacks keep their defaults
   HfHyperparameters h(std::move(config), dir, *arch);
   HfTensors tensors(device, dir, *arch, h);
-  return arch->load(device, *arch, h, tensors);
+  return build_model(device, *arch, h, tensors);
 }
 
 }  // namespace vkllm

@@ -56,6 +56,8 @@ class Llama2cTensors : public TensorSource {
     if (e.rows != rows || e.cols != cols)
       throw Error(path_ + ": '" + name + "' is [" + std::to_string(e.rows) + " x " + std::to_string(e.cols) + "], expected [" +
                   std::to_string(rows) + " x " + std::to_string(cols) + "]");
+    const int64_t shape[] = {rows, cols};
+    fingerprint_tensor(name, "F32", shape, file_.data() + e.offset, uint64_t(rows * cols) * 4);
     return upload_dense(device_, StoredType::F32, rows, cols, file_.data() + e.offset, name);
   }
   std::optional<std::vector<float>> host_values(const std::string&, int64_t) override { return std::nullopt; }
@@ -120,7 +122,7 @@ std::unique_ptr<LlamaModel> load_llama2c(Device& device, const std::string& path
     t.add("output.weight", 1, v, d);
   }
   const ArchDescription& arch = arch_description("llama");
-  std::unique_ptr<Model> model = arch.load(device, arch, hp, t);
+  std::unique_ptr<Model> model = build_model(device, arch, hp, t);
   return std::unique_ptr<LlamaModel>(static_cast<LlamaModel*>(model.release()));
 }
 

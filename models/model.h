@@ -65,6 +65,10 @@ class Model {
   const std::string& arch() const { return arch_; }
   int vocab() const { return vocab_; }
   int context() const { return context_; }  // positions the model supports
+  // Identifies the weights the model was loaded from (build_model): cache files computed by
+  // one model are refused by another. 0 for a model no loader built.
+  uint64_t fingerprint() const { return fingerprint_; }
+  void set_fingerprint(uint64_t f) { fingerprint_ = f; }
   // Error naming the first id outside the vocabulary.
   void check_tokens(std::span<const int32_t> tokens) const;
 
@@ -164,6 +168,7 @@ class Model {
   Device& device_;
   std::string arch_;
   int vocab_, context_;
+  uint64_t fingerprint_ = 0;
   std::pair<int32_t, std::string> refused_{-1, {}};
   // Recorded steps by (cache id, token count, output rows or -1 for all, prefix, probe): at most
   // kMaxSteps, the least recently used dropped first. Their memory is the arena's, so it stays

@@ -1,5 +1,6 @@
 #include "models/source.h"
 
+#include <algorithm>
 #include <cmath>
 
 #include "runtime/error.h"
@@ -28,6 +29,26 @@ int Hyperparameters::integer(const std::string& key) const {
 int Hyperparameters::integer(const std::string& key, int fallback) const { return number(key) ? integer(key) : fallback; }
 
 double Hyperparameters::real(const std::string& key, double fallback) const { return number(key).value_or(fallback); }
+
+void TensorSource::fingerprint_tensor(const std::string& name, const std::string& type, std::span<const int64_t> shape,
+                                      const uint8_t* data, uint64_t bytes) {
+  constexpr uint64_t kSample = 256;
+  fingerprint_.add_text(name);
+  fingerprint_.add_text(type);
+  fingerprint_.add_span(shape);
+  fingerprint_.add_u64(bytes);
+  for (uint64_t at : {uint64_t(0), bytes / 2, bytes - std::min(bytes, kSample)})
+    fingerprint_.add(data + at, size_t(std::min(kSample, bytes - at)));
+}
+
+std::unique_ptr<Model> build_model(Device& device, const ArchDescription& arch, const Hyperparameters& h, TensorSource& tensors) {
+  std::unique_ptr<Model> model = arch.load(device, arch, h, tensors);
+  Hash64 f;
+  f.add_text(arch.name);
+  f.add_u64(tensors.fingerprint());
+  model->set_fingerprint(f.value());
+  return model;
+}
 
 Tensor ArchTensors::tensor(const std::string& pattern, int layer) {
   const TensorSpec& s = arch.tensor(pattern);

@@ -5,11 +5,15 @@
 // a llama2.c checkpoint from its header and fixed order. An architecture's loader reads these
 // alone, so each architecture is loaded by one function from every format.
 #include <cstdint>
+#include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <vector>
 
 #include "models/arch.h"
+#include "models/model.h"
+#include "runtime/hash.h"
 #include "runtime/rope.h"
 #include "runtime/tensor.h"
 #include "runtime/weight.h"
@@ -78,7 +82,22 @@ class TensorSource {
   // The values of a small F32 tensor the host uses itself (RoPE factors); nullopt when absent.
   virtual std::optional<std::vector<float>> host_values(const std::string& name, int64_t count) = 0;
   virtual void finish() {}  // after the last tensor: logs types that were converted
+  // Of every tensor read so far: name, stored type, shape and a sample of its bytes (its start,
+  // middle and end), so that two models differ unless their tensors look alike throughout.
+  uint64_t fingerprint() const { return fingerprint_.value(); }
+
+ protected:
+  // Each source calls this for every tensor it reads, with the bytes as stored.
+  void fingerprint_tensor(const std::string& name, const std::string& type, std::span<const int64_t> shape, const uint8_t* data,
+                          uint64_t bytes);
+
+ private:
+  Hash64 fingerprint_;
 };
+
+// The architecture's loader over a format's sources, with Model::fingerprint set from the
+// architecture and the tensors it read.
+std::unique_ptr<Model> build_model(Device& device, const ArchDescription& arch, const Hyperparameters& h, TensorSource& tensors);
 
 // Tensors by their description entry ("blk.{l}.attn_q.weight" with layer l; -1 for model-level
 // tensors), shaped by the extents.

@@ -199,6 +199,31 @@ void KvCache::select(std::span<const int64_t> slots) {
   upload_positions();
 }
 
+void KvCache::assign(std::span<const int32_t> positions, std::span<const int32_t> block_positions,
+                     const std::function<void(int layer, const Tensor& k, const Tensor& v)>& fill) {
+  if (positions.empty()) {
+    require(block_positions.empty(), "KV cache: block positions without positions");
+    size_ = 0;
+    return;
+  }
+  const int64_t before = size_;
+  size_ = 0;
+  try {
+    reserve(positions, block_positions, AppendOrder::Any);
+  } catch (...) {
+    size_ = before;
+    throw;
+  }
+  try {
+    const int64_t n = size_;
+    for (int l = 0; l < config_.n_layers; ++l) fill(l, k_[size_t(l)].slice_rows(0, n), v_[size_t(l)].slice_rows(0, n));
+  } catch (...) {
+    size_ = 0;
+    throw;
+  }
+  upload_positions();
+}
+
 const RopeConfig& KvCache::rope(int layer) const {
   check_layer(layer);
   if (!config_.rope) throw Error("KV cache: this model has no rotary position embeddings");

@@ -11,6 +11,7 @@
 // Sliding-window layers (Gemma style) keep every entry and mask the old ones in attention, so
 // all layers always hold the same slots and select/reposition treat them alike.
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <span>
@@ -61,6 +62,7 @@ class KvCache {
   uint64_t id() const { return id_; }
   std::weak_ptr<const void> lifetime() const { return alive_; }
 
+  Device& device() const { return device_; }
   const KvCacheConfig& config() const { return config_; }
   int64_t size() const { return size_; }
   int64_t capacity() const { return config_.capacity; }
@@ -103,6 +105,12 @@ class KvCache {
   void reposition(int64_t first, int64_t count, int32_t delta, int32_t block_delta = 0);
   // Empties this cache and its cross-attention cache.
   void clear();
+  // Replaces the contents (not the cross-attention part's) with entries at `positions` (and
+  // `block_positions` for 2D RoPE), in slots 0..n-1: after the checks reserve() makes,
+  // fill(layer, k, v) writes each layer's rows [n, row_width()] of K and V (cache files upload
+  // them). A check that fails changes nothing; if fill throws, the cache is left empty.
+  void assign(std::span<const int32_t> positions, std::span<const int32_t> block_positions,
+              const std::function<void(int layer, const Tensor& k, const Tensor& v)>& fill);
 
   // Encoder-decoder models: the decoder layers' K/V projected from the encoder outputs, one
   // slot per encoder position (no RoPE, no windows); select on it drops encoder positions.

@@ -74,6 +74,7 @@ GenerateResult generate(Session& session, const Tokenizer* tokenizer, std::span<
   auto t0 = std::chrono::steady_clock::now();
   std::vector<float> logits = session.decode_last(prompt);
   r.prompt_seconds = seconds_since(t0);
+  if (o.after_prompt) o.after_prompt();
   t0 = std::chrono::steady_clock::now();
   bool stopped = false;
   while (int(r.tokens.size()) < o.max_tokens && !stopped) {

@@ -19,6 +19,9 @@ struct GenerateOptions {
   SamplerOptions sampling;
   std::vector<std::string> stop;  // generation ends before any of these strings (needs a tokenizer)
   bool stop_at_end_of_generation = true;
+  // Runs once the prompt is in the session, before the first token is sampled (`vkllm run
+  // --prompt-cache` saves the session there).
+  std::function<void()> after_prompt;
 };
 
 struct GenerateResult {

@@ -1,6 +1,7 @@
 #include "host/engine/session.h"
 
 #include "runtime/error.h"
+#include "runtime/kv_cache_file.h"
 
 namespace vkllm {
 
@@ -15,6 +16,28 @@ void Session::clear() {
   cache_->clear();
   tokens_.clear();
   encoder_tokens_.clear();
+}
+
+void Session::truncate(int64_t n) {
+  require(n >= 0 && n <= int64_t(tokens_.size()),
+          "session: cannot keep " + std::to_string(n) + " tokens of " + std::to_string(tokens_.size()));
+  if (options_.use_cache) {
+    require(cache_->size() == int64_t(tokens_.size()), "session: the cache no longer holds one entry per token; truncate the cache itself");
+    cache_->truncate(n);
+  }
+  tokens_.resize(size_t(n));
+}
+
+void Session::save(const std::string& path) const {
+  require(options_.use_cache, "session: without the cache there is no state to save");
+  save_cache_file(path, *cache_, {model_.fingerprint(), tokens_, encoder_tokens_});
+}
+
+void Session::load(const std::string& path) {
+  require(options_.use_cache, "session: without the cache there is no state to load into");
+  CacheFileRecord r = load_cache_file(path, *cache_, model_.fingerprint());
+  tokens_ = std::move(r.tokens);
+  encoder_tokens_ = std::move(r.encoder_tokens);
 }
 
 void Session::encode(std::span<const int32_t> tokens) {

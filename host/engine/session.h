@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <memory>
 #include <span>
+#include <string>
 #include <vector>
 
 #include "models/model.h"
@@ -36,11 +37,21 @@ class Session {
   void encode(std::span<const int32_t> tokens);
 
   const std::vector<int32_t>& tokens() const { return tokens_; }
+  const std::vector<int32_t>& encoder_tokens() const { return encoder_tokens_; }
   int64_t context() const { return context_; }
   int vocab() const { return model_.vocab(); }
   Model& model() { return model_; }
   KvCache& cache() { return *cache_; }
   void clear();
+  // Keeps the first n tokens and their cache entries (Error where cache surgery has made the
+  // entries other than one per token).
+  void truncate(int64_t n);
+
+  // The whole state (cache with its cross-attention part, tokens, encoder input) as a cache
+  // file (runtime/kv_cache_file.h), and back: load refuses another model's file, a corrupt one
+  // and one past this session's context, changing nothing.
+  void save(const std::string& path) const;
+  void load(const std::string& path);
 
  private:
   std::vector<float> append(std::span<const int32_t> tokens, bool last_only);

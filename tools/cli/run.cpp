@@ -1,5 +1,6 @@
 // `vkllm run`: generate from a prompt, streaming text (or ids) to stdout and speed to stderr.
 #include <chrono>
+#include <filesystem>
 #include <cstdio>
 #include <memory>
 #include <algorithm>
@@ -8,6 +9,7 @@
 #include "host/engine/generate.h"
 #include "models/load.h"
 #include "runtime/device.h"
+#include "runtime/kv_cache_file.h"
 #include "tools/cli/commands.h"
 
 namespace vkllm::cli {
@@ -15,7 +17,7 @@ namespace vkllm::cli {
 namespace {
 
 struct RunOptions {
-  std::string model, prompt, tokens, encoder_tokens;
+  std::string model, prompt, tokens, encoder_tokens, prompt_cache;
   int n = 128;
   SamplerOptions sampling;
   std::optional<uint32_t> seed;
@@ -65,13 +67,36 @@ void run(RunOptions o) {
   if (int64_t(prompt.size()) + o.n > context)
     throw Error("context overflow: the prompt's " + std::to_string(prompt.size()) + " tokens + " + std::to_string(o.n) +
                 " to generate exceed the model's context of " + std::to_string(context));
-  Session session(model, {.context = int64_t(prompt.size()) + o.n, .encoder_context = int64_t(input.size()), .use_cache = !o.no_cache});
-  if (encoder) session.encode(input);
+  // A prompt cache may hold more than this run needs (a longer earlier prompt): room for it too.
+  const bool cached = !o.prompt_cache.empty() && std::filesystem::exists(o.prompt_cache);
+  const CacheFileSize file = cached ? cache_file_size(o.prompt_cache) : CacheFileSize{};
+  const int64_t room = std::max(int64_t(prompt.size()) + o.n, std::min<int64_t>(file.entries, context));
+  const int64_t encoder_room = std::max(int64_t(input.size()), std::min(file.cross_entries, model.encoder_context()));
+  Session session(model, {.context = room, .encoder_context = encoder_room, .use_cache = !o.no_cache});
+  const std::vector<int32_t> whole_prompt = prompt;
+  size_t reused = 0, common = 0;
+  if (!o.prompt_cache.empty()) {
+    if (o.no_cache) throw Error("run: --prompt-cache needs the KV cache; drop --no-cache");
+    if (model.prefix_lm())
+      throw Error(model.arch() + "'s prompt attends both ways, so a cached prompt cannot be reused for another: --prompt-cache is refused");
+    if (cached) session.load(o.prompt_cache);
+    if (encoder && session.encoder_tokens() != input) session.encode(input);
+    const std::vector<int32_t>& held = session.tokens();
+    while (common < held.size() && common < prompt.size() && held[common] == prompt[common]) ++common;
+    // The last prompt token is decoded again: the file keeps no logits.
+    reused = std::min(common, prompt.size() - 1);
+    session.truncate(int64_t(reused));
+    prompt.erase(prompt.begin(), prompt.begin() + std::ptrdiff_t(reused));
+  } else if (encoder) {
+    session.encode(input);
+  }
 
   o.sampling.seed = o.seed ? *o.seed : std::random_device{}();
   GenerateOptions g{.max_tokens = o.n, .sampling = o.sampling, .stop = o.stop, .stop_at_end_of_generation = !o.ignore_eos};
+  // The file keeps the prompt, as llama.cpp's does; one that already held all of it stays as it is.
+  if (!o.prompt_cache.empty() && common < whole_prompt.size()) g.after_prompt = [&] { session.save(o.prompt_cache); };
   if (!print_ids) {
-    std::fputs(encoder ? "" : o.prompt.empty() ? tokenizer->decode(prompt).c_str() : o.prompt.c_str(), stdout);
+    std::fputs(encoder ? "" : o.prompt.empty() ? tokenizer->decode(whole_prompt).c_str() : o.prompt.c_str(), stdout);
     std::fflush(stdout);
   }
   bool first_id = true;
@@ -94,8 +119,9 @@ void run(RunOptions o) {
                     : result.stop == GenerateResult::Stop::StopString    ? "stop string"
                                                                          : "token limit";
   const double tg_s = result.generate_seconds;
-  std::fprintf(stderr, "vkllm: load %.2f s | prompt %zu tokens, %.2f tokens/s | generated %zu tokens, %.2f tokens/s | %s | seed %u%s\n",
-               load_s, prompt.size(), double(prompt.size()) / result.prompt_seconds, result.tokens.size(),
+  const std::string reuse = o.prompt_cache.empty() ? "" : " (" + std::to_string(reused) + " from " + o.prompt_cache + ")";
+  std::fprintf(stderr, "vkllm: load %.2f s | prompt %zu tokens%s, %.2f tokens/s | generated %zu tokens, %.2f tokens/s | %s | seed %u%s\n",
+               load_s, whole_prompt.size(), reuse.c_str(), double(prompt.size()) / result.prompt_seconds, result.tokens.size(),
                tg_s > 0 ? double(result.tokens.size()) / tg_s : 0.0, why, o.sampling.seed, o.no_cache ? " | no cache" : "");
 }
 
@@ -124,6 +150,8 @@ Command add_run(CLI::App& app) {
   sub->add_flag("--ignore-eos", o->ignore_eos, "keep generating past end-of-generation tokens");
   sub->add_flag("--no-special", o->no_special, "treat control tokens written in the prompt as plain text");
   sub->add_flag("--print-ids", o->print_ids, "print generated token ids instead of text");
+  sub->add_option("--prompt-cache", o->prompt_cache,
+                  "reuse the longest common prefix of the prompt from this cache file, and save the prompt's cache to it");
   sub->add_flag("--no-cache", o->no_cache, "recompute the whole sequence at every step (slow; for checking the cache)");
   return {sub, [o] { run(*o); }};
 }

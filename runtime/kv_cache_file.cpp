@@ -1,0 +1,272 @@
+#include "runtime/kv_cache_file.h"
+
+#include <bit>
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <limits>
+
+#include "runtime/device.h"
+#include "runtime/error.h"
+#include "runtime/hash.h"
+#include "runtime/kv_cache.h"
+
+namespace vkllm {
+
+namespace {
+
+static_assert(std::endian::native == std::endian::little, "cache files are written in the host's byte order");
+
+constexpr char kMagic[8] = {'v', 'k', 'l', 'l', 'm', '-', 'k', 'v'};
+constexpr uint32_t kVersion = 1;
+constexpr uint32_t kFlagTwoD = 1, kFlagCross = 2;
+
+struct Header {
+  char magic[8];
+  uint32_t version, dtype;
+  uint64_t model_fingerprint, layout_hash;
+  uint32_t n_layers, n_kv_heads, head_dim, flags;
+  uint64_t entries, cross_entries, tokens, encoder_tokens;
+};
+static_assert(sizeof(Header) == 80);
+
+uint32_t dtype_code(DType t) { return t == DType::F32 ? 1 : t == DType::F16 ? 2 : 0; }
+const char* dtype_of_code(uint32_t c) { return c == 1 ? "f32" : c == 2 ? "f16" : "an unknown type"; }
+
+void add_rope(Hash64& h, const RopeConfig& r) {
+  // Every field of RopeConfig: they all change the rotation a key carries.
+  for (double d : {double(r.pairing), double(r.head_dim), double(r.rotary_dim), r.theta, r.freq_scale, r.llama3_factor,
+                   r.llama3_low_freq_factor, r.llama3_high_freq_factor, double(r.llama3_original_context), r.yarn_ext_factor,
+                   r.yarn_attn_factor, r.yarn_beta_fast, r.yarn_beta_slow, double(r.yarn_original_context)})
+    h.add(&d, sizeof d);
+  h.add_span(std::span<const double>(r.freq_factors));
+}
+
+// What must match for the file's keys to mean the same in this cache: each layer's RoPE and window.
+uint64_t layout_hash(const KvCache& c) {
+  Hash64 h;
+  h.add_u64(uint64_t(c.config().n_layers));
+  for (int l = 0; l < c.config().n_layers; ++l) {
+    h.add_u64(uint64_t(c.window(l)));
+    h.add_u64(c.config().rope ? 1 : 0);
+    if (c.config().rope) add_rope(h, c.rope(l));
+  }
+  return h.value();
+}
+
+Header header_of(const KvCache& c, const CacheFileRecord& r) {
+  Header h{};
+  std::memcpy(h.magic, kMagic, 8);
+  h.version = kVersion;
+  h.dtype = dtype_code(c.config().dtype);
+  h.model_fingerprint = r.model_fingerprint;
+  h.layout_hash = layout_hash(c);
+  h.n_layers = uint32_t(c.config().n_layers);
+  h.n_kv_heads = uint32_t(c.config().n_kv_heads);
+  h.head_dim = uint32_t(c.config().head_dim);
+  h.flags = (c.two_d() ? kFlagTwoD : 0) | (c.has_cross() ? kFlagCross : 0);
+  h.entries = uint64_t(c.size());
+  h.cross_entries = c.has_cross() ? uint64_t(c.cross().size()) : 0;
+  h.tokens = r.tokens.size();
+  h.encoder_tokens = r.encoder_tokens.size();
+  return h;
+}
+
+class Writer {
+ public:
+  explicit Writer(const std::string& path) : path_(path), out_(path, std::ios::binary | std::ios::trunc) {
+    if (!out_) throw Error("cannot write cache file " + path);
+  }
+  void put(const void* data, size_t bytes) {
+    hash_.add(data, bytes);
+    out_.write(static_cast<const char*>(data), std::streamsize(bytes));
+  }
+  template <class T>
+  void put(std::span<const T> s) {
+    put(s.data(), s.size_bytes());
+  }
+  void finish() {
+    const uint64_t sum = hash_.value();
+    out_.write(reinterpret_cast<const char*>(&sum), 8);
+    out_.close();
+    if (!out_) throw Error("writing cache file " + path_ + " failed (disk full?)");
+  }
+
+ private:
+  std::string path_;
+  std::ofstream out_;
+  Hash64 hash_;
+};
+
+// Bytes the body (between the header and the checksum) must have, or nullopt where the
+// header's counts overflow: a corrupt header must not become a huge allocation.
+std::optional<uint64_t> body_bytes(const Header& h) {
+  constexpr uint64_t kLimit = uint64_t(1) << 40;  // counts past this are no real cache's
+  const uint64_t elem = h.dtype == 2 ? 2 : 4;
+  for (uint64_t v : {h.entries, h.cross_entries, h.tokens, h.encoder_tokens, uint64_t(h.n_layers) * h.n_kv_heads * h.head_dim})
+    if (v > kLimit) return std::nullopt;
+  const uint64_t row = uint64_t(h.n_kv_heads) * h.head_dim * elem;
+  const uint64_t ints = h.entries * ((h.flags & kFlagTwoD) ? 2 : 1) + h.cross_entries + h.tokens + h.encoder_tokens;
+  const uint64_t rows = 2 * uint64_t(h.n_layers) * (h.entries + h.cross_entries);
+  if (row != 0 && rows > std::numeric_limits<uint64_t>::max() / 4 / row) return std::nullopt;
+  return ints * 4 + rows * row;
+}
+
+class Reader {
+ public:
+  Reader(const std::string& path, uint64_t at) : path_(path), in_(path, std::ios::binary) {
+    if (!in_) throw Error("cannot open cache file " + path);
+    in_.seekg(std::streamoff(at));
+  }
+  void get(void* data, size_t bytes) {
+    in_.read(static_cast<char*>(data), std::streamsize(bytes));
+    if (size_t(in_.gcount()) != bytes) throw Error(path_ + ": reading the cache file failed");
+  }
+  std::vector<int32_t> ints(uint64_t n) {
+    std::vector<int32_t> v(static_cast<size_t>(n));
+    get(v.data(), v.size() * 4);
+    return v;
+  }
+  std::vector<uint8_t> bytes(uint64_t n) {
+    std::vector<uint8_t> v(static_cast<size_t>(n));
+    get(v.data(), v.size());
+    return v;
+  }
+
+ private:
+  std::string path_;
+  std::ifstream in_;
+};
+
+std::string shape_of(uint32_t layers, uint32_t heads, uint32_t head_dim) {
+  return std::to_string(layers) + " layers of " + std::to_string(heads) + " kv heads x " + std::to_string(head_dim);
+}
+
+// Every check that does not need the file's body beyond its length and checksum.
+Header check_file(const std::string& path, const KvCache& cache, uint64_t model_fingerprint) {
+  std::error_code ec;
+  const uint64_t length = std::filesystem::file_size(path, ec);
+  if (ec) throw Error("cannot open cache file " + path + ": " + ec.message());
+  Header h{};
+  Reader(path, 0).get(&h, size_t(std::min<uint64_t>(length, sizeof h)));
+  if (std::memcmp(h.magic, kMagic, size_t(std::min<uint64_t>(length, 8))) != 0 || length == 0)
+    throw Error(path + ": not a vkllm cache file (its first bytes are not \"vkllm-kv\")");
+  if (length < sizeof h)
+    throw Error(path + ": truncated cache file: " + std::to_string(length) + " bytes, shorter than its 80-byte header");
+  if (h.version != kVersion)
+    throw Error(path + ": cache file version " + std::to_string(h.version) + "; this vkllm reads version " + std::to_string(kVersion));
+  const auto body = body_bytes(h);
+  if (!body) throw Error(path + ": corrupt cache file: its header's counts are impossibly large");
+  const uint64_t want = sizeof h + *body + 8;
+  if (length != want)
+    throw Error(path + ": " + (length < want ? "truncated" : "overlong") + " cache file: " + std::to_string(length) +
+                " bytes, its header describes " + std::to_string(want));
+
+  Hash64 sum;
+  Reader in(path, 0);
+  std::vector<uint8_t> chunk(1 << 20);
+  for (uint64_t left = length - 8; left > 0;) {
+    const size_t n = size_t(std::min<uint64_t>(left, chunk.size()));
+    in.get(chunk.data(), n);
+    sum.add(chunk.data(), n);
+    left -= n;
+  }
+  uint64_t stored = 0;
+  in.get(&stored, 8);
+  if (stored != sum.value()) throw Error(path + ": corrupt cache file: its checksum does not match its contents");
+
+  char hex[2][24];
+  std::snprintf(hex[0], sizeof hex[0], "%016llx", static_cast<unsigned long long>(h.model_fingerprint));
+  std::snprintf(hex[1], sizeof hex[1], "%016llx", static_cast<unsigned long long>(model_fingerprint));
+  if (h.model_fingerprint != model_fingerprint)
+    throw Error(path + ": the cache was computed by a different model (fingerprint " + hex[0] + "; this model's is " + hex[1] + ")");
+  const KvCacheConfig& c = cache.config();
+  if (h.dtype != dtype_code(c.dtype))
+    throw Error(path + ": the file's cache is " + dtype_of_code(h.dtype) + "; this cache is " + dtype_name(c.dtype));
+  if (h.n_layers != uint32_t(c.n_layers) || h.n_kv_heads != uint32_t(c.n_kv_heads) || h.head_dim != uint32_t(c.head_dim))
+    throw Error(path + ": the file's cache has " + shape_of(h.n_layers, h.n_kv_heads, h.head_dim) + "; this one " +
+                shape_of(uint32_t(c.n_layers), uint32_t(c.n_kv_heads), uint32_t(c.head_dim)));
+  if (h.layout_hash != layout_hash(cache) || bool(h.flags & kFlagTwoD) != cache.two_d())
+    throw Error(path + ": the file's cache rotates keys or windows layers differently from this one");
+  if (bool(h.flags & kFlagCross) != cache.has_cross())
+    throw Error(path + (cache.has_cross() ? ": the file has no cross-attention part; this cache needs one"
+                                          : ": the file has a cross-attention part; this cache has none"));
+  if (h.entries > uint64_t(cache.capacity()))
+    throw Error(path + ": the file holds " + std::to_string(h.entries) + " entries; this cache has room for " + std::to_string(cache.capacity()));
+  if (cache.has_cross() && h.cross_entries > uint64_t(cache.cross().capacity()))
+    throw Error(path + ": the file holds " + std::to_string(h.cross_entries) + " encoder entries; this cache has room for " +
+                std::to_string(cache.cross().capacity()));
+  return h;
+}
+
+}  // namespace
+
+void save_cache_file(const std::string& path, const KvCache& cache, const CacheFileRecord& record) {
+  const std::string temp = path + ".partial";
+  try {
+    Writer w(temp);
+    const Header h = header_of(cache, record);
+    w.put(&h, sizeof h);
+    w.put(cache.positions());
+    w.put(cache.block_positions());
+    if (cache.has_cross()) w.put(cache.cross().positions());
+    w.put(std::span<const int32_t>(record.tokens));
+    w.put(std::span<const int32_t>(record.encoder_tokens));
+    for (const KvCache* c : {&cache, cache.has_cross() ? &cache.cross() : nullptr}) {
+      if (!c) continue;
+      for (int l = 0; l < c->config().n_layers; ++l) {
+        w.put(std::span<const uint8_t>(c->read_k(l, 0, c->size())));
+        w.put(std::span<const uint8_t>(c->read_v(l, 0, c->size())));
+      }
+    }
+    w.finish();
+    std::filesystem::rename(temp, path);
+  } catch (...) {
+    std::error_code ignored;
+    std::filesystem::remove(temp, ignored);
+    throw;
+  }
+}
+
+CacheFileSize cache_file_size(const std::string& path) {
+  Header h{};
+  std::ifstream in(path, std::ios::binary);
+  in.read(reinterpret_cast<char*>(&h), sizeof h);
+  if (in.gcount() != sizeof h || std::memcmp(h.magic, kMagic, 8) != 0 || !body_bytes(h)) return {};
+  return {int64_t(h.entries), int64_t(h.cross_entries)};
+}
+
+CacheFileRecord load_cache_file(const std::string& path, KvCache& cache, uint64_t model_fingerprint) {
+  const Header h = check_file(path, cache, model_fingerprint);
+  Reader in(path, sizeof h);
+  const std::vector<int32_t> positions = in.ints(h.entries);
+  const std::vector<int32_t> blocks = in.ints((h.flags & kFlagTwoD) ? h.entries : 0);
+  const std::vector<int32_t> cross_positions = in.ints(h.cross_entries);
+  CacheFileRecord record{h.model_fingerprint, in.ints(h.tokens), in.ints(h.encoder_tokens)};
+  // Positions as the file has them (reserve's checks, with any order allowed), before a byte
+  // of the cache changes.
+  for (const auto* p : {&positions, &blocks, &cross_positions})
+    for (int32_t v : *p)
+      if (v < 0) throw Error(path + ": corrupt cache file: a negative position");
+
+  Device& device = cache.device();
+  const uint64_t row = uint64_t(cache.row_width()) * dtype_size(cache.config().dtype);
+  auto fill = [&](uint64_t entries) {
+    return [&in, &device, row, entries](int, const Tensor& k, const Tensor& v) {
+      for (const Tensor* t : {&k, &v}) device.upload(*t, in.bytes(entries * row).data());
+    };
+  };
+  cache.assign(positions, blocks, fill(h.entries));
+  if (cache.has_cross()) {
+    try {
+      cache.cross().assign(cross_positions, {}, fill(h.cross_entries));
+    } catch (...) {
+      cache.clear();
+      throw;
+    }
+  }
+  return record;
+}
+
+}  // namespace vkllm

@@ -1,0 +1,47 @@
+#pragma once
+// Cache files: a sequence's whole KV state (every layer's K/V rows as stored, positions, block
+// positions, the cross-attention part) with what its owner keeps beside it (the tokens), so a
+// prompt computed once can be reused by later processes.
+//
+// Format, version 1, little-endian:
+//   header (80 bytes): "vkllm-kv", u32 version, u32 dtype (1 f32, 2 f16), u64 model
+//     fingerprint, u64 layout hash (each layer's RoPE and window), u32 layers, u32 kv heads,
+//     u32 head_dim, u32 flags (1: 2D RoPE, 2: cross-attention part), u64 entries, u64 cross
+//     entries, u64 tokens, u64 encoder tokens
+//   i32 arrays: positions, block positions (2D RoPE only), cross positions, tokens, encoder tokens
+//   per layer K rows then V rows ([entries, kv heads * head_dim] of dtype), then the same for
+//     the cross-attention part
+//   u64 checksum: Hash64 of every byte before it
+// Loading checks all of it (length, checksum, model, dtype, layout, capacity) before it
+// changes anything.
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace vkllm {
+
+class KvCache;
+
+struct CacheFileRecord {
+  uint64_t model_fingerprint = 0;       // Model::fingerprint() of the model that computed the cache
+  std::vector<int32_t> tokens;          // the sequence's tokens, as its owner counts them
+  std::vector<int32_t> encoder_tokens;  // encoder-decoder models: the encoder's input
+};
+
+// Writes to a temporary file beside `path` and renames it over `path`, so that a failed save
+// never leaves a partial file under that name.
+void save_cache_file(const std::string& path, const KvCache& cache, const CacheFileRecord& record);
+
+// The entries a cache file's header says it holds (nothing else checked), to size a cache
+// that will load it; zeros where the file cannot be read as one (loading then says why).
+struct CacheFileSize {
+  int64_t entries = 0, cross_entries = 0;
+};
+CacheFileSize cache_file_size(const std::string& path);
+
+// Replaces `cache`'s contents with the file's and returns its record. Errors name the problem
+// (not a cache file, another version, truncated, corrupt, another model, another dtype or
+// layout, more entries than the cache holds) and leave the cache as it was.
+CacheFileRecord load_cache_file(const std::string& path, KvCache& cache, uint64_t model_fingerprint);
+
+}  // namespace vkllm
