@@ -229,7 +229,7 @@ uint32_t select_device(const std::vector<DeviceInfo>& devices, const std::string
   throw Error("no Vulkan device matches '" + spec + "'; devices:" + list());
 }
 
-Capabilities Capabilities::from(const DeviceInfo& info) {
+Capabilities Capabilities::from(const DeviceInfo& info, uint64_t max_buffer_range) {
   Capabilities c;
   c.f16_storage = info.storage_buffer_16bit && !env_flag("VKLLM_DISABLE_F16");
   c.subgroup_arithmetic = info.subgroup_arithmetic && !env_flag("VKLLM_DISABLE_SUBGROUP");
@@ -254,6 +254,10 @@ Capabilities Capabilities::from(const DeviceInfo& info) {
   if (auto cap = env_u64("VKLLM_MAX_BUFFER_RANGE")) {
     if (*cap < 4096) throw Error("VKLLM_MAX_BUFFER_RANGE must be at least 4096 bytes");
     c.max_buffer_range = std::min(c.max_buffer_range, *cap);
+  }
+  if (max_buffer_range) {
+    if (max_buffer_range < 4096) throw Error("a device's max_buffer_range must be at least 4096 bytes");
+    c.max_buffer_range = std::min(c.max_buffer_range, max_buffer_range);
   }
   c.storage_offset_alignment = std::max(16u, info.min_storage_buffer_offset_alignment);
   c.texel_offset_alignment = std::max(16u, info.min_texel_buffer_offset_alignment);

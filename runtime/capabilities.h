@@ -122,8 +122,8 @@ struct Capabilities {
 
   // From the device, then VKLLM_DISABLE_F16, VKLLM_DISABLE_SUBGROUP, VKLLM_FORCE_STAGING,
   // VKLLM_MAX_BUFFER_RANGE, VKLLM_KERNELS=gpu (the kernel shapes chosen for GPUs, on any device),
-  // VKLLM_INT_DOT.
-  static Capabilities from(const DeviceInfo& info);
+  // VKLLM_INT_DOT; a nonzero max_buffer_range caps storage buffers as VKLLM_MAX_BUFFER_RANGE does.
+  static Capabilities from(const DeviceInfo& info, uint64_t max_buffer_range = 0);
   std::string describe() const;
 };
 

@@ -21,7 +21,7 @@ std::vector<DeviceInfo> enumerate_devices(Instance& instance) {
 Device::Device(DeviceOptions options) : instance_(std::make_unique<Instance>(options.instance)) {
   auto devices = enumerate_devices(*instance_);
   info_ = devices[select_device(devices, options.select)];
-  caps_ = Capabilities::from(info_);
+  caps_ = Capabilities::from(info_, options.max_buffer_range);
 
   const uint32_t api = std::min(info_.api_version, instance_->api_version());
   std::vector<const char*> extensions;

@@ -20,6 +20,9 @@ class Pipelines;
 struct DeviceOptions {
   std::string select;  // index or name substring; default VKLLM_DEVICE, else the best by type
   InstanceOptions instance;
+  // Nonzero: storage buffers are treated as no larger than this many bytes (as
+  // VKLLM_MAX_BUFFER_RANGE, for embedders that set no environment).
+  uint64_t max_buffer_range = 0;
   DeviceOptions();
 };
 

@@ -34,8 +34,8 @@ const char* vk_result_name(VkResult r) {
 }
 
 void throw_vk_error(VkResult r, const char* call, const char* file, int line) {
-  throw Error(std::string("Vulkan call failed with ") + vk_result_name(r) + ": " + call + " (" + file +
-              ":" + std::to_string(line) + ")");
+  throw DeviceError(r, std::string("Vulkan call failed with ") + vk_result_name(r) + ": " + call + " (" + file + ":" +
+                         std::to_string(line) + ")");
 }
 
 }  // namespace vkllm

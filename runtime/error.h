@@ -11,6 +11,12 @@ struct Error : std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
+// A failed Vulkan call, with its result (out of device memory, device lost, ...).
+struct DeviceError : Error {
+  DeviceError(VkResult r, const std::string& what) : Error(what), result(r) {}
+  VkResult result;
+};
+
 // Throws an Error with `what` unless `ok` (for preconditions on user input).
 inline void require(bool ok, const std::string& what) {
   if (!ok) throw Error(what);

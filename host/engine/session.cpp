@@ -22,7 +22,7 @@ void Session::truncate(int64_t n) {
   require(n >= 0 && n <= int64_t(tokens_.size()),
           "session: cannot keep " + std::to_string(n) + " tokens of " + std::to_string(tokens_.size()));
   if (options_.use_cache) {
-    require(cache_->size() == int64_t(tokens_.size()), "session: the cache no longer holds one entry per token; truncate the cache itself");
+    require_tokens_in_step("truncate");
     cache_->truncate(n);
   }
   tokens_.resize(size_t(n));
@@ -47,20 +47,32 @@ void Session::encode(std::span<const int32_t> tokens) {
   encoder_tokens_.assign(tokens.begin(), tokens.end());
 }
 
-std::vector<float> Session::decode(std::span<const int32_t> tokens) { return append(tokens, false); }
+std::vector<float> Session::decode(std::span<const int32_t> tokens) {
+  std::vector<int32_t> rows(tokens.size());
+  for (size_t i = 0; i < rows.size(); ++i) rows[i] = int32_t(i);
+  return decode_rows(tokens, rows);
+}
 
-std::vector<float> Session::decode_last(std::span<const int32_t> tokens) { return append(tokens, true); }
+std::vector<float> Session::decode_last(std::span<const int32_t> tokens) {
+  const int32_t last = int32_t(tokens.size()) - 1;
+  return decode_rows(tokens, {&last, tokens.empty() ? 0u : 1u});
+}
 
-std::vector<float> Session::append(std::span<const int32_t> tokens, bool last_only) {
+std::vector<float> Session::decode_rows(std::span<const int32_t> tokens, std::span<const int32_t> outputs, const PositionPlan* plan) {
   require(!tokens.empty(), "decode: no tokens");
   const int64_t n_past = int64_t(tokens_.size()), n = int64_t(tokens.size());
   if (n_past + n > context_)
     throw Error("context overflow: " + std::to_string(n_past) + " tokens held + " + std::to_string(n) + " new exceed the context of " +
                 std::to_string(context_));
   model_.check_tokens(tokens);  // before the no-cache path rebuilds anything
+  for (int32_t r : outputs)
+    require(r >= 0 && r < n, "decode: output row " + std::to_string(r) + " is outside the batch of " + std::to_string(n) + " tokens");
+  require(!plan || options_.use_cache, "decode: explicit positions need the KV cache");
+  require(!plan || int64_t(plan->positions.size()) == n,
+          "decode: " + std::to_string(plan ? plan->positions.size() : 0) + " positions for " + std::to_string(n) + " tokens");
 
   // With the cache the batch is the new tokens; without it, the whole sequence again from an
-  // empty cache. Either way only the new tokens' rows (or the last one's) output.
+  // empty cache. Either way only the requested rows of the new tokens output.
   std::vector<int32_t> all;
   std::span<const int32_t> held = tokens_, batch = tokens;
   if (!options_.use_cache) {
@@ -71,15 +83,47 @@ std::vector<float> Session::append(std::span<const int32_t> tokens, bool last_on
     cache_->truncate(0);
     if (!encoder_tokens_.empty()) model_.encode(*cache_, encoder_tokens_);
   }
-  const int64_t end = int64_t(batch.size());
-  std::vector<int32_t> rows;
-  for (int64_t r = last_only ? end - 1 : end - n; r < end; ++r) rows.push_back(int32_t(r));
-  const PositionPlan plan = model_.plan_positions(held, batch);
-  ForwardExtras extras = plan.extras();
+  const int32_t skipped = int32_t(batch.size()) - int32_t(n);
+  std::vector<int32_t> rows(outputs.begin(), outputs.end());
+  for (int32_t& r : rows) r += skipped;
+  const PositionPlan planned = plan ? PositionPlan{} : model_.plan_positions(held, batch);
+  const PositionPlan& p = plan ? *plan : planned;
+  ForwardExtras extras = p.extras();
   extras.outputs = rows;
-  auto logits = model_.forward(*cache_, batch, plan.positions, extras);
+  auto logits = model_.forward(*cache_, batch, p.positions, extras);
   tokens_.insert(tokens_.end(), tokens.begin(), tokens.end());
   return logits;
+}
+
+void Session::require_tokens_in_step(const char* what) const {
+  require(options_.use_cache, std::string("session: ") + what + " needs the KV cache");
+  require(cache_->size() == int64_t(tokens_.size()),
+          std::string("session: ") + what + " needs one cache entry per token; the cache was changed directly (change it there)");
+}
+
+void Session::select(std::span<const int64_t> slots) {
+  require_tokens_in_step("select");
+  std::vector<int32_t> kept;
+  for (int64_t s : slots)
+    if (s >= 0 && s < int64_t(tokens_.size())) kept.push_back(tokens_[size_t(s)]);
+  cache_->select(slots);  // refuses slots outside the cache, changing nothing
+  tokens_ = std::move(kept);
+}
+
+std::unique_ptr<Session> Session::fork() const {
+  auto copy = std::make_unique<Session>(model_, options_);
+  copy_to(*copy);
+  return copy;
+}
+
+void Session::copy_to(Session& dst) const {
+  require(&dst.model_ == &model_, "session: copy needs a session of the same model");
+  require(options_.use_cache && dst.options_.use_cache, "session: copy needs the KV cache in both sessions");
+  require(int64_t(tokens_.size()) <= dst.context_, "session: the copy's " + std::to_string(tokens_.size()) +
+                                                       " tokens exceed the destination's context of " + std::to_string(dst.context_));
+  cache_->copy_to(*dst.cache_);
+  dst.tokens_ = tokens_;
+  dst.encoder_tokens_ = encoder_tokens_;
 }
 
 }  // namespace vkllm

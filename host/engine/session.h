@@ -32,6 +32,11 @@ class Session {
   std::vector<float> decode(std::span<const int32_t> tokens);
   // The last row of decode()'s result: what a sampler needs.
   std::vector<float> decode_last(std::span<const int32_t> tokens);
+  // The general form: appends tokens at `plan`'s positions (null: where decode() puts them)
+  // and returns the logits of the batch rows `outputs`, in that order, [outputs][vocab]; no
+  // row: no LM head at all. Explicit positions need the cache (they are the caller's after
+  // cache surgery, where the next index is not the next position).
+  std::vector<float> decode_rows(std::span<const int32_t> tokens, std::span<const int32_t> outputs, const PositionPlan* plan = nullptr);
   // Encoder-decoder models: runs the encoder over `tokens` and empties the decoder. Error for
   // decoder-only models and inputs past the encoder's length.
   void encode(std::span<const int32_t> tokens);
@@ -46,6 +51,12 @@ class Session {
   // Keeps the first n tokens and their cache entries (Error where cache surgery has made the
   // entries other than one per token).
   void truncate(int64_t n);
+  // Keeps the listed cache slots in that order (KvCache::select) and their tokens with them.
+  void select(std::span<const int64_t> slots);
+  // A new session of the same model and options holding a copy of this one's state.
+  std::unique_ptr<Session> fork() const;
+  // Replaces dst's state with a copy of this one's (dst: the same model, room enough).
+  void copy_to(Session& dst) const;
 
   // The whole state (cache with its cross-attention part, tokens, encoder input) as a cache
   // file (runtime/kv_cache_file.h), and back: load refuses another model's file, a corrupt one
@@ -54,7 +65,7 @@ class Session {
   void load(const std::string& path);
 
  private:
-  std::vector<float> append(std::span<const int32_t> tokens, bool last_only);
+  void require_tokens_in_step(const char* what) const;
 
   Model& model_;
   SessionOptions options_;
