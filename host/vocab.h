@@ -51,6 +51,9 @@ struct Vocab {
   int32_t bos = -1, eos = -1, unk = -1;
   std::vector<int32_t> end_of_generation;  // ids that end generation besides eos (e.g. <|eot_id|>)
   bool add_bos = true, add_eos = false;
+  // The model's chat template (Jinja; GGUF tokenizer.chat_template, tokenizer_config.json's
+  // chat_template or chat_template.jinja); empty where the files give none.
+  std::string chat_template;
 
   int32_t size() const { return int32_t(tokens.size()); }
   // Errors (naming `source`) for inconsistent sizes and special ids outside the vocabulary.

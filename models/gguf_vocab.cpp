@@ -109,6 +109,7 @@ std::optional<Vocab> vocab_from_gguf(const GgufFile& f) {
   }
   v.add_bos = f.get_bool("tokenizer.ggml.add_bos_token", spm && model != "t5");
   v.add_eos = f.get_bool("tokenizer.ggml.add_eos_token", model == "t5");  // T5 ends its input with </s>
+  if (f.has("tokenizer.chat_template")) v.chat_template = f.get_string("tokenizer.chat_template");
   v.validate(f.path());
   return v;
 }

@@ -242,6 +242,7 @@ void make_model(const SyntheticModel& m, const std::string& path) {
     write_byte_level_vocab(w, m.vocab, qwen2 ? "qwen2" : "gpt-2");
   else
     write_spm_vocab(w, m.vocab, glm ? SpmStyle::Glm : gemma ? SpmStyle::Gemma : t5 ? SpmStyle::T5 : SpmStyle::Llama);
+  if (!m.chat_template.empty()) w.set_string("tokenizer.chat_template", m.chat_template);
 
   // The tensors the architecture's description lists, filled by what each one is: model-level
   // ones before the first per-layer one, every layer's, then the remaining model-level ones.

@@ -16,6 +16,7 @@ struct SyntheticModel {
   uint32_t seed = 1;
   int sliding_window = 0;  // llama, qwen2: every layer attends within this many positions (0: full);
                            // gemma2, gemma3, t5gemma(2): the sliding layers (every other; five of six)
+  std::string chat_template;  // tokenizer.chat_template (empty: none)
   std::vector<float> rope_freq_factors;  // llama, qwen2: rope_freqs.weight, one per rotated pair (empty: none)
 };
 

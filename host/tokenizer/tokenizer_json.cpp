@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <climits>
 #include <filesystem>
+#include <fstream>
 #include <map>
 #include <memory>
 #include <optional>
@@ -162,6 +163,24 @@ class Fields {
  private:
   std::string file_;
 };
+
+// The chat template: chat_template.jinja (transformers 4.43+ writes it beside the config),
+// else tokenizer_config.json's chat_template, a string or a list of named templates of which
+// "default" is the one apply_chat_template uses.
+std::string chat_template_of(const std::string& dir, const json& config) {
+  const fs::path file = fs::path(dir) / "chat_template.jinja";
+  if (fs::exists(file)) {
+    std::ifstream in(file, std::ios::binary);
+    return {std::istreambuf_iterator<char>(in), {}};
+  }
+  const json t = config.contains("chat_template") ? config["chat_template"] : json();
+  if (t.is_string()) return t.get<std::string>();
+  if (t.is_array())
+    for (const json& named : t)
+      if (named.is_object() && named.value("name", "") == "default" && named.contains("template") && named["template"].is_string())
+        return named["template"].get<std::string>();
+  return {};
+}
 
 // A token named in tokenizer_config.json: a string or {"content": ...}.
 std::string token_text(const json& j) {
@@ -390,6 +409,7 @@ Vocab vocab_from_tokenizer_json(const std::string& dir) {
   if (config.contains("eos_token") && !token_text(config["eos_token"]).empty()) v.eos = id_of(token_text(config["eos_token"]));
   if (config.contains("add_bos_token") && config["add_bos_token"].is_boolean()) v.add_bos = config["add_bos_token"].get<bool>();
   if (config.contains("add_eos_token") && config["add_eos_token"].is_boolean()) v.add_eos = config["add_eos_token"].get<bool>();
+  v.chat_template = chat_template_of(dir, config);
   const fs::path generation = fs::path(dir) / "generation_config.json";
   if (fs::exists(generation)) {
     const json g = read_json_file(generation.string());

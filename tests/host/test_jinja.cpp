@@ -1,13 +1,18 @@
 // The template engine: Jinja's syntax and Python's semantics on small templates, then real
 // chat templates rendered for many conversations and compared with what @huggingface/jinja
-// renders (tests/data/chat_templates/expected.json, generated offline).
+// renders (tests/data/chat_templates/expected.json, generated offline), and a model's own
+// template applied to a conversation.
+#include <algorithm>
 #include <fstream>
 #include <map>
 
 #include <doctest/doctest.h>
 #include <nlohmann/json.hpp>
 
+#include "host/chat_template.h"
 #include "host/jinja/template.h"
+#include "models/load.h"
+#include "tests/models/synthetic.h"
 #include "tests/test_util.h"
 
 using namespace vkllm;
@@ -157,4 +162,34 @@ TEST_CASE("real chat templates render as @huggingface/jinja renders them") {
     ++compared;
   }
   CHECK(compared >= (shared ? 480 : 400));
+}
+
+TEST_CASE("a model's chat template renders its conversation and tokenizes it with one BOS") {
+  const auto dir = shared_data("tokenizers/hf/llama3");
+  if (!dir) return;
+  const Tokenizer tokenizer = load_tokenizer(*dir);
+  REQUIRE_FALSE(tokenizer.vocab().chat_template.empty());
+  const ChatTemplate chat(tokenizer);
+  const json messages = json::array({{{"role", "system"}, {"content", "Be brief."}}, {{"role", "user"}, {"content", "Hi"}}});
+  CHECK(chat.render(messages) ==
+        "<|begin_of_text|><|start_header_id|>system<|end_header_id|>\n\nBe brief.<|eot_id|><|start_header_id|>user<|end_header_id|>\n\n"
+        "Hi<|eot_id|><|start_header_id|>assistant<|end_header_id|>\n\n");
+  const std::vector<int32_t> ids = chat.encode(messages);
+  REQUIRE(!ids.empty());
+  CHECK(ids[0] == tokenizer.vocab().bos);
+  CHECK(std::count(ids.begin(), ids.end(), tokenizer.vocab().bos) == 1);  // the template's BOS, none added
+  CHECK(std::count(ids.begin(), ids.end(), 128009) == 2);                 // <|eot_id|> parsed as one control token each
+  CHECK_THROWS_WITH_AS(chat.render(json::array({{{"content", "no role"}}})), doctest::Contains("message 0 needs a string 'role'"), TemplateError);
+}
+
+TEST_CASE("chat templates come from GGUF metadata; a model without one says so") {
+  vkllm::test::TempFile path("chat-template.gguf");
+  SyntheticModel m = test::small_model("llama", "f32");
+  m.chat_template = "{{ bos_token }}{% for m in messages %}[{{ m.role }}] {{ m.content | trim }}\n{% endfor %}";
+  make_model(m, path.path);
+  const Tokenizer tokenizer = load_tokenizer(path.path);
+  CHECK(ChatTemplate(tokenizer).render(json::array({{{"role", "user"}, {"content", " hello "}}})) == "<s>[user] hello\n");
+  m.chat_template.clear();
+  make_model(m, path.path);
+  CHECK_THROWS_WITH_AS(ChatTemplate(load_tokenizer(path.path)), doctest::Contains("the model has no chat template"), Error);
 }

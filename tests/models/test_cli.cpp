@@ -4,6 +4,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <map>
 #include <sstream>
 
@@ -11,6 +12,7 @@
 
 #include "host/npy.h"
 #include "tests/models/reference.h"
+#include "tests/models/synthetic.h"
 #include "tests/test_util.h"
 
 using namespace vkllm;
@@ -231,3 +233,25 @@ TEST_CASE("vkllm score takes text cases on Gemma 3") {
 }
 
 TEST_SUITE_END();
+
+TEST_CASE("vkllm run --chat renders the prompt with the model's chat template") {
+  TempFile with("chat-model.gguf"), without("plain-model.gguf");
+  SyntheticModel m = small_model("llama", "f32");
+  m.chat_template = "{{ bos_token }}{% for m in messages %}{{ m.role }}: {{ m.content }}\n{% endfor %}{% if add_generation_prompt %}assistant:{% endif %}";
+  make_model(m, with.path);
+  m.chat_template.clear();
+  make_model(m, without.path);
+  const auto chat = run_cli("run -m " + with.path + " --chat --system 'be brief' -p hello -n 3 --temp 0");
+  CHECK(chat.status == 0);
+  CHECK(chat.err.find("generated 3 tokens") != std::string::npos);
+  // The prompt is what the template renders, tokenized with its BOS and no other.
+  const auto tokens = run_cli("tokenize -m " + with.path + " -p 'system: be brief\nuser: hello\nassistant:'");
+  std::istringstream ids(tokens.out);
+  const size_t expected = size_t(std::distance(std::istream_iterator<std::string>(ids), std::istream_iterator<std::string>()));
+  CHECK(chat.err.find("prompt " + std::to_string(expected) + " tokens") != std::string::npos);
+  auto refused = run_cli("run -m " + without.path + " --chat -p hello -n 2");
+  CHECK(refused.status == 1);
+  CHECK(refused.err.find("the model has no chat template") != std::string::npos);
+  refused = run_cli("run -m " + with.path + " --system x -p hello -n 2");
+  CHECK(refused.err.find("--system needs --chat") != std::string::npos);
+}

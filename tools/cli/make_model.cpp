@@ -24,6 +24,7 @@ Command add_make_model(CLI::App& app) {
   sub->add_option("--type", m->type, "f32, f16, q8_0, q4_0, q4_k_m, q5_k_m or q6_k (the tensor types llama.cpp's quantizer gives each)");
   sub->add_option("--seed", m->seed);
   sub->add_option("--sliding-window", m->sliding_window, "attention window in positions (0: full): llama, qwen2 every layer's; gemma2, gemma3, t5gemma(2) the sliding layers'");
+  sub->add_option("--chat-template", m->chat_template, "a Jinja chat template to store as tokenizer.chat_template");
   sub->add_option("-o,--output", *out, "output .gguf file")->required();
   return {sub, [m, out] {
             make_model(*m, *out);

@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <random>
 
+#include "host/chat_template.h"
 #include "host/engine/generate.h"
 #include "models/load.h"
 #include "runtime/device.h"
@@ -17,12 +18,12 @@ namespace vkllm::cli {
 namespace {
 
 struct RunOptions {
-  std::string model, prompt, tokens, encoder_tokens, prompt_cache;
+  std::string model, prompt, tokens, encoder_tokens, prompt_cache, system;
   int n = 128;
   SamplerOptions sampling;
   std::optional<uint32_t> seed;
   std::vector<std::string> stop;
-  bool no_cache = false, print_ids = false, no_special = false, ignore_eos = false;
+  bool no_cache = false, print_ids = false, no_special = false, ignore_eos = false, chat = false;
 };
 
 // Encoder-decoder models read the prompt (-p or --encoder-tokens) with the encoder; their
@@ -43,6 +44,8 @@ void run(RunOptions o) {
   const Tokenizer* tokenizer = loaded.tokenizer ? &*loaded.tokenizer : nullptr;
   if (!o.prompt.empty() && !tokenizer) throw Error(o.model + " has no tokenizer: give the prompt as --tokens and read --print-ids");
   if (!o.stop.empty() && !tokenizer) throw Error(o.model + " has no tokenizer: --stop needs one");
+  if (o.chat && (encoder || !o.tokens.empty())) throw Error("run: --chat takes -p TEXT for a decoder-only model");
+  if (!o.system.empty() && !o.chat) throw Error("run: --system needs --chat");
   const bool print_ids = o.print_ids || !tokenizer;
   std::vector<int32_t> input;  // the encoder's
   std::vector<int32_t> prompt;
@@ -53,6 +56,13 @@ void run(RunOptions o) {
     prompt = o.tokens.empty() ? model.decoder_prompt() : std::vector<int32_t>{model.decoder_start_token()};
     if (!o.tokens.empty())
       for (int32_t t : parse_tokens(o.tokens)) prompt.push_back(t);
+  } else if (o.chat) {
+    // The prompt as the user's turn (after --system's), through the model's chat template.
+    if (o.prompt.empty()) throw Error("run: --chat takes the user's message as -p TEXT");
+    nlohmann::ordered_json messages = nlohmann::ordered_json::array();
+    if (!o.system.empty()) messages.push_back({{"role", "system"}, {"content", o.system}});
+    messages.push_back({{"role", "user"}, {"content", o.prompt}});
+    prompt = ChatTemplate(*tokenizer).encode(messages);
   } else {
     prompt = o.tokens.empty() ? tokenizer->encode(o.prompt, true, !o.no_special) : parse_tokens(o.tokens);
     // A text prompt gets the ending the model requires (ChatGLM-6B: [gMASK] BOS), as its
@@ -95,7 +105,7 @@ void run(RunOptions o) {
   GenerateOptions g{.max_tokens = o.n, .sampling = o.sampling, .stop = o.stop, .stop_at_end_of_generation = !o.ignore_eos};
   // The file keeps the prompt, as llama.cpp's does; one that already held all of it stays as it is.
   if (!o.prompt_cache.empty() && common < whole_prompt.size()) g.after_prompt = [&] { session.save(o.prompt_cache); };
-  if (!print_ids) {
+  if (!print_ids && !o.chat) {  // a chat prints the answer alone
     std::fputs(encoder ? "" : o.prompt.empty() ? tokenizer->decode(whole_prompt).c_str() : o.prompt.c_str(), stdout);
     std::fflush(stdout);
   }
@@ -134,6 +144,8 @@ Command add_run(CLI::App& app) {
   sub->add_option("-p,--prompt", o->prompt, "prompt text (control tokens written in it are parsed)");
   sub->add_option("--tokens", o->tokens, "prompt as comma-separated token ids instead of text (encoder-decoder models: the decoder's, after its start token)");
   sub->add_option("--encoder-tokens", o->encoder_tokens, "encoder-decoder models: the encoder's input as comma-separated ids instead of -p");
+  sub->add_flag("--chat", o->chat, "-p is the user's message, rendered with the model's chat template");
+  sub->add_option("--system", o->system, "with --chat: a system message before it");
   sub->add_option("-n,--n-predict", o->n, "tokens to generate")->capture_default_str();
   SamplerOptions& s = o->sampling;
   sub->add_option("--temp", s.temperature, "temperature; 0 = greedy")->capture_default_str();
