@@ -64,7 +64,7 @@ PositionPlan ChatGlmModel::plan_positions(std::span<const int32_t> held, std::sp
   return plan;
 }
 
-void ChatGlmModel::record(Step& s, KvCache& cache, int64_t n) {
+void ChatGlmModel::record(Step& s, KvCache&, int64_t n) {
   const ChatGlmConfig& c = config_;
   Graph& g = *s.graph;
   auto scratch = [&](int64_t cols, const char* name) { return Model::scratch(s, n, cols, name); };
@@ -78,7 +78,6 @@ void ChatGlmModel::record(Step& s, KvCache& cache, int64_t n) {
   a.n_heads = c.n_heads;
   a.n_kv_heads = c.n_heads;
   a.head_dim = c.head_dim();
-  a.n_kv = Graph::step_param(kSlotNKv);
   a.mask = ops::AttentionMask::PrefixLM;  // by slot: the prompt prefix both ways, the rest causal
   a.prefix = s.prefix;
   a.first_query_slot = Graph::step_param(kSlotFirst);
@@ -95,9 +94,7 @@ void ChatGlmModel::record(Step& s, KvCache& cache, int64_t n) {
     ops::matmul(g, L.qkv, h, qkv, 0, {L.bqkv});
     const Tensor qk = qkv.slice_cols(0, 2 * c.dim);  // q's heads, then k's: one rotation
     ops::rope(g, qk, qk, 2 * c.n_heads, rope_table_, s.positions);
-    cache.write_layer(g, l, k, v, Graph::step_param(kSlotFirst));
-    ops::attention(g, q, cache.k(l), cache.v(l), cache.slot_positions(), query_positions, att, a);
-    probe_attention(s, l, q, cache, query_positions, a);
+    cache_attention(s, l, q, k, v, query_positions, att, a);
     residual(h, L.wo, L.bo, att);
     ops::layernorm(g, x, L.ffn_norm, L.ffn_norm_bias, h, c.norm_eps);
     ops::matmul(g, L.w_up, h, up, 0, {L.b_up});

@@ -93,18 +93,15 @@ void GemmaModel::record(Step& s, KvCache& cache, int64_t n) {
   const GemmaScratch b = gemma_block::scratch(c, [&](int64_t cols, const char* name) { return Model::scratch(s, n, cols, name); });
   const Tensor q = b.q(c);
   ops::AttentionParams a = gemma_block::attention(c);
-  a.n_kv = Graph::step_param(kSlotNKv);
 
   ops::get_rows(g, w_.token_embd, s.tokens, b.x);
   ops::scale(g, b.x, std::sqrt(float(c.dim)), b.x);
   for (int l = 0; l < c.n_layers; ++l) {
     const GemmaLayer& L = w_.layers[size_t(l)];
     gemma_block::attention_input(g, c, L, b, rope_.layer(c, l), s.positions);
-    cache.write_layer(g, l, b.k(c), b.v(c), Graph::step_param(kSlotFirst));
     a.window = cache.window(l);
     a.mask = a.window > 0 ? ops::AttentionMask::SlidingWindow : ops::AttentionMask::Causal;
-    ops::attention(g, q, cache.k(l), cache.v(l), cache.slot_positions(), s.positions, b.att, a);
-    probe_attention(s, l, q, cache, s.positions, a);
+    cache_attention(s, l, q, b.k(c), b.v(c), s.positions, b.att, a);
     gemma_block::residual(g, c, L.wo, L.post_attention_norm, b.att, b);
     gemma_block::feed_forward(g, c, L, b);
   }

@@ -92,6 +92,7 @@ class GemmaModel : public Model {
   GemmaModel(Device& device, std::string arch, GemmaConfig config, GemmaWeights weights);
   const GemmaConfig& config() const { return config_; }
   KvCacheConfig cache_config(int64_t capacity, DType dtype = DType::F32) const override;
+  bool batches_sequences() const override { return true; }
 
  private:
   void record(Step& s, KvCache& cache, int64_t n) override;

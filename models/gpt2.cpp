@@ -35,7 +35,7 @@ KvCacheConfig Gpt2Model::cache_config(int64_t capacity, DType dtype) const {
   return cache_shape(config_.n_layers, capacity, config_.n_heads, config_.head_dim(), dtype, std::nullopt);
 }
 
-void Gpt2Model::record(Step& s, KvCache& cache, int64_t n) {
+void Gpt2Model::record(Step& s, KvCache&, int64_t n) {
   const Gpt2Config& c = config_;
   Graph& g = *s.graph;
   auto scratch = [&](int64_t cols, const char* name) { return Model::scratch(s, n, cols, name); };
@@ -47,7 +47,6 @@ void Gpt2Model::record(Step& s, KvCache& cache, int64_t n) {
   a.n_heads = c.n_heads;
   a.n_kv_heads = c.n_heads;
   a.head_dim = c.head_dim();
-  a.n_kv = Graph::step_param(kSlotNKv);
 
   ops::get_rows(g, w_.token_embd, s.tokens, x);
   ops::get_rows(g, w_.position_embd, s.positions, h);
@@ -56,9 +55,7 @@ void Gpt2Model::record(Step& s, KvCache& cache, int64_t n) {
     const Gpt2Layer& L = w_.layers[size_t(l)];
     ops::layernorm(g, x, L.attn_norm, L.attn_norm_bias, h, c.norm_eps);
     ops::matmul(g, L.qkv, h, qkv, 0, {L.bqkv});
-    cache.write_layer(g, l, k, v, Graph::step_param(kSlotFirst));
-    ops::attention(g, q, cache.k(l), cache.v(l), cache.slot_positions(), s.positions, att, a);
-    probe_attention(s, l, q, cache, s.positions, a);
+    cache_attention(s, l, q, k, v, s.positions, att, a);
     ops::matmul(g, L.wo, att, x, 0, {L.bo, true});
     ops::layernorm(g, x, L.ffn_norm, L.ffn_norm_bias, h, c.norm_eps);
     ops::matmul(g, L.w_up, h, up, 0, {L.b_up});

@@ -45,6 +45,7 @@ class Gpt2Model : public Model {
   Gpt2Model(Device& device, Gpt2Config config, Gpt2Weights weights);
   const Gpt2Config& config() const { return config_; }
   KvCacheConfig cache_config(int64_t capacity, DType dtype = DType::F32) const override;
+  bool batches_sequences() const override { return true; }
 
  private:
   void record(Step& s, KvCache& cache, int64_t n) override;

@@ -55,7 +55,6 @@ void LlamaModel::record(Step& s, KvCache& cache, int64_t n) {
   a.n_heads = c.n_heads;
   a.n_kv_heads = c.n_kv_heads;
   a.head_dim = c.head_dim();
-  a.n_kv = Graph::step_param(kSlotNKv);
 
   ops::get_rows(g, w_.token_embd, s.tokens, x);
   for (int l = 0; l < c.n_layers; ++l) {
@@ -64,11 +63,9 @@ void LlamaModel::record(Step& s, KvCache& cache, int64_t n) {
     ops::matmul(g, L.qkv, h, qkv, 0, {L.bqkv});  // biases: Qwen2; absent elsewhere
     const Tensor qk = qkv.slice_cols(0, c.dim + kv_dim);  // q's heads, then k's: one rotation
     ops::rope(g, qk, qk, c.n_heads + c.n_kv_heads, rope_table_, s.positions);
-    cache.write_layer(g, l, k, v, Graph::step_param(kSlotFirst));
     a.window = cache.window(l);
     a.mask = a.window > 0 ? ops::AttentionMask::SlidingWindow : ops::AttentionMask::Causal;
-    ops::attention(g, q, cache.k(l), cache.v(l), cache.slot_positions(), s.positions, att, a);
-    probe_attention(s, l, q, cache, s.positions, a);
+    cache_attention(s, l, q, k, v, s.positions, att, a);
     ops::matmul(g, L.wo, att, x, 0, {{}, true});
     ops::rmsnorm(g, x, L.ffn_norm, h, c.norm_eps);
     ops::matmul(g, L.gate_up, h, gate_up);

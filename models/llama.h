@@ -57,6 +57,7 @@ class LlamaModel : public Model {
   LlamaModel(Device& device, LlamaConfig config, LlamaWeights weights, std::string arch = "llama");
   const LlamaConfig& config() const { return config_; }
   KvCacheConfig cache_config(int64_t capacity, DType dtype = DType::F32) const override;
+  bool batches_sequences() const override { return true; }
 
  private:
   void record(Step& s, KvCache& cache, int64_t n) override;

@@ -96,6 +96,19 @@ void Model::probe_merged_attention(Step& s, int layer, const Tensor& q, const Kv
   s.cross_probs.push_back(probs.slice_cols(n, nx));
 }
 
+void Model::cache_attention(Step& s, int layer, const Tensor& q, const Tensor& k, const Tensor& v, const Tensor& query_positions,
+                            const Tensor& out, ops::AttentionParams a) {
+  for (const StepPart& p : s.parts) {
+    const bool whole = s.parts.size() == 1;
+    auto rows = [&](const Tensor& t) { return whole ? t : t.slice_rows(p.first_row, p.rows); };
+    const Tensor positions = whole ? query_positions : query_positions.slice_cols(p.first_row, p.rows);
+    p.cache->write_layer(*s.graph, layer, rows(k), rows(v), Graph::step_param(p.slot_first));
+    a.n_kv = Graph::step_param(p.slot_n_kv);
+    ops::attention(*s.graph, rows(q), p.cache->k(layer), p.cache->v(layer), p.cache->slot_positions(), positions, rows(out), a);
+    probe_attention(s, layer, q, *p.cache, query_positions, a);  // probes take one sequence (forward)
+  }
+}
+
 void Model::output_head(Step& s, const Tensor& x, const Tensor& spare, const Weight& output,
                         const std::function<void(const Tensor& in, const Tensor& out)>& norm, const Tensor& bias) {
   if (s.n_outputs == 0) return;
@@ -112,11 +125,20 @@ void Model::output_head(Step& s, const Tensor& x, const Tensor& spare, const Wei
   ops::matmul(*s.graph, output, normed, s.logits, s.n, {bias});  // the kernel all n rows would take
 }
 
-Model::Step& Model::step_for(KvCache& cache, int64_t n, int64_t n_outputs, int32_t prefix, bool probe) {
+Model::Step& Model::step_for(std::vector<StepPart> parts, int64_t n_outputs, int32_t prefix, bool probe) {
   // Steps recorded against caches that no longer exist are of no further use: release them.
   // (Steps bound to replaced arena buffers already went when the arena grew, below.)
-  std::erase_if(steps_, [](const auto& entry) { return entry.second.cache_alive.expired(); });
-  auto key = std::make_tuple(cache.id(), n, n_outputs, prefix, probe);
+  std::erase_if(steps_, [](const auto& entry) {
+    return std::any_of(entry.second.caches_alive.begin(), entry.second.caches_alive.end(), [](const auto& c) { return c.expired(); });
+  });
+  std::vector<std::pair<uint64_t, int64_t>> sequences;
+  int64_t n = 0;
+  for (const StepPart& p : parts) {
+    sequences.emplace_back(p.cache->id(), p.rows);
+    n += p.rows;
+  }
+  KvCache& cache = *parts.front().cache;  // every part's cache has its shape
+  auto key = std::make_tuple(std::move(sequences), n_outputs, prefix, probe);
   if (auto it = steps_.find(key); it != steps_.end()) {
     it->second.last_used = ++uses_;
     return it->second;
@@ -125,7 +147,8 @@ Model::Step& Model::step_for(KvCache& cache, int64_t n, int64_t n_outputs, int32
     steps_.erase(std::min_element(steps_.begin(), steps_.end(),
                                   [](const auto& a, const auto& b) { return a.second.last_used < b.second.last_used; }));
   Step s;
-  s.cache_alive = cache.lifetime();
+  for (const StepPart& p : parts) s.caches_alive.push_back(p.cache->lifetime());
+  s.parts = std::move(parts);
   s.graph = std::make_unique<Graph>(device_);
   s.n = n;
   s.n_outputs = n_outputs < 0 ? n : n_outputs;
@@ -136,7 +159,9 @@ Model::Step& Model::step_for(KvCache& cache, int64_t n, int64_t n_outputs, int32
   s.prefix = prefix;
   s.probe = probe;
   if (s.n_outputs > 0) s.logits = scratch(s, s.n_outputs, vocab_, "logits", MemoryKind::Host);
-  cache.write_positions(*s.graph, s.positions, Graph::step_param(kSlotFirst));
+  for (const StepPart& p : s.parts)
+    p.cache->write_positions(*s.graph, s.parts.size() == 1 ? s.positions : s.positions.slice_cols(p.first_row, p.rows),
+                             Graph::step_param(p.slot_first));
   record(s, cache, n);
   s.arena_generation = arena_generation_;
   s.last_used = ++uses_;
@@ -174,7 +199,7 @@ std::vector<float> Model::forward(KvCache& cache, std::span<const int32_t> token
   const int64_t first = cache.reserve(positions, extras.block_positions, append_order());
   Step* s = nullptr;
   try {
-    s = &step_for(cache, n, n_outputs, extras.prefix, extras.probe != nullptr);
+    s = &step_for({StepPart{&cache, 0, n}}, n_outputs, extras.prefix, extras.probe != nullptr);
   } catch (...) {
     cache.truncate(first);
     throw;
@@ -210,6 +235,64 @@ std::vector<float> Model::forward(KvCache& cache, std::span<const int32_t> token
     filled(s->cross_probs, p.n_cross, p.cross_layers);
   }
   return s->n_outputs > 0 ? device_.download<float>(s->logits) : std::vector<float>();
+}
+
+std::vector<float> Model::forward_batch(std::span<const SequenceRows> sequences) {
+  if (sequences.empty()) return {};
+  if (sequences.size() == 1) {  // one sequence: forward()'s step
+    const SequenceRows& q = sequences[0];
+    const int32_t last = int32_t(q.tokens.size()) - 1;
+    ForwardExtras extras;
+    extras.outputs = std::span<const int32_t>(&last, q.tokens.empty() ? 0 : 1);
+    return forward(*q.cache, q.tokens, q.positions, extras);
+  }
+  if (!batches_sequences()) throw Error(arch_ + ": decodes one sequence per pass");
+  if (sequences.size() > kMaxBatchSequences)
+    throw Error(arch_ + ": a batch of " + std::to_string(sequences.size()) + " sequences; at most " + std::to_string(kMaxBatchSequences));
+  const KvCacheConfig& shape = sequences[0].cache->config();
+  std::vector<StepPart> parts;
+  std::vector<int32_t> tokens, positions, last_rows;
+  for (size_t i = 0; i < sequences.size(); ++i) {
+    const SequenceRows& q = sequences[i];
+    const KvCacheConfig& c = q.cache->config();
+    if (c.n_layers != shape.n_layers || c.n_kv_heads != shape.n_kv_heads || c.head_dim != shape.head_dim || c.dtype != shape.dtype ||
+        c.sliding_window != shape.sliding_window)
+      throw Error(arch_ + ": the sequences of a batch need caches of one shape");
+    for (size_t j = 0; j < i; ++j)
+      if (sequences[j].cache == q.cache) throw Error(arch_ + ": a batch holds each sequence once");
+    if (q.tokens.empty() || q.tokens.size() != q.positions.size()) throw Error(arch_ + ": each sequence of a batch needs tokens, one position each");
+    check_tokens(q.tokens);
+    for (int32_t p : q.positions)
+      if (p < 0 || p >= context_)
+        throw Error("position " + std::to_string(p) + " is outside the model's context of " + std::to_string(context_));
+    parts.push_back({q.cache, int64_t(tokens.size()), int64_t(q.tokens.size()), uint32_t(2 * i), uint32_t(2 * i + 1)});
+    tokens.insert(tokens.end(), q.tokens.begin(), q.tokens.end());
+    positions.insert(positions.end(), q.positions.begin(), q.positions.end());
+    last_rows.push_back(int32_t(tokens.size()) - 1);
+  }
+  const int64_t n = int64_t(tokens.size());
+  const bool every_row = n == int64_t(sequences.size());  // one token each: every row outputs, in order
+  // Reserve in every cache; a failure takes back the reservations made.
+  std::vector<int64_t> firsts;
+  auto release = [&] {
+    for (size_t i = 0; i < firsts.size(); ++i) sequences[i].cache->truncate(firsts[i]);
+  };
+  try {
+    for (const SequenceRows& q : sequences) firsts.push_back(q.cache->reserve(q.positions, {}, append_order()));
+    Step& s = step_for(parts, every_row ? -1 : int64_t(last_rows.size()), 0, false);
+    device_.upload(s.tokens, tokens.data());
+    device_.upload(s.positions, positions.data());
+    if (s.output_rows.storage) device_.upload(s.output_rows, last_rows.data());
+    for (size_t i = 0; i < sequences.size(); ++i) {
+      s.graph->set_step(parts[i].slot_first, uint32_t(firsts[i]));
+      s.graph->set_step(parts[i].slot_n_kv, uint32_t(sequences[i].cache->size()));
+    }
+    s.graph->run();
+    return device_.download<float>(s.logits);
+  } catch (...) {
+    release();
+    throw;
+  }
 }
 
 }  // namespace vkllm

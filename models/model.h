@@ -54,6 +54,12 @@ struct PositionPlan {
   ForwardExtras extras() const { return {block_positions, prefix}; }
 };
 
+// One sequence's rows of a batch over several sequences (Model::forward_batch).
+struct SequenceRows {
+  KvCache* cache = nullptr;
+  std::span<const int32_t> tokens, positions;
+};
+
 class Model {
  public:
   Model(Device& device, std::string arch, int vocab, int context);
@@ -110,6 +116,16 @@ class Model {
   std::vector<float> forward(KvCache& cache, std::span<const int32_t> tokens, std::span<const int32_t> positions,
                              const ForwardExtras& extras = {});
 
+  // Whether forward_batch takes several sequences at once (decoder-only models whose
+  // attention needs nothing per sequence but its cache and positions).
+  virtual bool batches_sequences() const { return false; }
+  // Appends each sequence's tokens to its own cache in one pass over the weights (one graph,
+  // one submission) and returns the logits of each sequence's last row, [sequences][vocab].
+  // Each sequence's rows attend to its cache alone. At most kMaxBatchSequences distinct caches
+  // of one shape; on error no cache changes.
+  static constexpr size_t kMaxBatchSequences = 32;
+  std::vector<float> forward_batch(std::span<const SequenceRows> sequences);
+
   static KvCacheConfig cache_shape(int n_layers, int64_t capacity, int n_kv_heads, int head_dim, DType dtype,
                                    std::optional<RopeConfig> rope);
 
@@ -121,8 +137,15 @@ class Model {
   static constexpr uint32_t kSlotNKv = 1;    // step value: keys in the cache after the append
   static constexpr uint32_t kSlotCrossNKv = 2;  // step value: entries in the cross-attention cache
 
+  // A sequence's rows within a step, and the step values that place them in its cache.
+  struct StepPart {
+    KvCache* cache = nullptr;
+    int64_t first_row = 0, rows = 0;
+    uint32_t slot_first = kSlotFirst, slot_n_kv = kSlotNKv;
+  };
   struct Step {
-    std::weak_ptr<const void> cache_alive;
+    std::vector<std::weak_ptr<const void>> caches_alive;
+    std::vector<StepPart> parts;  // one per sequence: one for forward(), several for forward_batch()
     std::unique_ptr<Graph> graph;
     int64_t n = 0, n_outputs = 0;      // batch rows, and the rows that output logits
     Tensor tokens, positions, logits;  // inputs I32 [1, n] and [streams, n]; the output [n_outputs, vocab]
@@ -149,6 +172,11 @@ class Model {
   // softmax over both, split into s.probs and s.cross_probs.
   void probe_merged_attention(Step& s, int layer, const Tensor& q, const KvCache& cache, const Tensor& query_positions,
                               const ops::AttentionParams& self, const ops::AttentionParams& cross);
+  // Records layer's K/V rows into each sequence's cache and its queries' attention over that
+  // cache (n_kv from each part's step value; the mask, window and scales from `a`), and the
+  // probe where asked: the self-attention of a decoder layer, for one sequence or several.
+  void cache_attention(Step& s, int layer, const Tensor& q, const Tensor& k, const Tensor& v, const Tensor& query_positions,
+                       const Tensor& out, ops::AttentionParams a);
   // The final norm and the LM head for the rows the step outputs, from the last hidden state x
   // [n, dim]; nothing when no row outputs. norm(in, out) is the architecture's final norm
   // (empty: none, BART); `spare` is a scratch of x's shape the builder no longer needs. `bias`
@@ -163,18 +191,18 @@ class Model {
 
  private:
   // n_outputs < 0: every row outputs, in order.
-  Step& step_for(KvCache& cache, int64_t n, int64_t n_outputs, int32_t prefix, bool probe);
+  Step& step_for(std::vector<StepPart> parts, int64_t n_outputs, int32_t prefix, bool probe);
 
   Device& device_;
   std::string arch_;
   int vocab_, context_;
   uint64_t fingerprint_ = 0;
   std::pair<int32_t, std::string> refused_{-1, {}};
-  // Recorded steps by (cache id, token count, output rows or -1 for all, prefix, probe): at most
-  // kMaxSteps, the least recently used dropped first. Their memory is the arena's, so it stays
-  // bounded however many distinct token counts arrive.
+  // Recorded steps by ((cache id, rows) per sequence, output rows or -1 for all, prefix,
+  // probe): at most kMaxSteps, the least recently used dropped first. Their memory is the
+  // arena's, so it stays bounded however many distinct token counts arrive.
   static constexpr size_t kMaxSteps = 32;
-  std::map<std::tuple<uint64_t, int64_t, int64_t, int32_t, bool>, Step> steps_;
+  std::map<std::tuple<std::vector<std::pair<uint64_t, int64_t>>, int64_t, int32_t, bool>, Step> steps_;
   std::map<std::tuple<std::string, int64_t, int>, Tensor> arena_;  // by (name, width, n-th in a step)
   uint64_t arena_generation_ = 0, uses_ = 0;
 };

@@ -1,7 +1,8 @@
 # Fails when a layer includes a header of a layer above it (the include graph must follow the
-# library targets: runtime <- host <- models <- host/engine <- capi, host/research; runtime <- host/reference).
+# library targets: runtime <- host <- models <- host/engine <- capi, server; models <- host/research;
+# runtime <- host/reference).
 # Run as: cmake -DROOT=<source dir> -P check_layers.cmake
-set(layers runtime host host/tokenizer host/reference models host/engine host/research capi)
+set(layers runtime host host/tokenizer host/reference models host/engine host/research capi server)
 set(allowed_runtime runtime)
 set(allowed_host runtime host host/tokenizer)
 set(allowed_host/tokenizer ${allowed_host})
@@ -10,6 +11,7 @@ set(allowed_models runtime host host/tokenizer models)
 set(allowed_host/engine runtime host host/tokenizer models host/engine)
 set(allowed_host/research runtime host host/tokenizer models host/research)
 set(allowed_capi runtime host host/tokenizer models host/engine capi)
+set(allowed_server runtime host host/tokenizer models host/engine server)
 
 # The layer a folder belongs to: the longest listed layer it lies in (runtime/ops -> runtime).
 function(layer_of dir out)

@@ -14,7 +14,8 @@ int main(int argc, char** argv) {
   std::string device;
   app.add_option("--device", device, "device index or name substring (default: VKLLM_DEVICE, else the best GPU)");
   const std::vector<Command> commands{add_devices(app), add_demo(app),     add_run(app),       add_logits(app),
-                                      add_tokenize(app), add_bench(app),   add_make_model(app), add_score(app)};
+                                      add_tokenize(app), add_bench(app),   add_make_model(app), add_score(app),
+                                      add_serve(app)};
   CLI11_PARSE(app, argc, argv);
   if (!device.empty()) setenv("VKLLM_DEVICE", device.c_str(), 1);
   try {

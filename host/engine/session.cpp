@@ -95,6 +95,46 @@ std::vector<float> Session::decode_rows(std::span<const int32_t> tokens, std::sp
   return logits;
 }
 
+std::vector<std::vector<float>> Session::decode_batch(std::span<Session* const> sessions, std::span<const std::vector<int32_t>> tokens) {
+  require(sessions.size() == tokens.size(), "decode_batch: one token list per session");
+  std::vector<std::vector<float>> out;
+  if (sessions.empty()) return out;
+  Model& model = sessions[0]->model_;
+  if (sessions.size() == 1 || !model.batches_sequences()) {
+    std::vector<int64_t> before;
+    try {
+      for (size_t i = 0; i < sessions.size(); ++i) {
+        before.push_back(int64_t(sessions[i]->tokens_.size()));
+        out.push_back(sessions[i]->decode_last(tokens[i]));
+      }
+    } catch (...) {
+      for (size_t i = 0; i < out.size(); ++i) sessions[i]->truncate(before[i]);  // the failed one changed nothing
+      throw;
+    }
+    return out;
+  }
+  std::vector<PositionPlan> plans;
+  std::vector<SequenceRows> rows;
+  for (size_t i = 0; i < sessions.size(); ++i) {
+    Session& s = *sessions[i];
+    require(&s.model_ == &model, "decode_batch: the sessions of a batch share one model");
+    require(s.options_.use_cache, "decode_batch: sessions need the KV cache");
+    require(!tokens[i].empty(), "decode: no tokens");
+    if (int64_t(s.tokens_.size() + tokens[i].size()) > s.context_)
+      throw Error("context overflow: " + std::to_string(s.tokens_.size()) + " tokens held + " + std::to_string(tokens[i].size()) +
+                  " new exceed the context of " + std::to_string(s.context_));
+    plans.push_back(model.plan_positions(s.tokens_, tokens[i]));
+  }
+  for (size_t i = 0; i < sessions.size(); ++i) rows.push_back({sessions[i]->cache_.get(), tokens[i], plans[i].positions});
+  const std::vector<float> logits = model.forward_batch(rows);
+  const size_t vocab = size_t(model.vocab());
+  for (size_t i = 0; i < sessions.size(); ++i) {
+    sessions[i]->tokens_.insert(sessions[i]->tokens_.end(), tokens[i].begin(), tokens[i].end());
+    out.emplace_back(logits.begin() + std::ptrdiff_t(i * vocab), logits.begin() + std::ptrdiff_t((i + 1) * vocab));
+  }
+  return out;
+}
+
 void Session::require_tokens_in_step(const char* what) const {
   require(options_.use_cache, std::string("session: ") + what + " needs the KV cache");
   require(cache_->size() == int64_t(tokens_.size()),

@@ -37,6 +37,10 @@ class Session {
   // row: no LM head at all. Explicit positions need the cache (they are the caller's after
   // cache surgery, where the next index is not the next position).
   std::vector<float> decode_rows(std::span<const int32_t> tokens, std::span<const int32_t> outputs, const PositionPlan* plan = nullptr);
+  // Appends tokens[i] to sessions[i] (sessions of one model, with the cache) in one pass over
+  // the weights where the model batches sequences (Model::forward_batch), else one pass each;
+  // returns each session's last-row logits. On error no session changes.
+  static std::vector<std::vector<float>> decode_batch(std::span<Session* const> sessions, std::span<const std::vector<int32_t>> tokens);
   // Encoder-decoder models: runs the encoder over `tokens` and empties the decoder. Error for
   // decoder-only models and inputs past the encoder's length.
   void encode(std::span<const int32_t> tokens);

@@ -132,3 +132,46 @@ TEST_CASE_FIXTURE(GpuTest, "a decode step is one queue submission and no allocat
     if (own) check_no_validation_messages(*own);
   }
 }
+
+TEST_CASE_FIXTURE(GpuTest, "a batch over several sequences gives each sequence what it gets decoded alone") {
+  for (const std::string arch : {"llama", "gemma3", "gpt2"})
+    for (const std::string type : {"f32", "q8_0"}) {
+      CAPTURE(arch);
+      CAPTURE(type);
+      LoadedModel loaded = load_synthetic(small_model(arch, type));
+      Model& model = *loaded.model;
+      REQUIRE(model.batches_sequences());
+      const size_t vocab = size_t(model.vocab());
+      // Three sequences already holding different lengths; the batch prefills one and
+      // decodes one token in each of the others.
+      const std::vector<std::vector<int32_t>> held = {{1, 5, 9}, {2, 40, 41, 42, 43, 44, 45, 46, 47, 48, 49}, {7}};
+      const std::vector<std::vector<int32_t>> added = {{11}, {12, 13, 14, 15, 16}, {17}};
+      std::vector<std::unique_ptr<Session>> batched, alone;
+      for (size_t i = 0; i < held.size(); ++i)
+        for (auto* list : {&batched, &alone}) {
+          list->push_back(std::make_unique<Session>(model, SessionOptions{.context = 32}));
+          list->back()->decode(held[i]);
+        }
+      std::vector<Session*> sessions;
+      for (auto& s : batched) sessions.push_back(s.get());
+      const auto logits = Session::decode_batch(sessions, added);
+      REQUIRE(logits.size() == held.size());
+      for (size_t i = 0; i < held.size(); ++i) {
+        CAPTURE(i);
+        const std::vector<float> want = alone[i]->decode_last(added[i]);
+        REQUIRE(logits[i].size() == vocab);
+        CHECK(max_abs_diff(logits[i], want) <= 1e-4f);
+        CHECK(batched[i]->tokens() == alone[i]->tokens());
+        CHECK(std::vector<int32_t>(batched[i]->cache().positions().begin(), batched[i]->cache().positions().end()) ==
+              std::vector<int32_t>(alone[i]->cache().positions().begin(), alone[i]->cache().positions().end()));
+      }
+      // A bad token in one sequence: the batch is refused and no cache changes.
+      const std::vector<std::vector<int32_t>> bad = {{3}, {int32_t(vocab)}, {4}};
+      CHECK_THROWS_WITH_AS(Session::decode_batch(sessions, bad), doctest::Contains("out of range"), Error);
+      for (size_t i = 0; i < held.size(); ++i) CHECK(batched[i]->cache().size() == alone[i]->cache().size());
+      std::vector<SequenceRows> twice(2, SequenceRows{&batched[0]->cache(), added[0], added[0]});
+      CHECK_THROWS_WITH_AS(model.forward_batch(twice), doctest::Contains("each sequence once"), Error);
+    }
+  LoadedModel glm = load_synthetic(small_model("chatglm6b", "f32"));
+  CHECK_FALSE(glm.model->batches_sequences());
+}

@@ -25,6 +25,7 @@ Command add_run(CLI::App& app);
 Command add_tokenize(CLI::App& app);
 Command add_make_model(CLI::App& app);
 Command add_score(CLI::App& app);
+Command add_serve(CLI::App& app);
 
 // "1,2,3" -> ids; Error naming the item that is not a token id.
 std::vector<int32_t> parse_tokens(const std::string& list);
