@@ -312,7 +312,22 @@ vkllm_status vkllm_decode(const vkllm_batch* batch, float* logits, size_t capaci
                 " more (its context is " + std::to_string(session.context()) + ")");
     }
 
-    // One pass per sequence; a failure takes back what earlier sequences appended.
+    // Each sequence's last row out, at its own next positions: one pass over the weights for
+    // all of them (Session::decode_batch), where they share a model.
+    const bool same_model = std::all_of(order.begin(), order.end(), [&](vkllm_sequence* s) { return s->model == order[0]->model; });
+    if (!batch->positions && !batch->outputs && same_model) {
+      std::vector<vkllm::Session*> sessions;
+      std::vector<std::vector<int32_t>> tokens;
+      for (vkllm_sequence* s : order) {
+        sessions.push_back(s->session.get());
+        tokens.emplace_back();
+        for (size_t i : rows[s]) tokens.back().push_back(batch->tokens[i]);
+      }
+      const std::vector<std::vector<float>> got = vkllm::Session::decode_batch(sessions, tokens);
+      for (size_t i = 0; i < order.size(); ++i) std::copy(got[i].begin(), got[i].end(), logits + offset[rows[order[i]].back()]);
+      return;
+    }
+    // Otherwise one pass per sequence; a failure takes back what earlier sequences appended.
     std::vector<std::pair<vkllm::Session*, int64_t>> done;
     try {
       for (vkllm_sequence* s : order) {

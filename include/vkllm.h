@@ -144,7 +144,10 @@ typedef struct vkllm_batch {
 
 /* Decodes the batch and writes the logits of its output rows, in batch order, to logits
  * ([outputs][vocab] floats; capacity in floats; NULL with 0 when no row outputs). *n_outputs
- * (may be NULL) receives the number of output rows. On failure no sequence changes. */
+ * (may be NULL) receives the number of output rows. On failure no sequence changes. With the
+ * defaults (positions and outputs NULL), the sequences of one model share one pass over the
+ * weights where the architecture batches sequences (Llama/Qwen2, Gemma, GPT-2); otherwise each
+ * sequence is its own pass. */
 vkllm_status vkllm_decode(const vkllm_batch* batch, float* logits, size_t capacity, size_t* n_outputs);
 
 /* Cache operations, all on the device. */

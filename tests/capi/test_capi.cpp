@@ -4,6 +4,8 @@
 #define DOCTEST_CONFIG_IMPLEMENT_WITH_MAIN
 #include <doctest/doctest.h>
 
+#include <algorithm>
+#include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -140,6 +142,17 @@ TEST_CASE("a batch over several sequences gives each the logits it gets alone, i
   CHECK(same({logits.begin() + std::ptrdiff_t(2 * v), logits.end()}, want_a));
   CHECK(vkllm_sequence_length(a) == 4);
   CHECK(vkllm_sequence_length(b) == 3);
+
+  // The defaults (each sequence's last row, its next positions): one pass for both sequences.
+  const int32_t next[] = {20, 21};
+  vkllm_sequence* const pair[] = {a, b};
+  vkllm_batch together{2, next, pair, nullptr, nullptr, nullptr};
+  REQUIRE(vkllm_decode(&together, logits.data(), logits.size(), &n_out) == VKLLM_OK);
+  CHECK(n_out == 2);
+  const std::vector<float> alone_a = feed(a_alone, {20}), alone_b = feed(b_alone, {21});
+  float worst = 0;
+  for (size_t i = 0; i < v; ++i) worst = std::max({worst, std::abs(logits[i] - alone_a[i]), std::abs(logits[v + i] - alone_b[i])});
+  CHECK(worst <= 1e-4f);
 }
 
 TEST_CASE("a failed decode changes no sequence") {
