@@ -43,7 +43,9 @@ SafetensorsFile::SafetensorsFile(const std::string& path)
   if (!header.is_object()) throw Error(path + ": the safetensors header is not a JSON object");
   const uint8_t* data = map + 8 + header_len;
   const uint64_t data_size = size - 8 - header_len;
-  for (const auto& [name, entry] : header.items()) {
+  for (const auto& item : header.items()) {  // not a structured binding: lambdas capture it (clang 14)
+    const std::string& name = item.key();
+    const auto& entry = item.value();
     if (name == "__metadata__") continue;
     auto fail = [&](const std::string& what) { throw Error(path + ": tensor '" + name + "': " + what); };
     if (!entry.is_object() || !entry.contains("dtype") || !entry.contains("shape") || !entry.contains("data_offsets"))

@@ -507,6 +507,8 @@ Value global(const std::string& name) {
       if (n.empty() || n.size() > 3) fail(a, "takes 1 to 3 arguments");
       const int64_t start = n.size() > 1 ? n[0] : 0, stop = n.size() > 1 ? n[1] : n[0], step = n.size() > 2 ? n[2] : 1;
       if (step == 0) fail(a, "step must not be zero");
+      const double count = std::ceil((double(stop) - double(start)) / double(step));
+      if (count > double(1 << 24)) fail(a, "a range of " + std::to_string(int64_t(count)) + " numbers is too long");
       Array out;
       for (int64_t i = start; step > 0 ? i < stop : i > stop; i += step) out.push_back(i);
       return out;

@@ -263,6 +263,7 @@ class Parser {
   }
 
   NodePtr statement() {
+    Nested nested(depth_, peek().line);
     const int line = next().line;  // {%
     const std::string keyword = expect_name();
     if (keyword == "if") {
@@ -373,7 +374,18 @@ class Parser {
     return e;
   }
 
+  // Nesting (brackets, blocks) deeper than this is refused, not a stack overflow.
+  static constexpr int kMaxDepth = 200;
+  struct Nested {
+    int& depth;
+    Nested(int& d, int line) : depth(d) {
+      if (++depth > kMaxDepth) fail(line, "nesting deeper than " + std::to_string(kMaxDepth) + " levels");
+    }
+    ~Nested() { --depth; }
+  };
+
   ExprPtr expression() {
+    Nested nested(depth_, peek().line);
     ExprPtr value = or_expr();
     if (!at_name("if")) return value;
     next();
@@ -394,6 +406,7 @@ class Parser {
     return e;
   }
   ExprPtr not_expr() {
+    Nested nested(depth_, peek().line);
     if (at_name("not")) {
       const int line = next().line;
       auto e = make(Expr::Kind::Unary, line);
@@ -449,6 +462,7 @@ class Parser {
   }
   // As Jinja: filters apply to the signed value ("-3 | abs" is 3).
   ExprPtr unary(bool with_filters = true) {
+    Nested nested(depth_, peek().line);  // "- - - - x" and "not not not x" nest too
     ExprPtr e;
     if (at_op("-") || at_op("+")) {
       const Token& t = next();
@@ -615,6 +629,7 @@ class Parser {
 
   std::vector<Token> t_;
   size_t i_ = 0;
+  int depth_ = 0;
 };
 
 }  // namespace

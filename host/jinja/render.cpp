@@ -17,6 +17,10 @@ namespace {
 
 [[noreturn]] void fail(int line, const std::string& what) { throw TemplateError("template line " + std::to_string(line) + ": " + what); }
 
+// Bounds on what a template may build, so that a hostile one fails instead of exhausting memory.
+constexpr int64_t kMaxItems = int64_t(1) << 24;  // characters or elements of one repeated value
+constexpr int kMaxCallDepth = 64;                // macro calls within macro calls
+
 // Python's comparison of numbers and strings (and of lists, element by element).
 int compare_values(const Value& a, const Value& b, int line) {
   if (a.is_number() && b.is_number()) return a.number() < b.number() ? -1 : a.number() > b.number() ? 1 : 0;
@@ -55,6 +59,9 @@ Value arithmetic(const std::string& op, const Value& a, const Value& b, int line
     }
   }
   if (op == "*" && (a.is_string() || a.is_array()) && b.is_int()) {
+    const int64_t n = a.is_string() ? int64_t(a.str().size()) : int64_t(a.array().size());
+    if (b.integer() > 0 && n > 0 && b.integer() > kMaxItems / n)
+      fail(line, "repeating " + std::to_string(n) + " items " + std::to_string(b.integer()) + " times is too long");
     if (a.is_string()) {
       std::string out;
       for (int64_t i = 0; i < b.integer(); ++i) out += a.str();
@@ -238,6 +245,7 @@ class Renderer {
   void define_macro(const Node& n) {
     const Node* macro = &n;
     scopes_.back().set(n.name, Value::function([this, macro](Arguments& a) -> Value {
+      if (call_depth_ >= kMaxCallDepth) fail(macro->line, "macro calls nested deeper than " + std::to_string(kMaxCallDepth));
       Object frame;
       for (size_t i = 0; i < macro->params.size(); ++i) {
         const auto& [name, fallback] = macro->params[i];
@@ -248,14 +256,17 @@ class Renderer {
       if (a.positional.size() > macro->params.size())
         fail(macro->line, "macro " + macro->name + " takes " + std::to_string(macro->params.size()) + " arguments");
       scopes_.push_back(std::move(frame));
+      ++call_depth_;
       std::string out;
       try {
         exec(macro->body, out);
       } catch (...) {
         scopes_.pop_back();
+        --call_depth_;
         throw;
       }
       scopes_.pop_back();
+      --call_depth_;
       return out;
     }));
   }
@@ -398,6 +409,7 @@ class Renderer {
   }
 
   std::vector<Object> scopes_;
+  int call_depth_ = 0;
 };
 
 }  // namespace

@@ -102,6 +102,17 @@ TEST_CASE("templates: errors name the problem and the line") {
   CHECK_THROWS_WITH_AS(render("{{ 'unterminated }}"), doctest::Contains("not closed"), TemplateError);
   CHECK_THROWS_WITH_AS(render("{{ nothing() }}"), doctest::Contains("nothing is undefined, not a function"), TemplateError);
   CHECK_THROWS_WITH_AS(render("{% set x = 1 %}{% set x.y = 2 %}"), doctest::Contains("only a namespace() takes attributes"), TemplateError);
+  // A hostile template fails instead of exhausting memory or the stack.
+  CHECK_THROWS_WITH_AS(render("{{ range(1000000000) | length }}"), doctest::Contains("too long"), TemplateError);
+  CHECK_THROWS_WITH_AS(render("{{ 'ab' * 100000000000 }}"), doctest::Contains("too long"), TemplateError);
+  CHECK_THROWS_WITH_AS(render("{% macro f() %}{{ f() }}{% endmacro %}{{ f() }}"), doctest::Contains("nested deeper than"), TemplateError);
+  CHECK_THROWS_WITH_AS(render("{{ " + std::string(5000, '(') + "1" + std::string(5000, ')') + " }}"), doctest::Contains("nesting deeper"),
+                       TemplateError);
+  CHECK_THROWS_WITH_AS(render("{{ " + std::string(5000, '-') + "1 }}"), doctest::Contains("nesting deeper"), TemplateError);
+  std::string deep;
+  for (int i = 0; i < 300; ++i) deep += "{% if true %}";
+  for (int i = 0; i < 300; ++i) deep += "{% endif %}";
+  CHECK_THROWS_WITH_AS(render(deep), doctest::Contains("nesting deeper"), TemplateError);
 }
 
 TEST_CASE("real chat templates render as @huggingface/jinja renders them") {
