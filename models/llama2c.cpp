@@ -76,35 +76,46 @@ class Llama2cTensors : public TensorSource {
 
 }  // namespace
 
-std::unique_ptr<LlamaModel> load_llama2c(Device& device, const std::string& path) {
-  const MappedFile file(path, 28, "a llama2.c checkpoint");
+Llama2cHeader read_llama2c_header(const MappedFile& file, const std::string& path) {
   int32_t h[7];
   std::memcpy(h, file.data(), sizeof h);
   const char* names[7] = {"dim", "hidden_dim", "n_layers", "n_heads", "n_kv_heads", "vocab_size", "seq_len"};
   for (int i = 0; i < 7; ++i)
     if (h[i] == 0 || (i != 5 && h[i] < 0) || std::abs(int64_t(h[i])) > (int64_t(1) << 24))
       throw Error(path + ": implausible header field " + names[i] + " = " + std::to_string(h[i]));
-  const int dim = h[0], hidden = h[1], layers = h[2], heads = h[3], kv_heads = h[4], context = h[6];
-  const bool tied = h[5] > 0;  // a negative vocabulary size: a separate classifier follows
-  const int vocab = tied ? h[5] : -h[5];
-  if (dim % heads || heads % kv_heads)
-    throw Error(path + ": dim " + std::to_string(dim) + " and heads " + std::to_string(heads) + "/" + std::to_string(kv_heads) +
+  Llama2cHeader r;
+  r.dim = h[0], r.hidden = h[1], r.layers = h[2], r.heads = h[3], r.kv_heads = h[4], r.context = h[6];
+  r.tied = h[5] > 0;  // a negative vocabulary size: a separate classifier follows
+  r.vocab = r.tied ? h[5] : -h[5];
+  if (r.dim % r.heads || r.heads % r.kv_heads)
+    throw Error(path + ": dim " + std::to_string(r.dim) + " and heads " + std::to_string(r.heads) + "/" + std::to_string(r.kv_heads) +
                 " do not divide");
-  const Llama2cHyperparameters hp(path, {{"embedding_length", dim},
-                                          {"feed_forward_length", hidden},
-                                          {"block_count", layers},
-                                          {"attention.head_count", heads},
-                                          {"attention.head_count_kv", kv_heads},
-                                          {"vocab_size", vocab},
-                                          {"context_length", context}});
-
-  const int64_t L = layers, d = dim, f = hidden, kv = int64_t(kv_heads) * (dim / heads), v = vocab;
-  const int64_t weights = v * d + L * d + 2 * L * d * d + 2 * L * kv * d + L * d + 3 * L * f * d + d + (tied ? 0 : v * d);
-  const int64_t freq_cis = int64_t(context) * (dim / heads);  // two legacy arrays of seq_len * head_dim / 2
-  const int64_t size = int64_t(file.size()), expected = 28 + 4 * weights;
+  // Each field is below 2^24, so a product of three needs more than 64 bits: count in 128.
+  using Wide = __int128;
+  const Wide L = r.layers, d = r.dim, f = r.hidden, kv = Wide(r.kv_heads) * (r.dim / r.heads), v = r.vocab;
+  const Wide weights = v * d + L * d + 2 * L * d * d + 2 * L * kv * d + L * d + 3 * L * f * d + d + (r.tied ? 0 : v * d);
+  const Wide freq_cis = Wide(r.context) * (r.dim / r.heads);  // two legacy arrays of seq_len * head_dim / 2
+  const Wide size = Wide(file.size()), expected = 28 + 4 * weights;
+  auto text = [](Wide x) { return x > Wide(INT64_MAX) ? std::string("more than 2^63") : std::to_string(int64_t(x)); };
   if (size != expected && size != expected + 4 * freq_cis)
-    throw Error(path + ": " + std::to_string(size) + " bytes, but its header describes " + std::to_string(expected) +
-                " (or " + std::to_string(expected + 4 * freq_cis) + " with the legacy RoPE tables): truncated or not a llama2.c file");
+    throw Error(path + ": " + text(size) + " bytes, but its header describes " + text(expected) + " (or " + text(expected + 4 * freq_cis) +
+                " with the legacy RoPE tables): truncated or not a llama2.c file");
+  r.legacy_rope_bytes = size == expected ? 0 : uint64_t(4 * freq_cis);
+  return r;
+}
+
+std::unique_ptr<LlamaModel> load_llama2c(Device& device, const std::string& path) {
+  const MappedFile file(path, 28, "a llama2.c checkpoint");
+  const Llama2cHeader r = read_llama2c_header(file, path);
+  const Llama2cHyperparameters hp(path, {{"embedding_length", r.dim},
+                                          {"feed_forward_length", r.hidden},
+                                          {"block_count", r.layers},
+                                          {"attention.head_count", r.heads},
+                                          {"attention.head_count_kv", r.kv_heads},
+                                          {"vocab_size", r.vocab},
+                                          {"context_length", r.context}});
+  const int64_t L = r.layers, d = r.dim, f = r.hidden, kv = int64_t(r.kv_heads) * (r.dim / r.heads), v = r.vocab;
+  const bool tied = r.tied;
   Llama2cTensors t(device, path, file);
   t.add("token_embd.weight", 1, v, d);
   t.add("blk.{l}.attn_norm.weight", L, 1, d);
@@ -118,7 +129,7 @@ std::unique_ptr<LlamaModel> load_llama2c(Device& device, const std::string& path
   t.add("blk.{l}.ffn_up.weight", L, f, d);    // w3
   t.add("output_norm.weight", 1, 1, d);
   if (!tied) {
-    t.skip(uint64_t(4 * freq_cis));  // the classifier follows the legacy RoPE tables
+    t.skip(r.legacy_rope_bytes);  // the classifier follows the legacy RoPE tables, where the file has them
     t.add("output.weight", 1, v, d);
   }
   const ArchDescription& arch = arch_description("llama");

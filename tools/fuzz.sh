@@ -10,7 +10,7 @@ cd "$(dirname "$0")/.."
 seconds=${1:-60}
 shift || true
 harnesses=("$@")
-[ ${#harnesses[@]} -gt 0 ] || harnesses=(gguf safetensors tokenizer_json tokenize jinja openai)
+[ ${#harnesses[@]} -gt 0 ] || harnesses=(gguf safetensors tokenizer_json tokenize jinja openai llama2c)
 CC=clang CXX=clang++ cmake -S . -B build-fuzz -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DVKLLM_FUZZ=ON -DBUILD_TESTING=OFF >/dev/null
 cmake --build build-fuzz --target "${harnesses[@]/#/fuzz_}" >/dev/null
 # fuzz_tokenize encodes with a real tokenizer: the shared reference data's Llama 3 one.

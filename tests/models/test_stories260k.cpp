@@ -1,6 +1,7 @@
 // stories260K (a real trained llama2.c model) against llama2.c's own logits, within 1e-3 max
 // abs: token by token through the KV cache, and as one prefill. Skips without ../shared/data.
 #include <filesystem>
+#include <fstream>
 
 #include "models/llama2c.h"
 #include "tests/models/reference.h"
@@ -85,4 +86,33 @@ TEST_CASE_FIXTURE(GpuTest, "one model serves several caches in turn, and caches 
     CHECK(model->forward(b, std::vector<int32_t>{466}, std::vector<int32_t>{4}) == want_b);
   }
   CHECK(want_a != want_b);
+}
+
+TEST_CASE_FIXTURE(GpuTest, "a llama2.c checkpoint with its own classifier loads with or without the legacy RoPE tables") {
+  // dim 32, hidden 64, 1 layer, 2 heads, 2 kv heads, 40 tokens with a separate classifier
+  // (negative vocab_size), context 8; the same weights written both ways.
+  const int32_t header[7] = {32, 64, 1, 2, 2, -40, 8};
+  const int64_t d = 32, f = 64, v = 40, tables = 8 * (32 / 2);
+  const int64_t body = v * d + d + 4 * d * d + d + 3 * f * d + d;  // embedding .. final norm
+  const std::vector<float> weights = random_mat(1, body, 5).v, classifier = random_mat(1, v * d, 6).v;
+  std::vector<std::unique_ptr<LlamaModel>> models;
+  for (bool with_tables : {true, false}) {
+    TempFile file(with_tables ? "l2c-tables.bin" : "l2c-bare.bin");
+    std::ofstream out(file.path, std::ios::binary);
+    out.write(reinterpret_cast<const char*>(header), sizeof header);
+    out.write(reinterpret_cast<const char*>(weights.data()), std::streamsize(weights.size() * 4));
+    const std::vector<float> rope(size_t(with_tables ? tables : 0), 0.5f);
+    out.write(reinterpret_cast<const char*>(rope.data()), std::streamsize(rope.size() * 4));
+    out.write(reinterpret_cast<const char*>(classifier.data()), std::streamsize(classifier.size() * 4));
+    out.close();
+    models.push_back(load_llama2c(gpu(), file.path));
+  }
+  const std::vector<int32_t> tokens{1, 7, 30};
+  const std::vector<int32_t> positions{0, 1, 2};
+  std::vector<std::vector<float>> logits;
+  for (auto& m : models) {
+    KvCache cache(gpu(), m->cache_config(8));
+    logits.push_back(m->forward(cache, tokens, positions));
+  }
+  CHECK(logits[0] == logits[1]);  // the classifier read from the same bytes both times
 }
