@@ -100,7 +100,7 @@ void Scheduler::run() {
     for (Pending& p : admitted) {
       size_t common = 0;
       Slot& slot = *idle_slot_for(p.job.prompt, common);  // before p moves
-      start(slot, std::move(p));
+      start(slot, std::move(p), common);
     }
     for (Slot& s : slots_)
       if (s.stream && s.feed.empty()) advance(s);  // slots just started have no logits yet
@@ -153,9 +153,8 @@ Scheduler::Slot* Scheduler::idle_slot_for(const std::vector<int32_t>& prompt, si
   return best;
 }
 
-void Scheduler::start(Slot& slot, Pending p) {
+void Scheduler::start(Slot& slot, Pending p, size_t common) {
   const std::vector<int32_t>& prompt = p.job.prompt;
-  size_t common = options_.prefix_reuse ? common_prefix(slot.session->tokens(), prompt) : 0;
   slot.stream = std::move(p.stream);
   slot.prompt_tokens = int64_t(prompt.size());
   slot.cached_tokens = 0;

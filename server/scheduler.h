@@ -108,7 +108,7 @@ class Scheduler {
   };
 
   void run();
-  void start(Slot& slot, Pending p);
+  void start(Slot& slot, Pending p, size_t common);  // common: the slot's prefix shared with the prompt
   void advance(Slot& slot);
   void decode_fed();
   void finish(Slot& slot, JobEvent end);
