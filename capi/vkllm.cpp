@@ -152,7 +152,7 @@ vkllm_status vkllm_device_count(int32_t* count) {
     vkllm::InstanceOptions plain;
     plain.validation = false;
     vkllm::Instance instance(plain);
-    *count = int32_t(vkllm::enumerate_devices(instance).size());
+    *count = int32_t(vkllm::enumerate_devices(instance, "").size());
   });
 }
 
@@ -166,6 +166,8 @@ vkllm_status vkllm_device_open(const vkllm_device_options* options, vkllm_device
     if (o.device_index >= 0) d.select = std::to_string(o.device_index);
     d.instance.validation = d.instance.validation || o.validation != 0;
     d.max_buffer_range = o.max_buffer_range;
+    if (o.memory_budget) d.memory_budget = o.memory_budget;
+    if (o.limits) d.limits = o.limits;
     auto handle = std::make_unique<vkllm_device>();
     handle->device = std::make_unique<vkllm::Device>(d);
     *device = handle.release();

@@ -61,6 +61,10 @@ typedef struct vkllm_device_options {
   int32_t device_index; /* among vkllm_device_count()'s devices; -1: the best one (a discrete GPU first) */
   int32_t validation;   /* nonzero: enable VK_LAYER_KHRONOS_validation (development) */
   uint64_t max_buffer_range; /* nonzero: treat storage buffers as no larger than this (bytes) */
+  uint64_t memory_budget;    /* nonzero: the most device memory vkllm may hold (bytes); past it,
+                                VKLLM_ERROR_OUT_OF_MEMORY. 0: VKLLM_MEMORY_BUDGET, else none */
+  const char* limits;        /* "mobile": lower the device's features and limits to the weakest
+                                supported phones'; NULL: VKLLM_LIMITS, else the device's own */
 } vkllm_device_options;
 
 /* Options with every default filled in. */

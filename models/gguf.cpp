@@ -1,10 +1,9 @@
 #include "models/gguf.h"
 
-#include "models/mapped_file.h"
-
+#include <algorithm>
 #include <cstring>
 
-
+#include "models/mapped_file.h"
 #include "runtime/error.h"
 
 namespace vkllm {
@@ -144,16 +143,21 @@ GgufFile::GgufFile(const std::string& path)
       uint64_t block = 0, block_bytes = 0;
       if (!type_layout(t.type, block, block_bytes))
         r.fail("tensor '" + t.name + "' has unsupported type " + std::to_string(t.type) + " (" + ggml_type_name(t.type) + ")");
-      for (uint64_t d : t.dims)
+      uint64_t elements = 1;
+      for (uint64_t d : t.dims) {
         if (d == 0 || d > (1ull << 40)) r.fail("tensor '" + t.name + "' has dimension " + std::to_string(d));
+        if (__builtin_mul_overflow(elements, d, &elements))
+          r.fail("tensor '" + t.name + "' has dimensions whose product overflows 64 bits");
+      }
       if (t.dims[0] % block) r.fail("tensor '" + t.name + "' rows are not whole " + ggml_type_name(t.type) + " blocks");
-      t.bytes = t.elements() / block * block_bytes;
-      by_name_[t.name] = tensors_.size();
+      if (__builtin_mul_overflow(elements / block, block_bytes, &t.bytes))
+        r.fail("tensor '" + t.name + "' has more bytes than 64 bits count");
+      if (!by_name_.emplace(t.name, tensors_.size()).second) r.fail("tensor '" + t.name + "' appears twice");
       tensors_.push_back(std::move(t));
     }
     const uint64_t alignment = has("general.alignment") ? get_uint("general.alignment") : 32;
     if (alignment == 0 || (alignment & (alignment - 1))) r.fail("general.alignment " + std::to_string(alignment) + " is not a power of two");
-    const uint64_t data_start = (r.at() + alignment - 1) / alignment * alignment;
+    const uint64_t data_start = data_start_ = (r.at() + alignment - 1) / alignment * alignment;
     for (auto& t : tensors_) {
       if (t.offset % alignment) r.fail("tensor '" + t.name + "' is not aligned to " + std::to_string(alignment));
       if (data_start + t.offset > size_ || t.bytes > size_ - data_start - t.offset)
@@ -161,6 +165,13 @@ GgufFile::GgufFile(const std::string& path)
                ") lies past the end of the file");
       t.data = map_ + data_start + t.offset;
     }
+    // Tensors share no bytes: a file whose tensors overlap was not written by a GGUF writer.
+    std::vector<const GgufTensor*> by_offset;
+    for (const auto& t : tensors_) by_offset.push_back(&t);
+    std::sort(by_offset.begin(), by_offset.end(), [](auto* a, auto* b) { return a->offset < b->offset; });
+    for (size_t i = 1; i < by_offset.size(); ++i)
+      if (by_offset[i - 1]->offset + by_offset[i - 1]->bytes > by_offset[i]->offset)
+        r.fail("tensors '" + by_offset[i - 1]->name + "' and '" + by_offset[i]->name + "' overlap");
   }
 }
 

@@ -46,6 +46,7 @@ class GgufFile {
   uint32_t version() const { return version_; }
   const std::map<std::string, GgufValue>& metadata() const { return metadata_; }
   const std::vector<GgufTensor>& tensors() const { return tensors_; }
+  uint64_t data_offset() const { return data_start_; }  // where tensor offsets count from
 
   bool has(const std::string& key) const { return metadata_.count(key) > 0; }
   // Typed lookups; a missing key or a value of another kind is an Error naming the key.
@@ -67,6 +68,7 @@ class GgufFile {
   uint32_t version_ = 0;
   const uint8_t* map_ = nullptr;
   size_t size_ = 0;
+  uint64_t data_start_ = 0;
   std::map<std::string, GgufValue> metadata_;
   std::vector<GgufTensor> tensors_;
   std::map<std::string, size_t> by_name_;

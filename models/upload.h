@@ -1,6 +1,8 @@
 #pragma once
 // Uploads a dense matrix stored as F32, F16 or BF16 (in GGUF or safetensors) as a tensor of
 // [rows, cols]: F32 and F16 as stored, BF16 widened to F32 (it is the top half of an f32).
+// A NaN or infinite value is refused with an Error naming the tensor: no trained model holds
+// one, and it would turn every logit into NaN.
 #include <cstdint>
 #include <string>
 #include <vector>

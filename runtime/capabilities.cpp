@@ -145,6 +145,20 @@ DeviceInfo query_device_info(VkPhysicalDevice physical, uint32_t index) {
   return info;
 }
 
+void apply_limits_profile(DeviceInfo& d, const std::string& profile) {
+  if (profile.empty() || profile == "device") return;
+  if (profile != "mobile") throw Error("the limits profile must be 'mobile' or 'device', not '" + profile + "'");
+  d.max_storage_buffer_range = std::min<uint64_t>(d.max_storage_buffer_range, 128ull << 20);
+  d.max_compute_shared_memory = std::min(d.max_compute_shared_memory, 16384u);
+  d.max_workgroup_invocations = std::min(d.max_workgroup_invocations, 256u);
+  for (int i = 0; i < 3; ++i) d.max_workgroup_size[i] = std::min(d.max_workgroup_size[i], i < 2 ? 256u : 64u);
+  d.storage_buffer_16bit = d.storage_buffer_8bit = false;
+  d.subgroup_arithmetic = false;
+  d.integer_dot_product = d.integer_dot_product_accelerated = false;
+  d.cooperative_matrix = false;
+  d.limits_profile = profile;
+}
+
 const char* device_type_name(VkPhysicalDeviceType type) {
   switch (type) {
     case VK_PHYSICAL_DEVICE_TYPE_DISCRETE_GPU: return "discrete GPU";

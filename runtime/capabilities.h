@@ -50,10 +50,19 @@ struct DeviceInfo {
 
   std::vector<std::string> extensions;
   bool has_extension(const char* name) const;
+
+  std::string limits_profile;  // the limits profile applied ("" for none; see apply_limits_profile)
 };
 
 // Queries everything above for one physical device.
 DeviceInfo query_device_info(VkPhysicalDevice physical, uint32_t index);
+
+// Lowers what `info` reports to a class of weaker devices, so that the engine's fallbacks run on
+// the machine at hand (VKLLM_LIMITS; DeviceOptions::limits). "" or "device": no change.
+// "mobile": what the weakest supported phones report: 128 MiB storage-buffer range, 16 KiB
+// shared memory, 256 invocations per workgroup, no 16-bit or 8-bit storage, no subgroup
+// arithmetic, no integer dot product, no cooperative matrix. Throws for another name.
+void apply_limits_profile(DeviceInfo& info, const std::string& profile);
 
 const char* device_type_name(VkPhysicalDeviceType type);
 std::string format_version(uint32_t vk_version);

@@ -9,17 +9,23 @@
 
 namespace vkllm {
 
-DeviceOptions::DeviceOptions() : select(env_string("VKLLM_DEVICE").value_or("")) {}
+DeviceOptions::DeviceOptions()
+    : select(env_string("VKLLM_DEVICE").value_or("")),
+      limits(env_string("VKLLM_LIMITS").value_or("")),
+      memory_budget(env_bytes("VKLLM_MEMORY_BUDGET").value_or(0)) {}
 
-std::vector<DeviceInfo> enumerate_devices(Instance& instance) {
+std::vector<DeviceInfo> enumerate_devices(Instance& instance, const std::string& limits) {
   std::vector<DeviceInfo> out;
   auto physical = instance.physical_devices();
-  for (uint32_t i = 0; i < physical.size(); ++i) out.push_back(query_device_info(physical[i], i));
+  for (uint32_t i = 0; i < physical.size(); ++i) {
+    out.push_back(query_device_info(physical[i], i));
+    apply_limits_profile(out.back(), limits);
+  }
   return out;
 }
 
 Device::Device(DeviceOptions options) : instance_(std::make_unique<Instance>(options.instance)) {
-  auto devices = enumerate_devices(*instance_);
+  auto devices = enumerate_devices(*instance_, options.limits);
   info_ = devices[select_device(devices, options.select)];
   caps_ = Capabilities::from(info_, options.max_buffer_range);
 
@@ -78,7 +84,7 @@ Device::Device(DeviceOptions options) : instance_(std::make_unique<Instance>(opt
   VkFenceCreateInfo fi{VK_STRUCTURE_TYPE_FENCE_CREATE_INFO};
   VKLLM_CHECK(vkCreateFence(device_, &fi, nullptr, &fence_));
 
-  allocator_ = std::make_unique<Allocator>(device_, info_, caps_);
+  allocator_ = std::make_unique<Allocator>(device_, info_, caps_, options.memory_budget);
   pipelines_ = std::make_unique<Pipelines>(*this);
 }
 
@@ -106,8 +112,13 @@ Tensor Device::allocate_tensor(DType dtype, int64_t rows, int64_t cols, std::str
   t.rows = rows;
   t.cols = cols;
   t.row_stride = cols;
-  const uint64_t row = std::max<uint64_t>(uint64_t(cols) * dtype_size(dtype), 4);
-  t.storage = allocator_->allocate(row * uint64_t(rows), row, kind, name);
+  uint64_t row = 0, bytes = 0;
+  if (__builtin_mul_overflow(uint64_t(cols), uint64_t(dtype_size(dtype)), &row) ||
+      __builtin_mul_overflow(std::max<uint64_t>(row, 4), uint64_t(rows), &bytes))
+    throw Error("tensor '" + std::string(name) + "' of " + std::to_string(rows) + " x " + std::to_string(cols) +
+                " elements has more bytes than 64 bits count");
+  row = std::max<uint64_t>(row, 4);
+  t.storage = allocator_->allocate(bytes, row, kind, name);
   return t;
 }
 

@@ -23,11 +23,16 @@ struct DeviceOptions {
   // Nonzero: storage buffers are treated as no larger than this many bytes (as
   // VKLLM_MAX_BUFFER_RANGE, for embedders that set no environment).
   uint64_t max_buffer_range = 0;
+  // A limits profile (apply_limits_profile): default VKLLM_LIMITS, else none.
+  std::string limits;
+  // Nonzero: the most device memory vkllm may hold, in bytes (Allocator); default
+  // VKLLM_MEMORY_BUDGET ("512M", "2G"), else no budget.
+  uint64_t memory_budget = 0;
   DeviceOptions();
 };
 
-// Every physical device the instance sees, with its properties.
-std::vector<DeviceInfo> enumerate_devices(Instance& instance);
+// Every physical device the instance sees, with its properties lowered to `limits`.
+std::vector<DeviceInfo> enumerate_devices(Instance& instance, const std::string& limits);
 
 class Device {
  public:

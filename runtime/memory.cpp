@@ -12,13 +12,17 @@ namespace {
 
 uint64_t align_up(uint64_t x, uint64_t a) { return (x + a - 1) / a * a; }
 
-std::string mib(uint64_t bytes) {
+}  // namespace
+
+std::string human_bytes(uint64_t b) {
   char buf[32];
-  std::snprintf(buf, sizeof buf, "%.1f MiB", double(bytes) / (1 << 20));
+  const char* unit[] = {"B", "KiB", "MiB", "GiB", "TiB"};
+  double v = double(b);
+  int u = 0;
+  while (v >= 1024 && u < 4) v /= 1024, ++u;
+  std::snprintf(buf, sizeof buf, u ? "%.1f %s" : "%.0f %s", v, unit[u]);
   return buf;
 }
-
-}  // namespace
 
 Buffer::~Buffer() {
   if (!allocator_) return;
@@ -50,8 +54,8 @@ size_t Buffer::chunk_index(uint64_t byte) const {
   return size_t(it - chunks_.begin()) - 1;
 }
 
-Allocator::Allocator(VkDevice device, const DeviceInfo& info, const Capabilities& caps)
-    : device_(device), info_(info), caps_(caps) {
+Allocator::Allocator(VkDevice device, const DeviceInfo& info, const Capabilities& caps, uint64_t budget)
+    : device_(device), info_(info), caps_(caps), budget_(budget) {
   // Probe a buffer's requirements to learn which memory types can back storage buffers.
   VkBufferCreateInfo bi{VK_STRUCTURE_TYPE_BUFFER_CREATE_INFO};
   bi.size = 4096;
@@ -99,12 +103,13 @@ Allocator::~Allocator() {
 }
 
 void Allocator::destroy_block(Block& b) {
+  device_memory_ -= b.memory_size;
   if (b.mapped) vkUnmapMemory(device_, b.memory);
   vkDestroyBuffer(device_, b.buffer, nullptr);
   vkFreeMemory(device_, b.memory, nullptr);
 }
 
-size_t Allocator::new_block(uint64_t size, MemoryKind kind, std::string_view what) {
+size_t Allocator::new_block(uint64_t size, MemoryKind kind, std::string_view what, uint64_t needed) {
   auto b = std::make_unique<Block>();
   b->size = size;
   b->kind = kind;
@@ -121,16 +126,25 @@ size_t Allocator::new_block(uint64_t size, MemoryKind kind, std::string_view wha
   const uint32_t type = type_index_[int(kind)];
   const uint32_t heap = mem.memoryTypes[type].heapIndex;
 
+  if (budget_ && device_memory_ + req.size > budget_) {
+    vkDestroyBuffer(device_, b->buffer, nullptr);
+    throw DeviceError(VK_ERROR_OUT_OF_DEVICE_MEMORY,
+                      "out of memory: '" + std::string(what) + "' (" + human_bytes(needed) +
+                          ") does not fit in the memory budget of " + human_bytes(budget_) + ", of which vkllm holds " +
+                          human_bytes(device_memory_) + " (--memory-budget, VKLLM_MEMORY_BUDGET)");
+  }
   VkMemoryAllocateInfo ai{VK_STRUCTURE_TYPE_MEMORY_ALLOCATE_INFO};
   ai.allocationSize = req.size;
   ai.memoryTypeIndex = type;
   VkResult r = vkAllocateMemory(device_, &ai, nullptr, &b->memory);
   if (r != VK_SUCCESS) {
     vkDestroyBuffer(device_, b->buffer, nullptr);
-    throw Error("out of memory: could not allocate " + mib(req.size) + " for '" + std::string(what) + "' from heap " +
-                std::to_string(heap) + " (" + mib(mem.memoryHeaps[heap].size) + ", " + mib(in_use_) +
-                " in use by vkllm): " + vk_result_name(r));
+    throw DeviceError(r, "out of memory: could not allocate " + human_bytes(req.size) + " for '" + std::string(what) +
+                             "' from heap " + std::to_string(heap) + " (" + human_bytes(mem.memoryHeaps[heap].size) + ", " +
+                             human_bytes(device_memory_) + " held by vkllm): " + vk_result_name(r));
   }
+  b->memory_size = req.size;
+  device_memory_ += req.size;
   VKLLM_CHECK(vkBindBufferMemory(device_, b->buffer, b->memory, 0));
   if (mapped_[int(kind)]) {
     void* p = nullptr;
@@ -193,8 +207,8 @@ std::shared_ptr<Buffer> Allocator::allocate(uint64_t bytes, uint64_t unit_bytes,
   const uint64_t chunk_max = (limit - kPad) / unit_bytes * unit_bytes;
 
   if (bytes > heap_size_[int(kind)])
-    throw Error("out of memory: '" + std::string(what) + "' needs " + mib(bytes) + " but memory heap " +
-                std::to_string(heap_index_[int(kind)]) + " holds only " + mib(heap_size_[int(kind)]));
+    throw Error("out of memory: '" + std::string(what) + "' needs " + human_bytes(bytes) + " but memory heap " +
+                std::to_string(heap_index_[int(kind)]) + " holds only " + human_bytes(heap_size_[int(kind)]));
 
   std::shared_ptr<Buffer> buf(new Buffer());
   buf->allocator_ = this;
@@ -208,7 +222,15 @@ std::shared_ptr<Buffer> Allocator::allocate(uint64_t bytes, uint64_t unit_bytes,
     for (size_t i = 0; i < blocks_.size() && block == SIZE_MAX; ++i)
       if (blocks_[i] && blocks_[i]->kind == kind && take(*blocks_[i], range, offset)) block = i;
     if (block == SIZE_MAX) {
-      block = new_block(std::max(block_size_, align_up(range, alignment_)), kind, what);
+      // Under a budget, blocks are at most a sixteenth of it (so device and host blocks can share
+      // it) and the last one shrinks to what is left rather than failing early.
+      const uint64_t needed = align_up(range, alignment_);
+      uint64_t size = std::max(needed, block_size_);
+      if (budget_) {
+        const uint64_t left = budget_ > device_memory_ ? (budget_ - device_memory_) / alignment_ * alignment_ : 0;
+        size = std::max(needed, std::min({block_size_, align_up(budget_ / 16, alignment_), left}));
+      }
+      block = new_block(size, kind, what, needed);
       take(*blocks_[block], range, offset);
     }
     in_use_ += range;

@@ -15,6 +15,10 @@
 namespace vkllm {
 
 struct Capabilities;
+
+// "512 B", "1.5 KiB", "136.2 MiB": sizes in messages and reports.
+std::string human_bytes(uint64_t bytes);
+
 struct DeviceInfo;
 class Allocator;
 
@@ -59,7 +63,9 @@ class Buffer {
 
 class Allocator {
  public:
-  Allocator(VkDevice device, const DeviceInfo& info, const Capabilities& caps);
+  // `budget`: nonzero caps the device memory this allocator holds (all its blocks), so a model
+  // that does not fit fails with an out-of-memory error naming the tensor, as on a smaller device.
+  Allocator(VkDevice device, const DeviceInfo& info, const Capabilities& caps, uint64_t budget = 0);
   ~Allocator();
   Allocator(const Allocator&) = delete;
   Allocator& operator=(const Allocator&) = delete;
@@ -68,6 +74,8 @@ class Allocator {
   std::shared_ptr<Buffer> allocate(uint64_t bytes, uint64_t unit_bytes, MemoryKind kind, std::string_view what);
 
   uint64_t bytes_in_use() const { return in_use_; }
+  uint64_t device_memory() const { return device_memory_; }  // bytes of VkDeviceMemory held
+  uint64_t budget() const { return budget_; }
   VkDevice device() const { return device_; }
   uint64_t allocations() const { return allocations_; }  // allocate() calls so far
 
@@ -76,12 +84,13 @@ class Allocator {
   struct Block {
     VkDeviceMemory memory = VK_NULL_HANDLE;
     VkBuffer buffer = VK_NULL_HANDLE;
-    uint64_t size = 0;
+    uint64_t size = 0;         // bytes the buffer covers
+    uint64_t memory_size = 0;  // bytes of the memory behind it (counted against the budget)
     std::byte* mapped = nullptr;
     MemoryKind kind = MemoryKind::Device;
     std::map<uint64_t, uint64_t> free;  // offset -> length
   };
-  size_t new_block(uint64_t size, MemoryKind kind, std::string_view what);
+  size_t new_block(uint64_t size, MemoryKind kind, std::string_view what, uint64_t needed);
   bool take(Block& b, uint64_t size, uint64_t& offset);
   void release(size_t block, uint64_t offset, uint64_t size);
   void destroy_block(Block& b);
@@ -95,6 +104,7 @@ class Allocator {
   uint32_t heap_index_[2] = {};
   uint64_t block_size_ = 0, alignment_ = 256;
   uint64_t in_use_ = 0, allocations_ = 0;
+  uint64_t budget_ = 0, device_memory_ = 0;
   std::vector<std::unique_ptr<Block>> blocks_;  // null once released
 };
 

@@ -10,6 +10,7 @@
 #include "runtime/env.h"
 #include "runtime/error.h"
 #include "runtime/shader_registry.h"
+#include "runtime/workgroup_memory.h"
 
 namespace vkllm {
 
@@ -122,8 +123,13 @@ const Pipeline& Pipelines::get(const OpDecl& decl, std::string_view variant, con
   p->decl = &decl;
   p->variant = std::string(variant);
   p->local_size = spec.empty() ? 1 : spec[0];
-  if (p->local_size == 0 || p->local_size > device_.caps().max_workgroup_invocations)
-    throw Error("workgroup size " + std::to_string(p->local_size) + " for " + key + " exceeds the device limit");
+  const Capabilities& caps = device_.caps();
+  if (p->local_size == 0 || p->local_size > caps.max_workgroup_invocations)
+    throw Error("workgroup size " + std::to_string(p->local_size) + " for " + key + " exceeds the device limit of " +
+                std::to_string(caps.max_workgroup_invocations) + " invocations");
+  if (uint64_t shared = workgroup_memory_bytes({spv.words, spv.word_count}, spec); shared > caps.max_shared_memory)
+    throw Error(key + " needs " + std::to_string(shared) + " bytes of shared memory; the device allows " +
+                std::to_string(caps.max_shared_memory));
   if (!device_.caps().texel_reads)
     for (Access a : decl.bindings)
       if (a == Access::ReadTexels) throw Error(key + " reads texel buffers, which this device does not use");

@@ -46,8 +46,19 @@ Weight Weight::from_blocks(Device& d, WeightFormat format, int64_t rows, int64_t
   const int64_t scale_at = format == WeightFormat::Q6_K ? 208 : 0, body_at = format == WeightFormat::Q6_K ? 0 : 2;
   std::vector<uint8_t> body(size_t(n * l.words * 4));
   std::vector<uint16_t> scales(l.split_scale ? size_t(n) : 0);
+  // The f16 scales each block holds (Q4_K and Q5_K: d and dmin), which must be finite.
+  const std::vector<int64_t> scale_offsets = format == WeightFormat::Q6_K                                   ? std::vector<int64_t>{208}
+                                             : format == WeightFormat::Q4_K || format == WeightFormat::Q5_K ? std::vector<int64_t>{0, 2}
+                                                                                                            : std::vector<int64_t>{0};
   for (int64_t b = 0; b < n; ++b) {
     const uint8_t* block = blocks.data() + b * l.file_bytes;
+    for (int64_t at : scale_offsets) {
+      uint16_t h;
+      std::memcpy(&h, block + at, 2);
+      if ((h & 0x7c00) == 0x7c00)
+        throw Error(what + ": the scale of block " + std::to_string(b % per_row) + " in row " + std::to_string(b / per_row) +
+                    " is NaN or infinity: the file is corrupt");
+    }
     if (l.split_scale) {
       std::memcpy(&scales[size_t(b)], block + scale_at, 2);
       std::memcpy(body.data() + b * l.words * 4, block + body_at, size_t(l.words * 4));

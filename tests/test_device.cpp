@@ -2,6 +2,8 @@
 #include <filesystem>
 #include <fstream>
 
+#include "runtime/shader_registry.h"
+#include "runtime/workgroup_memory.h"
 #include "tests/test_util.h"
 
 using namespace vkllm;
@@ -41,6 +43,48 @@ TEST_CASE("environment switches force the fallbacks") {
   CHECK_FALSE(with("VKLLM_DISABLE_SUBGROUP", "1").subgroup_arithmetic);
   CHECK(with("VKLLM_MAX_BUFFER_RANGE", "65536").max_buffer_range == 65536);
   CHECK_THROWS_WITH_AS(with("VKLLM_MAX_BUFFER_RANGE", "lots"), doctest::Contains("VKLLM_MAX_BUFFER_RANGE"), Error);
+}
+
+TEST_CASE("the mobile limits profile lowers what the device reports, and names a bad profile") {
+  DeviceInfo info = gpu().info();  // already lowered where the suite runs under VKLLM_LIMITS=mobile
+  apply_limits_profile(info, "mobile");
+  CHECK(info.limits_profile == "mobile");
+  CHECK(info.max_storage_buffer_range <= (128u << 20));
+  CHECK(info.max_compute_shared_memory <= 16384);
+  CHECK(info.max_workgroup_invocations <= 256);
+  const Capabilities caps = Capabilities::from(info);
+  CHECK_FALSE(caps.f16_storage);
+  CHECK_FALSE(caps.subgroup_arithmetic);
+  CHECK_FALSE(caps.one_subgroup_workgroups);
+  CHECK_FALSE(caps.integer_dot_product);
+  CHECK(caps.max_shared_memory <= 16384);
+  DeviceInfo unchanged = gpu().info();
+  apply_limits_profile(unchanged, "device");
+  CHECK(unchanged.storage_buffer_16bit == gpu().info().storage_buffer_16bit);
+  CHECK_THROWS_WITH_AS(apply_limits_profile(unchanged, "phone"), doctest::Contains("'mobile' or 'device', not 'phone'"), Error);
+}
+
+TEST_CASE("shared memory is read from SPIR-V after specialization, and every kernel fits 16 KiB") {
+  auto module = [](std::string_view name) {
+    for (const SpirvModule& m : spirv_modules())
+      if (name == m.name) return std::span<const uint32_t>(m.words, m.word_count);
+    FAIL("no module " << name);
+    return std::span<const uint32_t>();
+  };
+  // Two 16 x 33 float tiles; two 32 x 33 for the block formats (shaders/matmul*.comp).
+  CHECK(workgroup_memory_bytes(module("matmul_f32"), std::vector<uint32_t>{64}) == 2 * 16 * 33 * 4);
+  CHECK(workgroup_memory_bytes(module("matmul_q8_0"), std::vector<uint32_t>{64}) == 2 * 32 * 33 * 4);
+  // A shared-memory reduction keeps one float per invocation: it follows the workgroup size.
+  CHECK(workgroup_memory_bytes(module("rmsnorm_sh"), std::vector<uint32_t>{64}) == 64 * 4);
+  CHECK(workgroup_memory_bytes(module("rmsnorm_sh"), std::vector<uint32_t>{256}) == 256 * 4);
+  CHECK(workgroup_memory_bytes(module("rmsnorm_sg1"), std::vector<uint32_t>{256}) == 0);
+  // The mobile profile's limits hold for every kernel at its largest workgroup.
+  for (const SpirvModule& m : spirv_modules()) {
+    CAPTURE(m.name);
+    CHECK(workgroup_memory_bytes({m.words, m.word_count}, std::vector<uint32_t>{256}) <= 16384);
+  }
+  const uint32_t not_spirv[5] = {1, 2, 3, 4, 5};
+  CHECK_THROWS_WITH_AS(workgroup_memory_bytes(not_spirv, {}), doctest::Contains("not a SPIR-V module"), Error);
 }
 
 TEST_CASE("the pipeline cache is written to disk and a corrupt cache file is ignored") {

@@ -77,6 +77,8 @@ TEST_CASE_FIXTURE(GpuTest, "an allocation larger than memory is a clear error") 
   Device& d = gpu();
   CHECK_THROWS_WITH_AS(d.tensor(DType::F32, int64_t(1) << 40, 1024, "huge"),
                        doctest::Contains("out of memory: 'huge' needs"), Error);
+  CHECK_THROWS_WITH_AS(d.tensor(DType::F32, int64_t(1) << 40, int64_t(1) << 40, "vast"),
+                       doctest::Contains("'vast' of 1099511627776 x 1099511627776 elements has more bytes than 64 bits count"), Error);
 }
 
 TEST_CASE_FIXTURE(GpuTest, "freed tensors return their memory") {

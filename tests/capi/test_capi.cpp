@@ -101,6 +101,27 @@ TEST_CASE("failures return a status and a message on this thread; no exception c
   CHECK(std::string(vkllm_last_error()).find("struct_size") != std::string::npos);
 }
 
+TEST_CASE("a memory budget too small for the model is VKLLM_ERROR_OUT_OF_MEMORY; a bad profile is refused") {
+  const std::string path = scratch("budget.gguf");
+  const std::string make = std::string(VKLLM_CLI) + " make-model --dim 256 --layers 2 --heads 4 --kv-heads 4 --ffn 512 --vocab 300 -o " + path + " >/dev/null";
+  REQUIRE(std::system(make.c_str()) == 0);
+  vkllm_device_options o = vkllm_device_default_options();
+  o.validation = 1;
+  o.memory_budget = 256 << 10;
+  o.limits = "mobile";
+  vkllm_device* small = nullptr;
+  REQUIRE(vkllm_device_open(&o, &small) == VKLLM_OK);
+  vkllm_model* m = reinterpret_cast<vkllm_model*>(1);
+  CHECK(vkllm_model_load(small, path.c_str(), &m) == VKLLM_ERROR_OUT_OF_MEMORY);
+  CHECK(m == nullptr);
+  CHECK(std::string(vkllm_last_error()).find("memory budget of 256.0 KiB") != std::string::npos);
+  vkllm_device_free(small);
+  std::filesystem::remove(path);
+  o.limits = "phone";
+  CHECK(vkllm_device_open(&o, &small) == VKLLM_ERROR_DEVICE);
+  CHECK(std::string(vkllm_last_error()).find("not 'phone'") != std::string::npos);
+}
+
 TEST_CASE("tokenize and detokenize say how much room they need") {
   const char* text = "Once upon a time";
   size_t n = 0;

@@ -5,6 +5,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <optional>
 
 #include "models/gguf.h"
 #include "models/gguf_model.h"
@@ -28,23 +29,28 @@ struct GgufBuilder {
     put<uint64_t>(s.size());
     bytes += s;
   }
-  std::string build(uint32_t version = 3, uint64_t data_floats = 8) {
+  // `dims` of tensor "w" at offset 0; a second tensor "v" of 4 floats at `second_offset`, if given.
+  std::string build(uint32_t version = 3, uint64_t data_floats = 8, std::vector<uint64_t> dims = {4, 2},
+                    std::optional<uint64_t> second_offset = std::nullopt, const std::string& second_name = "v") {
     bytes = "GGUF";
     put<uint32_t>(version);
-    put<uint64_t>(1);  // tensors
-    put<uint64_t>(2);  // metadata
+    put<uint64_t>(second_offset ? 2 : 1);  // tensors
+    put<uint64_t>(2);                      // metadata
     str("general.architecture");
     put<uint32_t>(8);
     str("llama");
     str("llama.block_count");
     put<uint32_t>(4);
     put<uint32_t>(1);
-    str("w");
-    put<uint32_t>(2);
-    put<uint64_t>(4);
-    put<uint64_t>(2);
-    put<uint32_t>(0);  // F32
-    put<uint64_t>(0);
+    auto tensor = [&](const std::string& name, const std::vector<uint64_t>& shape, uint64_t offset) {
+      str(name);
+      put<uint32_t>(uint32_t(shape.size()));
+      for (uint64_t d : shape) put<uint64_t>(d);
+      put<uint32_t>(0);  // F32
+      put<uint64_t>(offset);
+    };
+    tensor("w", dims, 0);
+    if (second_offset) tensor(second_name, {4}, *second_offset);
     bytes.append((32 - bytes.size() % 32) % 32, '\0');
     for (uint64_t i = 0; i < data_floats; ++i) put<float>(float(i));
     return bytes;
@@ -82,9 +88,11 @@ TEST_CASE("corrupt GGUF files give errors naming the file and the problem") {
   struct Case {
     std::string bytes, expect;
   };
-  std::string bad_magic = good, bad_version = good, bad_type = good;
+  std::string bad_magic = good, bad_version = good, bad_type = good, huge_string = good;
   bad_magic[0] = 'X';
   bad_version[4] = 9;
+  const uint64_t length = uint64_t(1) << 63;  // of the first key
+  std::memcpy(huge_string.data() + 24, &length, 8);
   // The metadata value type of the first key sits right after the key.
   bad_type[24 + 8 + std::strlen("general.architecture")] = 77;
   const std::vector<Case> cases = {
@@ -92,13 +100,26 @@ TEST_CASE("corrupt GGUF files give errors naming the file and the problem") {
       {bad_version, "GGUF version 9 is not supported"},
       {bad_type, "unknown value type 77"},
       {good.substr(0, 40), "truncated while reading"},
+      {huge_string, "truncated while reading metadata key"},
       {GgufBuilder().build(3, 4), "lies past the end of the file"},
+      {GgufBuilder().build(3, 8, {1ull << 40, 1ull << 40}), "tensor 'w' has dimensions whose product overflows 64 bits"},
+      {GgufBuilder().build(3, 8, {1ull << 41, 1}), "tensor 'w' has dimension 2199023255552"},
+      {GgufBuilder().build(3, 64, {4, 2}, 0), "tensors 'w' and 'v' overlap"},
+      {GgufBuilder().build(3, 64, {4, 2}, 32, "w"), "tensor 'w' appears twice"},
   };
   for (auto& c : cases) {
     CAPTURE(c.expect);
     const auto path = write_temp(c.bytes, "vkllm-bad.gguf");
     CHECK_THROWS_WITH_AS(GgufFile{path}, doctest::Contains(c.expect.c_str()), Error);
     CHECK_THROWS_WITH_AS(GgufFile{path}, doctest::Contains("bad.gguf"), Error);
+    std::filesystem::remove(path);
+  }
+  // Cut at every byte before the tensor data: each section boundary and everything between.
+  const size_t data_start = good.size() - 8 * sizeof(float);
+  for (size_t n = 0; n < data_start; ++n) {
+    CAPTURE(n);
+    const auto path = write_temp(good.substr(0, n), "vkllm-cut.gguf");
+    CHECK_THROWS_AS(GgufFile{path}, Error);
     std::filesystem::remove(path);
   }
 }

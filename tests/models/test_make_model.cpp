@@ -3,13 +3,17 @@
 #include <array>
 #include <cmath>
 #include <cstdio>
+#include <cstring>
 #include <filesystem>
+#include <fstream>
+#include <iterator>
 
 #include "models/gguf.h"
 #include "host/engine/session.h"
 #include "models/load.h"
 #include "models/gemma.h"
 #include "models/make_model.h"
+#include "runtime/env.h"
 #include "tests/models/reference.h"
 #include "tests/models/synthetic.h"
 #include "tests/test_util.h"
@@ -191,5 +195,90 @@ TEST_CASE_FIXTURE(GpuTest, "quantized mixes keep the file's size in memory and t
     CHECK(relative < bound);
     CHECK(relative > previous);
     previous = relative;
+  }
+}
+
+TEST_CASE("a memory budget below the model's size fails naming a tensor, with nothing left allocated") {
+  SyntheticModel m = small_model("llama", "f16");
+  m.layers = 4;
+  const TempFile file("budget.gguf");
+  make_model(m, file.path);
+  uint64_t weights = 0;
+  const GgufFile gguf(file.path);
+  for (const GgufTensor& t : gguf.tensors()) weights += t.bytes;
+
+  auto small = open_device_with({{"VKLLM_MEMORY_BUDGET", std::to_string(weights / 2)}});
+  Allocator& memory = small->allocator();
+  CHECK(memory.budget() == weights / 2);
+  const uint64_t held = memory.device_memory(), in_use = memory.bytes_in_use();
+  try {
+    load_model(*small, file.path);
+    FAIL("a model twice the budget loaded");
+  } catch (const DeviceError& e) {
+    CHECK(e.result == VK_ERROR_OUT_OF_DEVICE_MEMORY);
+    const std::string what = e.what();
+    CAPTURE(what);
+    CHECK(what.find("out of memory: '") != std::string::npos);
+    CHECK(what.find(".weight") != std::string::npos);  // the tensor that did not fit
+    CHECK(what.find("memory budget") != std::string::npos);
+  }
+  CHECK(memory.device_memory() == held);
+  CHECK(memory.bytes_in_use() == in_use);
+  check_no_validation_messages(*small);
+
+  // With room for weights and cache, the budget is never exceeded and the model runs as usual.
+  auto roomy = open_device_with({{"VKLLM_MEMORY_BUDGET", std::to_string(2 * weights + (4 << 20))}});
+  {
+    LoadedModel loaded = load_model(*roomy, file.path);
+    Session session(*loaded.model, {.context = 8});
+    const std::vector<float> logits = session.decode(std::vector<int32_t>{1, 17, 99});
+    LoadedModel plain = load_model(gpu(), file.path);
+    Session reference(*plain.model, {.context = 8});
+    CHECK(max_abs_diff(logits, reference.decode(std::vector<int32_t>{1, 17, 99})) == 0.0f);
+    CHECK(roomy->allocator().device_memory() <= roomy->allocator().budget());
+  }
+  check_no_validation_messages(*roomy);
+  CHECK_THROWS_WITH_AS(open_device_with({{"VKLLM_MEMORY_BUDGET", "lots"}}),
+                       doctest::Contains("VKLLM_MEMORY_BUDGET='lots' is not a byte count"), Error);
+}
+
+TEST_CASE("byte counts take K, M, G and T suffixes") {
+  CHECK(parse_bytes("4096", "x") == 4096);
+  CHECK(parse_bytes("512M", "x") == 512ull << 20);
+  CHECK(parse_bytes("2G", "x") == 2ull << 30);
+  CHECK(parse_bytes("3KiB", "x") == 3072);
+  CHECK(parse_bytes("1t", "x") == 1ull << 40);
+  for (const char* bad : {"", "M", "12X", "1.5G", "-1", "99999999999T"})
+    CHECK_THROWS_WITH_AS(parse_bytes(bad, "--memory-budget"), doctest::Contains("--memory-budget='"), Error);
+}
+
+TEST_CASE_FIXTURE(GpuTest, "a NaN or infinite weight or block scale is refused at load, naming the tensor") {
+  struct Case {
+    const char* type;
+    const char* tensor;
+    std::vector<uint8_t> value;  // written over the tensor's first bytes
+    const char* expect;
+  };
+  const std::vector<Case> cases = {
+      {"f16", "blk.0.ffn_up.weight", {0x00, 0x7c}, "tensor 'blk.0.ffn_up.weight' holds NaN or infinity (row 0, column 0)"},
+      {"f16", "output_norm.weight", {0x00, 0x00, 0xc0, 0x7f}, "tensor 'output_norm.weight' holds NaN or infinity"},
+      {"q8_0", "blk.1.ffn_down.weight", {0x00, 0x7e}, "weight 'blk.1.ffn_down.weight': the scale of block 0 in row 0 is NaN"},
+      {"q4_k_m", "blk.0.ffn_gate.weight", {0x00, 0x00, 0x00, 0xfc}, "the scale of block 0 in row 0 is NaN or infinity"},
+  };
+  for (const Case& c : cases) {
+    CAPTURE(c.tensor);
+    SyntheticModel m = small_model("llama", c.type);
+    m.dim = 256, m.ffn = 512, m.kv_heads = m.heads;  // whole K-quant super-blocks
+    const TempFile file(std::string("nonfinite-") + c.type + ".gguf");
+    make_model(m, file.path);
+    std::ifstream in(file.path, std::ios::binary);
+    std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    {
+      const GgufFile gguf(file.path);
+      const GgufTensor& t = gguf.tensor(c.tensor);
+      std::memcpy(bytes.data() + gguf.data_offset() + t.offset, c.value.data(), c.value.size());
+    }
+    std::ofstream(file.path, std::ios::binary | std::ios::trunc) << bytes;
+    CHECK_THROWS_WITH_AS(load_model(gpu(), file.path), doctest::Contains(c.expect), Error);
   }
 }

@@ -9,6 +9,7 @@
 #include <CLI/CLI.hpp>
 
 #include "runtime/error.h"
+#include "runtime/memory.h"  // human_bytes
 
 namespace vkllm::cli {
 
@@ -29,6 +30,5 @@ Command add_serve(CLI::App& app);
 
 // "1,2,3" -> ids; Error naming the item that is not a token id.
 std::vector<int32_t> parse_tokens(const std::string& list);
-std::string human_bytes(uint64_t bytes);
 
 }  // namespace vkllm::cli

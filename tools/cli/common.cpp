@@ -6,16 +6,6 @@
 
 namespace vkllm::cli {
 
-std::string human_bytes(uint64_t b) {
-  char buf[32];
-  const char* unit[] = {"B", "KiB", "MiB", "GiB", "TiB"};
-  double v = double(b);
-  int u = 0;
-  while (v >= 1024 && u < 4) v /= 1024, ++u;
-  std::snprintf(buf, sizeof buf, u ? "%.1f %s" : "%.0f %s", v, unit[u]);
-  return buf;
-}
-
 const char* yes(bool b) { return b ? "yes" : "no"; }
 
 std::vector<int32_t> parse_tokens(const std::string& list) {

@@ -14,8 +14,9 @@ const char* yes(bool b) { return b ? "yes" : "no"; }
 
 void list_devices() {
   Instance instance;
-  auto devices = enumerate_devices(instance);
-  const uint32_t chosen = select_device(devices, DeviceOptions().select);
+  const DeviceOptions options;
+  auto devices = enumerate_devices(instance, options.limits);
+  const uint32_t chosen = select_device(devices, options.select);
   for (auto& d : devices) {
     std::printf("Device %u: %s%s\n", d.index, d.name.c_str(), d.index == chosen ? "  [selected]" : "");
     std::printf("  vendor                 %s (0x%04x), device 0x%04x\n", vendor_name(d.vendor_id).c_str(), d.vendor_id, d.device_id);
@@ -23,6 +24,9 @@ void list_devices() {
     std::printf("  driver                 %s, %s (version %s)\n", d.driver_name.empty() ? "?" : d.driver_name.c_str(),
                 d.driver_info.c_str(), format_driver_version(d).c_str());
     std::printf("  Vulkan API             %s\n", format_version(d.api_version).c_str());
+    if (!d.limits_profile.empty())
+      std::printf("  limits profile         %s (VKLLM_LIMITS): the features and limits below are lowered to it\n",
+                  d.limits_profile.c_str());
     for (size_t h = 0; h < d.heaps.size(); ++h)
       std::printf("  memory heap %zu          %s%s\n", h, human_bytes(d.heaps[h].size).c_str(),
                   d.heaps[h].device_local ? ", device-local" : "");
