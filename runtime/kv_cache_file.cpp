@@ -143,8 +143,8 @@ std::string shape_of(uint32_t layers, uint32_t heads, uint32_t head_dim) {
   return std::to_string(layers) + " layers of " + std::to_string(heads) + " kv heads x " + std::to_string(head_dim);
 }
 
-// Every check that does not need the file's body beyond its length and checksum.
-Header check_file(const std::string& path, const KvCache& cache, uint64_t model_fingerprint) {
+// Every check of the header, the length and the checksum.
+Header check_file(const std::string& path, const CacheFileTarget& t) {
   std::error_code ec;
   const uint64_t length = std::filesystem::file_size(path, ec);
   if (ec) throw Error("cannot open cache file " + path + ": " + ec.message());
@@ -178,25 +178,24 @@ Header check_file(const std::string& path, const KvCache& cache, uint64_t model_
 
   char hex[2][24];
   std::snprintf(hex[0], sizeof hex[0], "%016llx", static_cast<unsigned long long>(h.model_fingerprint));
-  std::snprintf(hex[1], sizeof hex[1], "%016llx", static_cast<unsigned long long>(model_fingerprint));
-  if (h.model_fingerprint != model_fingerprint)
+  std::snprintf(hex[1], sizeof hex[1], "%016llx", static_cast<unsigned long long>(t.model_fingerprint));
+  if (h.model_fingerprint != t.model_fingerprint)
     throw Error(path + ": the cache was computed by a different model (fingerprint " + hex[0] + "; this model's is " + hex[1] + ")");
-  const KvCacheConfig& c = cache.config();
-  if (h.dtype != dtype_code(c.dtype))
-    throw Error(path + ": the file's cache is " + dtype_of_code(h.dtype) + "; this cache is " + dtype_name(c.dtype));
-  if (h.n_layers != uint32_t(c.n_layers) || h.n_kv_heads != uint32_t(c.n_kv_heads) || h.head_dim != uint32_t(c.head_dim))
+  if (h.dtype != dtype_code(t.dtype))
+    throw Error(path + ": the file's cache is " + dtype_of_code(h.dtype) + "; this cache is " + dtype_name(t.dtype));
+  if (h.n_layers != t.n_layers || h.n_kv_heads != t.n_kv_heads || h.head_dim != t.head_dim)
     throw Error(path + ": the file's cache has " + shape_of(h.n_layers, h.n_kv_heads, h.head_dim) + "; this one " +
-                shape_of(uint32_t(c.n_layers), uint32_t(c.n_kv_heads), uint32_t(c.head_dim)));
-  if (h.layout_hash != layout_hash(cache) || bool(h.flags & kFlagTwoD) != cache.two_d())
+                shape_of(t.n_layers, t.n_kv_heads, t.head_dim));
+  if (h.layout_hash != t.layout_hash || bool(h.flags & kFlagTwoD) != t.two_d)
     throw Error(path + ": the file's cache rotates keys or windows layers differently from this one");
-  if (bool(h.flags & kFlagCross) != cache.has_cross())
-    throw Error(path + (cache.has_cross() ? ": the file has no cross-attention part; this cache needs one"
-                                          : ": the file has a cross-attention part; this cache has none"));
-  if (h.entries > uint64_t(cache.capacity()))
-    throw Error(path + ": the file holds " + std::to_string(h.entries) + " entries; this cache has room for " + std::to_string(cache.capacity()));
-  if (cache.has_cross() && h.cross_entries > uint64_t(cache.cross().capacity()))
+  if (bool(h.flags & kFlagCross) != t.cross)
+    throw Error(path + (t.cross ? ": the file has no cross-attention part; this cache needs one"
+                                : ": the file has a cross-attention part; this cache has none"));
+  if (h.entries > t.capacity)
+    throw Error(path + ": the file holds " + std::to_string(h.entries) + " entries; this cache has room for " + std::to_string(t.capacity));
+  if (t.cross && h.cross_entries > t.cross_capacity)
     throw Error(path + ": the file holds " + std::to_string(h.cross_entries) + " encoder entries; this cache has room for " +
-                std::to_string(cache.cross().capacity()));
+                std::to_string(t.cross_capacity));
   return h;
 }
 
@@ -229,27 +228,43 @@ void save_cache_file(const std::string& path, const KvCache& cache, const CacheF
   }
 }
 
-CacheFileSize cache_file_size(const std::string& path) {
+CacheFileTarget cache_file_target(const KvCache& cache, uint64_t model_fingerprint) {
+  const KvCacheConfig& c = cache.config();
+  return {model_fingerprint, layout_hash(cache), c.dtype, uint32_t(c.n_layers), uint32_t(c.n_kv_heads), uint32_t(c.head_dim),
+          cache.two_d(), cache.has_cross(), uint64_t(cache.capacity()), cache.has_cross() ? uint64_t(cache.cross().capacity()) : 0};
+}
+
+std::optional<CacheFileTarget> cache_file_declared(const std::string& path) {
   Header h{};
   std::ifstream in(path, std::ios::binary);
   in.read(reinterpret_cast<char*>(&h), sizeof h);
-  if (in.gcount() != sizeof h || std::memcmp(h.magic, kMagic, 8) != 0 || !body_bytes(h)) return {};
-  return {int64_t(h.entries), int64_t(h.cross_entries)};
+  if (in.gcount() != sizeof h || std::memcmp(h.magic, kMagic, 8) != 0 || !body_bytes(h)) return std::nullopt;
+  return CacheFileTarget{h.model_fingerprint, h.layout_hash, h.dtype == 2 ? DType::F16 : DType::F32, h.n_layers, h.n_kv_heads,
+                         h.head_dim, bool(h.flags & kFlagTwoD), bool(h.flags & kFlagCross), h.entries, h.cross_entries};
+}
+
+CacheFileContents read_cache_file(const std::string& path, const CacheFileTarget& target) {
+  const Header h = check_file(path, target);
+  Reader in(path, sizeof h);
+  CacheFileContents c;
+  c.entries = h.entries;
+  c.cross_entries = h.cross_entries;
+  c.positions = in.ints(h.entries);
+  c.block_positions = in.ints((h.flags & kFlagTwoD) ? h.entries : 0);
+  c.cross_positions = in.ints(h.cross_entries);
+  c.record = {h.model_fingerprint, in.ints(h.tokens), in.ints(h.encoder_tokens)};
+  c.rows_offset = sizeof h + 4 * (h.entries * ((h.flags & kFlagTwoD) ? 2 : 1) + h.cross_entries + h.tokens + h.encoder_tokens);
+  // Positions as the file has them (reserve's checks, with any order allowed), before a byte
+  // of the cache changes.
+  for (const auto* p : {&c.positions, &c.block_positions, &c.cross_positions})
+    for (int32_t v : *p)
+      if (v < 0) throw Error(path + ": corrupt cache file: a negative position");
+  return c;
 }
 
 CacheFileRecord load_cache_file(const std::string& path, KvCache& cache, uint64_t model_fingerprint) {
-  const Header h = check_file(path, cache, model_fingerprint);
-  Reader in(path, sizeof h);
-  const std::vector<int32_t> positions = in.ints(h.entries);
-  const std::vector<int32_t> blocks = in.ints((h.flags & kFlagTwoD) ? h.entries : 0);
-  const std::vector<int32_t> cross_positions = in.ints(h.cross_entries);
-  CacheFileRecord record{h.model_fingerprint, in.ints(h.tokens), in.ints(h.encoder_tokens)};
-  // Positions as the file has them (reserve's checks, with any order allowed), before a byte
-  // of the cache changes.
-  for (const auto* p : {&positions, &blocks, &cross_positions})
-    for (int32_t v : *p)
-      if (v < 0) throw Error(path + ": corrupt cache file: a negative position");
-
+  const CacheFileContents file = read_cache_file(path, cache_file_target(cache, model_fingerprint));
+  Reader in(path, file.rows_offset);
   Device& device = cache.device();
   const uint64_t row = uint64_t(cache.row_width()) * dtype_size(cache.config().dtype);
   auto fill = [&](uint64_t entries) {
@@ -257,16 +272,16 @@ CacheFileRecord load_cache_file(const std::string& path, KvCache& cache, uint64_
       for (const Tensor* t : {&k, &v}) device.upload(*t, in.bytes(entries * row).data());
     };
   };
-  cache.assign(positions, blocks, fill(h.entries));
+  cache.assign(file.positions, file.block_positions, fill(file.entries));
   if (cache.has_cross()) {
     try {
-      cache.cross().assign(cross_positions, {}, fill(h.cross_entries));
+      cache.cross().assign(file.cross_positions, {}, fill(file.cross_entries));
     } catch (...) {
       cache.clear();
       throw;
     }
   }
-  return record;
+  return file.record;
 }
 
 }  // namespace vkllm

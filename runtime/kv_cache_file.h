@@ -15,8 +15,11 @@
 // Loading checks all of it (length, checksum, model, dtype, layout, capacity) before it
 // changes anything.
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
+
+#include "runtime/tensor.h"  // DType
 
 namespace vkllm {
 
@@ -32,12 +35,31 @@ struct CacheFileRecord {
 // never leaves a partial file under that name.
 void save_cache_file(const std::string& path, const KvCache& cache, const CacheFileRecord& record);
 
-// The entries a cache file's header says it holds (nothing else checked), to size a cache
-// that will load it; zeros where the file cannot be read as one (loading then says why).
-struct CacheFileSize {
-  int64_t entries = 0, cross_entries = 0;
+// What a cache must be to take a file: its model, dtype, shape, each layer's RoPE and window
+// (layout_hash), and room for the entries.
+struct CacheFileTarget {
+  uint64_t model_fingerprint = 0, layout_hash = 0;
+  DType dtype = DType::F32;
+  uint32_t n_layers = 0, n_kv_heads = 0, head_dim = 0;
+  bool two_d = false, cross = false;  // ChatGLM-6B's block positions; a cross-attention part
+  uint64_t capacity = 0, cross_capacity = 0;
 };
-CacheFileSize cache_file_size(const std::string& path);
+CacheFileTarget cache_file_target(const KvCache& cache, uint64_t model_fingerprint);
+
+// What a file's header declares, with its entries as the capacities (nothing else checked), to
+// size a cache that will load it; nullopt where the file cannot be read as one (loading then
+// says why).
+std::optional<CacheFileTarget> cache_file_declared(const std::string& path);
+
+// A cache file's contents but the K/V rows, after every check that needs no device: magic,
+// version, length, checksum, each field against `target`, positions.
+struct CacheFileContents {
+  std::vector<int32_t> positions, block_positions, cross_positions;
+  CacheFileRecord record;
+  uint64_t entries = 0, cross_entries = 0;
+  uint64_t rows_offset = 0;  // where the K/V rows start in the file
+};
+CacheFileContents read_cache_file(const std::string& path, const CacheFileTarget& target);
 
 // Replaces `cache`'s contents with the file's and returns its record. Errors name the problem
 // (not a cache file, another version, truncated, corrupt, another model, another dtype or

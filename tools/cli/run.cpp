@@ -79,9 +79,9 @@ void run(RunOptions o) {
                 " to generate exceed the model's context of " + std::to_string(context));
   // A prompt cache may hold more than this run needs (a longer earlier prompt): room for it too.
   const bool cached = !o.prompt_cache.empty() && std::filesystem::exists(o.prompt_cache);
-  const CacheFileSize file = cached ? cache_file_size(o.prompt_cache) : CacheFileSize{};
-  const int64_t room = std::max(int64_t(prompt.size()) + o.n, std::min<int64_t>(file.entries, context));
-  const int64_t encoder_room = std::max(int64_t(input.size()), std::min(file.cross_entries, model.encoder_context()));
+  const CacheFileTarget file = (cached ? cache_file_declared(o.prompt_cache) : std::nullopt).value_or(CacheFileTarget{});
+  const int64_t room = std::max(int64_t(prompt.size()) + o.n, std::min<int64_t>(int64_t(file.capacity), context));
+  const int64_t encoder_room = std::max(int64_t(input.size()), std::min(int64_t(file.cross_capacity), model.encoder_context()));
   Session session(model, {.context = room, .encoder_context = encoder_room, .use_cache = !o.no_cache});
   const std::vector<int32_t> whole_prompt = prompt;
   size_t reused = 0, common = 0;

@@ -8,7 +8,6 @@
 #include <cstdio>
 #include <fstream>
 #include <map>
-#include <random>
 #include <tuple>
 #include <memory>
 #include <sstream>
@@ -17,6 +16,7 @@
 
 #include "host/research/heatmap.h"
 #include "host/research/score.h"
+#include "host/research/score_cases.h"
 #include "host/research/stats.h"
 #include "models/load.h"
 #include "runtime/device.h"
@@ -33,71 +33,6 @@ struct ScoreOptions {
   bool random_prefix = false, no_query = false;
   uint32_t seed = 0;
 };
-
-// One case scored under one prefix: "prefix" is the case's own; "prefixes" adds named ones;
-// --random-prefix adds "random".
-struct Variant {
-  std::string prefix_name;
-  ScoreCase c;
-};
-
-std::vector<int32_t> ids_of(const json& j, const char* key) {
-  if (!j.contains(key)) throw Error(std::string("missing field '") + key + "'");
-  if (!j[key].is_array()) throw Error(std::string("field '") + key + "' must be an array of token ids or a string");
-  std::vector<int32_t> out;
-  for (const auto& v : j[key]) {
-    if (!v.is_number_integer()) throw Error(std::string("field '") + key + "' holds a non-integer");
-    out.push_back(v.get<int32_t>());
-  }
-  return out;
-}
-
-std::string text_of(const json& j, const char* key) {
-  if (!j.contains(key) || !j[key].is_string()) throw Error(std::string("missing text field '") + key + "'");
-  return j[key].get<std::string>();
-}
-
-// The case under `prefix` (a JSON string or id array; null: none).
-ScoreCase parse_case(const json& j, const json& prefix_value, const Tokenizer* tok) {
-  ScoreCase c;
-  c.id = j.contains("id") ? (j["id"].is_string() ? j["id"].get<std::string>() : j["id"].dump()) : "";
-  const json holder = json{{"prefix", prefix_value.is_null() ? json::array() : prefix_value}};
-  if (j.contains("document") && j["document"].is_string()) {  // text level
-    if (!tok) throw Error("text cases need a model with a tokenizer");
-    const std::string prefix = prefix_value.is_null() ? "" : text_of(holder, "prefix");
-    return tokenize_case(*tok, {c.id, prefix, text_of(j, "document"), text_of(j, "query"), text_of(j, "answer")});
-  }
-  if (!j.contains("bos") || !(j["bos"].is_number_integer() || j["bos"].is_null()))
-    throw Error("missing field 'bos' (a token id, or null for none)");
-  c.bos = j["bos"].is_null() ? -1 : j["bos"].get<int32_t>();
-  c.prefix = ids_of(holder, "prefix");
-  c.document = ids_of(j, "document");
-  c.query = ids_of(j, "query");
-  c.answer = ids_of(j, "answer");
-  return c;
-}
-
-// `reserved`: tokens a random prefix must not hold (BOS, the model's prompt suffix).
-std::vector<Variant> variants_of(const json& j, const Tokenizer* tok, const ScoreOptions& o, int line, int vocab,
-                                 std::vector<int32_t> reserved) {
-  std::vector<Variant> v;
-  v.push_back({"prefix", parse_case(j, j.contains("prefix") ? j["prefix"] : json(), tok)});
-  if (j.contains("prefixes")) {
-    if (!j["prefixes"].is_object()) throw Error("field 'prefixes' must be an object of named prefixes");
-    for (const auto& [name, value] : j["prefixes"].items()) v.push_back({name, parse_case(j, value, tok)});
-  }
-  if (o.random_prefix) {  // the control: seeded random tokens, as many as the case's own prefix
-    Variant r{"random", v.front().c};
-    reserved.push_back(r.c.bos);
-    std::mt19937 rng(o.seed ^ (uint32_t(line) * 2654435761u));
-    std::uniform_int_distribution<int32_t> token(0, vocab - 1);
-    for (auto& t : r.c.prefix)
-      do t = token(rng);
-      while (std::find(reserved.begin(), reserved.end(), t) != reserved.end());
-    v.push_back(std::move(r));
-  }
-  return v;
-}
 
 // Attention shares per summary row, summed over cases, for --probe.
 class ProbeTotals {
@@ -190,12 +125,13 @@ void score(const ScoreOptions& o) {
     try {
       const json j = json::parse(line);
       if (j.contains("id")) id = j["id"].is_string() ? j["id"].get<std::string>() : j["id"].dump();
-      const auto variants = variants_of(j, loaded.tokenizer ? &*loaded.tokenizer : nullptr, o, number, loaded.model->vocab(),
-                                        loaded.model->prompt_suffix());
+      std::optional<RandomPrefix> random;
+      if (o.random_prefix) random = RandomPrefix{o.seed, loaded.model->vocab(), loaded.model->prompt_suffix()};
+      const auto variants = score_variants(j, loaded.tokenizer ? &*loaded.tokenizer : nullptr, random, number);
       std::vector<std::pair<std::string, json>> lines_out;  // written only when every variant succeeded
       std::vector<std::tuple<std::string, std::string, double>> results;
       std::vector<std::pair<std::string, std::vector<std::array<double, kSegments>>>> probed;  // (row, shares per layer)
-      for (const Variant& v : variants) {
+      for (const ScoreVariant& v : variants) {
         id = v.c.id;
         const CaseScore scored = scorer.score(v.c, conditions);
         for (const ConditionScore& s : scored.conditions) {
