@@ -3,6 +3,16 @@
 // transfers of reference matrices, and the check that no validation message was produced.
 #include <doctest/doctest.h>
 
+// doctest's CAPTURE names its argument inside a lambda, which clang before 16 refuses for a
+// structured binding (`for (auto [rows, cols] : shapes) CAPTURE(rows);`). This one binds a
+// reference first, so the suite builds with clang 14 (the sanitizer build) as with gcc.
+#undef CAPTURE
+#define VKLLM_CAPTURE_NAME2(line) vkllm_capture_##line
+#define VKLLM_CAPTURE_NAME(line) VKLLM_CAPTURE_NAME2(line)
+#define CAPTURE(x)                                 \
+  const auto& VKLLM_CAPTURE_NAME(__LINE__) = (x); \
+  DOCTEST_INFO(#x " := " << VKLLM_CAPTURE_NAME(__LINE__))
+
 #include <cmath>
 #include <cstdint>
 #include <optional>

@@ -10,6 +10,7 @@ packages=(
   mesa-vulkan-drivers vulkan-validationlayers vulkan-tools
   libglm-dev doctest-dev libstb-dev
   nlohmann-json3-dev libcli11-dev libfmt-dev libpcre2-dev libicu-dev libcpp-httplib-dev
+  clang libclang-rt-14-dev  # tools/sanitize.sh and tools/fuzz.sh: ASan, UBSan, libFuzzer
 )
 
 missing=()

@@ -135,7 +135,7 @@ void attention(Graph& g, const Tensor& q, std::span<const AttentionKeys> sources
       max_keys = d.caps().max_workgroup_barriers / 2 / (2 + std::bit_width(local));
     for (auto r : ranges) {
       int64_t splits = n_q <= 4 ? std::clamp<int64_t>(r.count / kKeysPerSplit, 1, kMaxSplits) : 1;
-      splits = std::max(splits, (r.count + max_keys - 1) / max_keys);
+      splits = std::max(splits, r.count / max_keys + (r.count % max_keys != 0));
       dispatches.push_back({&pipe, bind_rows(k, r.first, r.count), bind_rows(v, r.first, r.count), &s, r.first, r.count,
                             u32(splits), n_kv});
       n_partials += u32(splits);

@@ -188,7 +188,8 @@ TEST_CASE_FIXTURE(GpuTest, "ChatGLM-6B: dropping a prompt prefix and repositioni
   CHECK(max_abs_diff(as_floats(full.read_k(0, 0, 4)), as_floats(direct.read_k(0, 0, 4))) <= 1e-5f);
   CHECK(max_abs_diff(as_floats(full.read_v(0, 0, 4)), as_floats(direct.read_v(0, 0, 4))) <= 0.0f);
   // The next generated token sees the same cache either way.
-  const ForwardExtras next{.block_positions = std::vector<int32_t>{2}, .prefix = 3};
+  const std::vector<int32_t> next_block{2};
+  const ForwardExtras next{.block_positions = next_block, .prefix = 3};
   const auto after_surgery = model.forward(full, std::vector<int32_t>{4}, std::vector<int32_t>{2}, next);
   const auto recomputed = model.forward(direct, std::vector<int32_t>{4}, std::vector<int32_t>{2}, next);
   CHECK(max_abs_diff(after_surgery, recomputed) <= 1e-5f);
