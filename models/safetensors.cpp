@@ -1,6 +1,8 @@
 #include "models/safetensors.h"
 
+#include <algorithm>
 #include <cstring>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -63,14 +65,25 @@ SafetensorsFile::SafetensorsFile(const std::string& path)
     } catch (const nlohmann::json::exception& e) {
       fail(std::string("malformed entry (") + e.what() + ")");
     }
-    for (int64_t d : t.shape)
-      if (d < 0) fail("negative dimension");
     const uint64_t element = dtype_bytes(t.dtype);
     if (element == 0) fail("unknown dtype '" + t.dtype + "'");
-    if (uint64_t(t.elements()) * element != t.bytes)
-      fail(std::to_string(t.bytes) + " bytes of data for " + std::to_string(t.elements()) + " " + t.dtype + " elements");
+    uint64_t bytes = element;
+    for (int64_t d : t.shape) {
+      if (d < 0) fail("negative dimension");
+      if (__builtin_mul_overflow(bytes, uint64_t(d), &bytes)) fail("dimensions whose product overflows 64 bits");
+    }
+    if (bytes != t.bytes)
+      fail(std::to_string(t.bytes) + " bytes of data for " + std::to_string(bytes / element) + " " + t.dtype + " elements");
     tensors_.emplace(name, std::move(t));
   }
+  // Tensors share no bytes: a file whose tensors overlap was not written by a safetensors writer.
+  std::vector<const SafeTensor*> by_offset;
+  for (const auto& [name, t] : tensors_)
+    if (t.bytes) by_offset.push_back(&t);
+  std::sort(by_offset.begin(), by_offset.end(), [](auto* a, auto* b) { return a->data < b->data; });
+  for (size_t i = 1; i < by_offset.size(); ++i)
+    if (by_offset[i - 1]->data + by_offset[i - 1]->bytes > by_offset[i]->data)
+      throw Error(path + ": tensors '" + by_offset[i - 1]->name + "' and '" + by_offset[i]->name + "' overlap");
 }
 
 SafetensorsFile::~SafetensorsFile() = default;

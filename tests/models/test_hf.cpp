@@ -301,4 +301,38 @@ TEST_CASE("a corrupt safetensors header is refused by name") {
   fs::remove(path);
 }
 
+TEST_CASE("corrupt safetensors files give errors naming the tensor and the problem") {
+  // The length, a header, then 32 bytes of data: "a" F32 [2, 2] at [0, 16), "b" at `b_offsets`.
+  auto bytes_of = [](const std::string& b_shape, const std::string& b_offsets) {
+    const std::string header = R"({"a":{"dtype":"F32","shape":[2,2],"data_offsets":[0,16]},"b":{"dtype":"F32","shape":)" +
+                               b_shape + R"(,"data_offsets":)" + b_offsets + "}}";
+    std::string bytes(8, '\0');
+    const uint64_t n = header.size();
+    std::memcpy(bytes.data(), &n, 8);
+    return bytes + header + std::string(32, '\1');
+  };
+  auto parse = [](const std::string& bytes) {
+    const TempFile f("corrupt.safetensors");
+    std::ofstream(f.path, std::ios::binary) << bytes;
+    try {
+      SafetensorsFile parsed(f.path);
+      return std::string("parsed");
+    } catch (const Error& e) {
+      return std::string(e.what());
+    }
+  };
+  const std::string good = bytes_of("[4]", "[16,32]");
+  CHECK(parse(good) == "parsed");
+  CHECK(parse(bytes_of("[4]", "[8,24]")).find("tensors 'a' and 'b' overlap") != std::string::npos);
+  CHECK(parse(bytes_of("[4294967296,4294967296]", "[16,32]")).find("tensor 'b': dimensions whose product overflows 64 bits") !=
+        std::string::npos);
+  CHECK(parse(bytes_of("[-4]", "[16,32]")).find("tensor 'b': negative dimension") != std::string::npos);
+  CHECK(parse(bytes_of("[5]", "[16,32]")).find("tensor 'b': 16 bytes of data for 5 F32 elements") != std::string::npos);
+  CHECK(parse(bytes_of("[4]", "[16,48]")).find("data lies past the end of the file") != std::string::npos);
+  for (size_t cut = 0; cut < good.size(); ++cut) {  // cut short anywhere: length, header or data
+    CAPTURE(cut);
+    CHECK(parse(good.substr(0, cut)) != "parsed");
+  }
+}
+
 TEST_SUITE_END();
