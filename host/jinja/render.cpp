@@ -110,6 +110,9 @@ Value arithmetic(const std::string& op, const Value& a, const Value& b, int line
 Value slice(const Value& v, const Value& start, const Value& stop, const Value& step, int line) {
   const int64_t n = v.is_string() ? int64_t(v.str().size()) : v.is_array() ? int64_t(v.array().size()) : -1;
   if (n < 0) fail(line, std::string("cannot slice ") + v.type_name());
+  for (const Value* x : {&start, &stop, &step})
+    if (!x->undefined() && !x->none() && !x->is_int())
+      fail(line, std::string("slice indices must be integers or None, not ") + x->type_name());
   const int64_t s = step.undefined() || step.none() ? 1 : step.integer();
   if (s == 0) fail(line, "slice step cannot be zero");
   auto bound = [&](const Value& x, int64_t fallback) {

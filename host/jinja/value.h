@@ -67,12 +67,14 @@ struct Value {
   bool is_object() const { return std::holds_alternative<std::shared_ptr<Object>>(v); }
   bool is_function() const { return std::holds_alternative<std::shared_ptr<Function>>(v); }
 
-  const std::string& str() const { return std::get<std::string>(v); }
-  int64_t integer() const { return std::get<int64_t>(v); }
-  double number() const { return is_int() ? double(integer()) : std::get<double>(v); }
-  Array& array() const { return *std::get<std::shared_ptr<Array>>(v); }
-  Object& object() const { return *std::get<std::shared_ptr<Object>>(v); }
-  Function& function() const { return *std::get<std::shared_ptr<Function>>(v); }
+  // The value as one type; another type is a TemplateError (a template may pass anything where
+  // a builtin expects a number), never std::bad_variant_access.
+  const std::string& str() const { return as<std::string>("a string"); }
+  int64_t integer() const { return as<int64_t>("an integer"); }
+  double number() const { return is_int() ? double(integer()) : as<double>("a number"); }
+  Array& array() const { return *as<std::shared_ptr<Array>>("a list"); }
+  Object& object() const { return *as<std::shared_ptr<Object>>("a dict"); }
+  Function& function() const { return *as<std::shared_ptr<Function>>("a function"); }
 
   bool truthy() const;
   // Python's str(): what {{ }} prints ("None", "True", 1.0 as "1.0"; undefined prints nothing).
@@ -84,7 +86,15 @@ struct Value {
   std::string to_json(int indent = -1) const;
   const char* type_name() const;  // for errors: "string", "list", ...
 
+
   bool operator==(const Value& other) const;  // Python's ==: 1 == 1.0, lists and dicts by value
+
+ private:
+  template <class T>
+  const T& as(const char* expected) const {
+    if (const T* p = std::get_if<T>(&v)) return *p;
+    throw TemplateError(std::string("expected ") + expected + ", not " + type_name());
+  }
 };
 
 struct Object {

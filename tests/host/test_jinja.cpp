@@ -113,6 +113,13 @@ TEST_CASE("templates: errors name the problem and the line") {
   for (int i = 0; i < 300; ++i) deep += "{% if true %}";
   for (int i = 0; i < 300; ++i) deep += "{% endif %}";
   CHECK_THROWS_WITH_AS(render(deep), doctest::Contains("nesting deeper"), TemplateError);
+  // Found by fuzz_jinja: a float slice index escaped as std::bad_variant_access.
+  CHECK_THROWS_WITH_AS(render("{{ [1, 2, 3][1.5:] }}"), doctest::Contains("slice indices must be integers or None, not float"),
+                       TemplateError);
+  CHECK_THROWS_WITH_AS(render("{{ 'abc'[:'x'] }}"), doctest::Contains("slice indices must be integers"), TemplateError);
+  // A builtin given another type than it reads fails the same way.
+  CHECK_THROWS_WITH_AS(render("{{ 2.5 | round('x') }}"), doctest::Contains("expected an integer, not string"), TemplateError);
+  CHECK_THROWS_WITH_AS(render("{{ 'a' | indent(1.5) }}"), doctest::Contains("expected an integer, not float"), TemplateError);
 }
 
 TEST_CASE("real chat templates render as @huggingface/jinja renders them") {
