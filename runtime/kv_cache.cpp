@@ -59,6 +59,10 @@ KvCache& KvCache::cross() {
 
 const KvCache& KvCache::cross() const { return const_cast<KvCache*>(this)->cross(); }
 
+uint64_t KvCache::bytes_in_use() const {
+  return bytes_per_entry() * uint64_t(size_) + (has_cross() ? cross().bytes_in_use() : 0);
+}
+
 void KvCache::check_layer(int layer) const {
   if (layer < 0 || layer >= config_.n_layers)
     throw Error("KV cache: layer " + std::to_string(layer) + " does not exist (" + std::to_string(config_.n_layers) + " layers)");

@@ -67,6 +67,10 @@ class KvCache {
   int64_t size() const { return size_; }
   int64_t capacity() const { return config_.capacity; }
   int64_t row_width() const { return int64_t(config_.n_kv_heads) * config_.head_dim; }
+  // Memory per entry over every layer (K and V rows), and what the entries held now take,
+  // the cross-attention part's included.
+  uint64_t bytes_per_entry() const { return 2 * uint64_t(config_.n_layers) * uint64_t(row_width()) * dtype_size(config_.dtype); }
+  uint64_t bytes_in_use() const;
   std::span<const int32_t> positions() const { return {positions_.data(), size_t(size_)}; }
   std::span<const int32_t> block_positions() const { return {block_positions_.data(), block_positions_.empty() ? 0 : size_t(size_)}; }
   bool two_d() const { return config_.rope && config_.rope->pairing == RopePairing::Glm2D; }

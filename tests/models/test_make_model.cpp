@@ -8,6 +8,8 @@
 #include <fstream>
 #include <iterator>
 
+#include <nlohmann/json.hpp>
+
 #include "models/gguf.h"
 #include "host/engine/session.h"
 #include "models/load.h"
@@ -84,6 +86,10 @@ TEST_CASE("vkllm bench --json reports prompt and generation speed with their spr
     CAPTURE(key);
     CHECK(out.find(key) != std::string::npos);
   }
+  // K/V memory: 2 layers x (K, V) x 2 kv heads x 16 dims of f32 a token; 8 + 4 tokens held.
+  const auto report = nlohmann::json::parse(out);
+  CHECK(report["kv_bytes_per_token"] == 2 * 2 * 2 * 16 * 4);
+  CHECK(report["kv_bytes_in_use"] == 12 * 2 * 2 * 2 * 16 * 4);
   const std::string overflow = std::string(VKLLM_CLI) + " bench -m " + path + " -p 60 -n 8 2>/dev/null";
   CHECK(std::system(overflow.c_str()) != 0);  // prompt + generated tokens exceed the context
   std::filesystem::remove(path);

@@ -92,6 +92,9 @@ void bench(const BenchOptions& o) {
     tg.push_back(o.generate / std::chrono::duration<double>(t2 - t1).count());
   }
   const std::string name = std::filesystem::path(o.model).filename().string();
+  // K/V memory: per token, and held at the end of a repetition (prompt and generated tokens).
+  const uint64_t kv_per_token = o.no_cache ? 0 : session.cache().bytes_per_entry();
+  const uint64_t kv_in_use = o.no_cache ? 0 : session.cache().bytes_in_use();
   const double steps = double(o.generate) * double(o.repetitions);
   const double submissions_per_step = double(submissions) / steps, allocations_per_step = double(allocations) / steps,
                dispatches_per_step = double(dispatches) / steps, weight_gbps = weight_bytes * mean(tg) * 1e-9;
@@ -99,9 +102,11 @@ void bench(const BenchOptions& o) {
     std::printf("{\"model\": \"%s\", \"device\": \"%s\", \"n_prompt\": %d, \"n_gen\": %d, \"repetitions\": %d, "
                 "\"load_s\": %.3f, \"pp_tps\": %.3f, \"pp_tps_sd\": %.3f, \"tg_tps\": %.3f, \"tg_tps_sd\": %.3f, "
                 "\"submissions_per_token\": %.2f, \"allocations_per_token\": %.2f, \"dispatches_per_token\": %.1f, "
-                "\"weight_bytes\": %.0f, \"tg_weight_gbps\": %.3f, \"no_cache\": %s}\n",
+                "\"weight_bytes\": %.0f, \"tg_weight_gbps\": %.3f, \"kv_bytes_per_token\": %llu, \"kv_bytes_in_use\": %llu, "
+                "\"no_cache\": %s}\n",
                 name.c_str(), dev.info().name.c_str(), o.prompt, o.generate, o.repetitions, load_s, mean(pp), stddev(pp),
                 mean(tg), stddev(tg), submissions_per_step, allocations_per_step, dispatches_per_step, weight_bytes, weight_gbps,
+                static_cast<unsigned long long>(kv_per_token), static_cast<unsigned long long>(kv_in_use),
                 o.no_cache ? "true" : "false");
     return;
   }
@@ -115,8 +120,9 @@ void bench(const BenchOptions& o) {
     std::printf("| %-28s | %-32.32s | %8s | %10.2f ± %5.2f |\n", name.c_str(), dev.info().name.c_str(), test, mean(*v), stddev(*v));
   std::fprintf(stderr,
                "load %.2f s, %d repetitions; per generated token %.2f queue submissions, %.2f allocations, %.1f dispatches; "
-               "weights %.1f MB, read at %.2f GB/s in generation\n",
-               load_s, o.repetitions, submissions_per_step, allocations_per_step, dispatches_per_step, weight_bytes * 1e-6, weight_gbps);
+               "weights %.1f MB, read at %.2f GB/s in generation; K/V %s/token, %s in use at the end\n",
+               load_s, o.repetitions, submissions_per_step, allocations_per_step, dispatches_per_step, weight_bytes * 1e-6, weight_gbps,
+               human_bytes(kv_per_token).c_str(), human_bytes(kv_in_use).c_str());
 }
 
 }  // namespace

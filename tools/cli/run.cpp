@@ -130,9 +130,12 @@ void run(RunOptions o) {
                                                                          : "token limit";
   const double tg_s = result.generate_seconds;
   const std::string reuse = o.prompt_cache.empty() ? "" : " (" + std::to_string(reused) + " from " + o.prompt_cache + ")";
-  std::fprintf(stderr, "vkllm: load %.2f s | prompt %zu tokens%s, %.2f tokens/s | generated %zu tokens, %.2f tokens/s | %s | seed %u%s\n",
+  const std::string kv = o.no_cache ? "no cache"
+                                    : "K/V " + human_bytes(session.cache().bytes_per_entry()) + "/token, " +
+                                          human_bytes(session.cache().bytes_in_use()) + " in use";
+  std::fprintf(stderr, "vkllm: load %.2f s | prompt %zu tokens%s, %.2f tokens/s | generated %zu tokens, %.2f tokens/s | %s | %s | seed %u\n",
                load_s, whole_prompt.size(), reuse.c_str(), double(prompt.size()) / result.prompt_seconds, result.tokens.size(),
-               tg_s > 0 ? double(result.tokens.size()) / tg_s : 0.0, why, o.sampling.seed, o.no_cache ? " | no cache" : "");
+               tg_s > 0 ? double(result.tokens.size()) / tg_s : 0.0, why, kv.c_str(), o.sampling.seed);
 }
 
 }  // namespace
