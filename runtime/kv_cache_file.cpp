@@ -247,8 +247,6 @@ CacheFileContents read_cache_file(const std::string& path, const CacheFileTarget
   const Header h = check_file(path, target);
   Reader in(path, sizeof h);
   CacheFileContents c;
-  c.entries = h.entries;
-  c.cross_entries = h.cross_entries;
   c.positions = in.ints(h.entries);
   c.block_positions = in.ints((h.flags & kFlagTwoD) ? h.entries : 0);
   c.cross_positions = in.ints(h.cross_entries);
@@ -272,10 +270,10 @@ CacheFileRecord load_cache_file(const std::string& path, KvCache& cache, uint64_
       for (const Tensor* t : {&k, &v}) device.upload(*t, in.bytes(entries * row).data());
     };
   };
-  cache.assign(file.positions, file.block_positions, fill(file.entries));
+  cache.assign(file.positions, file.block_positions, fill(file.positions.size()));
   if (cache.has_cross()) {
     try {
-      cache.cross().assign(file.cross_positions, {}, fill(file.cross_entries));
+      cache.cross().assign(file.cross_positions, {}, fill(file.cross_positions.size()));
     } catch (...) {
       cache.clear();
       throw;

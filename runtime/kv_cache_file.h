@@ -56,7 +56,6 @@ std::optional<CacheFileTarget> cache_file_declared(const std::string& path);
 struct CacheFileContents {
   std::vector<int32_t> positions, block_positions, cross_positions;
   CacheFileRecord record;
-  uint64_t entries = 0, cross_entries = 0;
   uint64_t rows_offset = 0;  // where the K/V rows start in the file
 };
 CacheFileContents read_cache_file(const std::string& path, const CacheFileTarget& target);
