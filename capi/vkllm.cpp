@@ -238,6 +238,7 @@ vkllm_sequence_options vkllm_sequence_default_options(void) {
   vkllm_sequence_options o{};
   o.struct_size = sizeof o;
   o.kv_type = VKLLM_KV_F32;
+  o.v_type = VKLLM_KV_AS_K;
   return o;
 }
 
@@ -247,11 +248,14 @@ vkllm_status vkllm_sequence_create(vkllm_model* model, const vkllm_sequence_opti
     *sequence = nullptr;
     const vkllm_sequence_options o = options_or_default(options, vkllm_sequence_default_options(), "vkllm_sequence_options");
     check_arg(o.context >= 0 && o.encoder_context >= 0, "vkllm_sequence_options: contexts must not be negative");
-    check_arg(o.kv_type == VKLLM_KV_F32 || o.kv_type == VKLLM_KV_F16, "vkllm_sequence_options.kv_type is neither F32 nor F16");
+    constexpr vkllm::DType kTypes[] = {vkllm::DType::F32, vkllm::DType::F16, vkllm::DType::Q8_0, vkllm::DType::Q4_0};
+    check_arg(o.kv_type >= VKLLM_KV_F32 && o.kv_type <= VKLLM_KV_Q4_0, "vkllm_sequence_options.kv_type is not a vkllm_kv_type");
+    check_arg(o.v_type >= VKLLM_KV_AS_K && o.v_type <= VKLLM_KV_Q4_0, "vkllm_sequence_options.v_type is not a vkllm_kv_type");
     vkllm::Model& m = *model->loaded.model;
-    const vkllm::SessionOptions s{.context = o.context,
-                                  .encoder_context = m.encoder_decoder() ? o.encoder_context : 0,
-                                  .kv_type = o.kv_type == VKLLM_KV_F16 ? vkllm::DType::F16 : vkllm::DType::F32};
+    const vkllm::SessionOptions s{
+        .context = o.context,
+        .encoder_context = m.encoder_decoder() ? o.encoder_context : 0,
+        .kv_types = {kTypes[o.kv_type], kTypes[o.v_type == VKLLM_KV_AS_K ? o.kv_type : o.v_type]}};
     *sequence = new vkllm_sequence{model, std::make_unique<vkllm::Session>(m, s)};
   });
 }

@@ -110,13 +110,23 @@ vkllm_status vkllm_detokenize(const vkllm_model* model, const int32_t* tokens, s
 
 /* ---- Sequences: one KV cache each ---- */
 
-typedef enum vkllm_kv_type { VKLLM_KV_F32 = 0, VKLLM_KV_F16 = 1 } vkllm_kv_type;
+/* How cached K and V rows are stored. F16 where the device stores 16-bit values, else F32;
+ * Q8_0 and Q4_0 (blocks of 32 values with an f16 scale; 8.5 and 4.5 bits a value) need the
+ * model's kv heads x head_dim to be a multiple of 32. VKLLM_KV_AS_K: V takes K's type. */
+typedef enum vkllm_kv_type {
+  VKLLM_KV_AS_K = -1,
+  VKLLM_KV_F32 = 0,
+  VKLLM_KV_F16 = 1,
+  VKLLM_KV_Q8_0 = 2,
+  VKLLM_KV_Q4_0 = 3
+} vkllm_kv_type;
 
 typedef struct vkllm_sequence_options {
   size_t struct_size;      /* sizeof(vkllm_sequence_options) */
   int64_t context;         /* tokens the sequence may hold; 0: the model's context */
   int64_t encoder_context; /* encoder-decoder models: the longest encoder input; 0: the model's */
-  vkllm_kv_type kv_type;   /* F16 where the device stores 16-bit values, else F32 */
+  vkllm_kv_type kv_type;   /* K's storage type, and V's unless v_type says otherwise (default F32) */
+  vkllm_kv_type v_type;    /* V's storage type; default VKLLM_KV_AS_K */
 } vkllm_sequence_options;
 
 vkllm_sequence_options vkllm_sequence_default_options(void);

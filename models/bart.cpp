@@ -32,9 +32,9 @@ BartModel::BartModel(Device& device, BartConfig config, BartWeights weights)
                   " positions (" + std::to_string(config_.context + kPositionOffset) + " expected)");
 }
 
-KvCacheConfig BartModel::cache_config(int64_t capacity, DType dtype) const {
+KvCacheConfig BartModel::cache_config(int64_t capacity, KvTypes types) const {
   // Learned positions: cached keys cannot be moved, as in GPT-2.
-  KvCacheConfig c = cache_shape(config_.n_decoder_layers, capacity, config_.n_heads, config_.head_dim(), dtype, std::nullopt);
+  KvCacheConfig c = cache_shape(config_.n_decoder_layers, capacity, config_.n_heads, config_.head_dim(), types, std::nullopt);
   c.cross_capacity = config_.context;
   return c;
 }

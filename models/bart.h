@@ -76,7 +76,7 @@ class BartModel : public EncoderDecoderModel {
  public:
   BartModel(Device& device, BartConfig config, BartWeights weights);
   const BartConfig& config() const { return config_; }
-  KvCacheConfig cache_config(int64_t capacity, DType dtype = DType::F32) const override;
+  KvCacheConfig cache_config(int64_t capacity, KvTypes types = {}) const override;
   std::vector<int32_t> decoder_prompt() const override;
 
  private:

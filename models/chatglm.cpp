@@ -41,8 +41,8 @@ ChatGlmModel::ChatGlmModel(Device& device, ChatGlmConfig config, ChatGlmWeights 
   rope_table_ = RopeTable::build(device, config_.rope(), 0, config_.context);
 }
 
-KvCacheConfig ChatGlmModel::cache_config(int64_t capacity, DType dtype) const {
-  return cache_shape(config_.n_layers, capacity, config_.n_heads, config_.head_dim(), dtype, config_.rope());
+KvCacheConfig ChatGlmModel::cache_config(int64_t capacity, KvTypes types) const {
+  return cache_shape(config_.n_layers, capacity, config_.n_heads, config_.head_dim(), types, config_.rope());
 }
 
 PositionPlan ChatGlmModel::plan_positions(std::span<const int32_t> held, std::span<const int32_t> added, int32_t offset) const {

@@ -47,7 +47,7 @@ class ChatGlmModel : public Model {
  public:
   ChatGlmModel(Device& device, ChatGlmConfig config, ChatGlmWeights weights);
   const ChatGlmConfig& config() const { return config_; }
-  KvCacheConfig cache_config(int64_t capacity, DType dtype = DType::F32) const override;
+  KvCacheConfig cache_config(int64_t capacity, KvTypes types = {}) const override;
   // Tokens up to BOS form the bidirectional prefix at positions 0, 1, ...; BOS and every token
   // after it take the [gMASK] position, with block positions 1, 2, 3, ...
   PositionPlan plan_positions(std::span<const int32_t> held, std::span<const int32_t> added, int32_t offset = 0) const override;

@@ -34,15 +34,15 @@ GemmaRope GemmaRope::build(Device& device, const GemmaConfig& c) {
   return r;
 }
 
-KvCacheConfig gemma_cache_config(const GemmaConfig& g, int64_t capacity, DType dtype) {
-  KvCacheConfig c = Model::cache_shape(g.n_layers, capacity, g.n_kv_heads, g.head_dim, dtype, g.rope);
+KvCacheConfig gemma_cache_config(const GemmaConfig& g, int64_t capacity, KvTypes types) {
+  KvCacheConfig c = Model::cache_shape(g.n_layers, capacity, g.n_kv_heads, g.head_dim, types, g.rope);
   c.sliding_window = g.sliding_window;
   if (g.sliding_rope != g.rope)  // reposition re-rotates each layer with its own
     for (int l = 0; l < g.n_layers; ++l) c.layer_rope.push_back(g.layer_rope(l));
   return c;
 }
 
-KvCacheConfig GemmaModel::cache_config(int64_t capacity, DType dtype) const { return gemma_cache_config(config_, capacity, dtype); }
+KvCacheConfig GemmaModel::cache_config(int64_t capacity, KvTypes types) const { return gemma_cache_config(config_, capacity, types); }
 
 namespace gemma_block {
 

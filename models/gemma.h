@@ -85,13 +85,13 @@ struct GemmaRope {
 };
 // A Gemma stack's KV cache: its windows, and each layer's RoPE where the bases differ, which
 // reposition re-applies.
-KvCacheConfig gemma_cache_config(const GemmaConfig& c, int64_t capacity, DType dtype);
+KvCacheConfig gemma_cache_config(const GemmaConfig& c, int64_t capacity, KvTypes types);
 
 class GemmaModel : public Model {
  public:
   GemmaModel(Device& device, std::string arch, GemmaConfig config, GemmaWeights weights);
   const GemmaConfig& config() const { return config_; }
-  KvCacheConfig cache_config(int64_t capacity, DType dtype = DType::F32) const override;
+  KvCacheConfig cache_config(int64_t capacity, KvTypes types = {}) const override;
   bool batches_sequences() const override { return true; }
 
  private:

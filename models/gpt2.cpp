@@ -30,9 +30,9 @@ Gpt2Model::Gpt2Model(Device& device, Gpt2Config config, Gpt2Weights weights)
                 std::to_string(config_.context));
 }
 
-KvCacheConfig Gpt2Model::cache_config(int64_t capacity, DType dtype) const {
+KvCacheConfig Gpt2Model::cache_config(int64_t capacity, KvTypes types) const {
   // No rotary embedding: positions live in the embedding, so cached keys cannot be moved.
-  return cache_shape(config_.n_layers, capacity, config_.n_heads, config_.head_dim(), dtype, std::nullopt);
+  return cache_shape(config_.n_layers, capacity, config_.n_heads, config_.head_dim(), types, std::nullopt);
 }
 
 void Gpt2Model::record(Step& s, KvCache&, int64_t n) {

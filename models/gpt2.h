@@ -44,7 +44,7 @@ class Gpt2Model : public Model {
  public:
   Gpt2Model(Device& device, Gpt2Config config, Gpt2Weights weights);
   const Gpt2Config& config() const { return config_; }
-  KvCacheConfig cache_config(int64_t capacity, DType dtype = DType::F32) const override;
+  KvCacheConfig cache_config(int64_t capacity, KvTypes types = {}) const override;
   bool batches_sequences() const override { return true; }
 
  private:

@@ -36,8 +36,8 @@ LlamaModel::LlamaModel(Device& device, LlamaConfig config, LlamaWeights weights,
   rope_table_ = RopeTable::build(device, config_.rope, 0, config_.context);
 }
 
-KvCacheConfig LlamaModel::cache_config(int64_t capacity, DType dtype) const {
-  KvCacheConfig c = cache_shape(config_.n_layers, capacity, config_.n_kv_heads, config_.head_dim(), dtype, config_.rope);
+KvCacheConfig LlamaModel::cache_config(int64_t capacity, KvTypes types) const {
+  KvCacheConfig c = cache_shape(config_.n_layers, capacity, config_.n_kv_heads, config_.head_dim(), types, config_.rope);
   c.sliding_window = config_.sliding_window;
   return c;
 }

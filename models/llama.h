@@ -56,7 +56,7 @@ class LlamaModel : public Model {
  public:
   LlamaModel(Device& device, LlamaConfig config, LlamaWeights weights, std::string arch = "llama");
   const LlamaConfig& config() const { return config_; }
-  KvCacheConfig cache_config(int64_t capacity, DType dtype = DType::F32) const override;
+  KvCacheConfig cache_config(int64_t capacity, KvTypes types = {}) const override;
   bool batches_sequences() const override { return true; }
 
  private:

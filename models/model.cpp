@@ -13,14 +13,14 @@ Model::Model(Device& device, std::string arch, int vocab, int context)
 
 Model::~Model() = default;
 
-KvCacheConfig Model::cache_shape(int n_layers, int64_t capacity, int n_kv_heads, int head_dim, DType dtype,
+KvCacheConfig Model::cache_shape(int n_layers, int64_t capacity, int n_kv_heads, int head_dim, KvTypes types,
                                  std::optional<RopeConfig> rope) {
   KvCacheConfig c;
   c.n_layers = n_layers;
   c.capacity = capacity;
   c.n_kv_heads = n_kv_heads;
   c.head_dim = head_dim;
-  c.dtype = dtype;
+  c.types = types;
   c.rope = std::move(rope);
   return c;
 }
@@ -33,8 +33,8 @@ void Model::check_tokens(std::span<const int32_t> tokens) const {
       throw Error(arch_ + ": token id " + std::to_string(t) + " is " + refused_.second);
 }
 
-KvCacheConfig Model::cache_config(int64_t capacity, int64_t encoder_capacity, DType dtype) const {
-  KvCacheConfig c = cache_config(capacity, dtype);
+KvCacheConfig Model::cache_config(int64_t capacity, int64_t encoder_capacity, KvTypes types) const {
+  KvCacheConfig c = cache_config(capacity, types);
   if (encoder_capacity == 0) return c;
   if (!encoder_decoder()) throw Error(arch_ + " is a decoder-only model: it has no encoder input to make room for");
   if (encoder_capacity < 0 || encoder_capacity > c.cross_capacity)
@@ -255,7 +255,7 @@ std::vector<float> Model::forward_batch(std::span<const SequenceRows> sequences)
   for (size_t i = 0; i < sequences.size(); ++i) {
     const SequenceRows& q = sequences[i];
     const KvCacheConfig& c = q.cache->config();
-    if (c.n_layers != shape.n_layers || c.n_kv_heads != shape.n_kv_heads || c.head_dim != shape.head_dim || c.dtype != shape.dtype ||
+    if (c.n_layers != shape.n_layers || c.n_kv_heads != shape.n_kv_heads || c.head_dim != shape.head_dim || c.types != shape.types ||
         c.sliding_window != shape.sliding_window)
       throw Error(arch_ + ": the sequences of a batch need caches of one shape");
     for (size_t j = 0; j < i; ++j)

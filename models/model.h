@@ -102,10 +102,10 @@ class Model {
 
   // A cache shaped for this model (its RoPE, if any, is what reposition re-applies); an
   // encoder-decoder model's has room for its longest encoder input.
-  virtual KvCacheConfig cache_config(int64_t capacity, DType dtype = DType::F32) const = 0;
+  virtual KvCacheConfig cache_config(int64_t capacity, KvTypes types = {}) const = 0;
   // The same with room for encoder inputs of up to encoder_capacity tokens (0: the longest):
   // models that read 128k-token inputs need not hold that much cross-attention K/V for a short one.
-  KvCacheConfig cache_config(int64_t capacity, int64_t encoder_capacity, DType dtype) const;
+  KvCacheConfig cache_config(int64_t capacity, int64_t encoder_capacity, KvTypes types) const;
   int64_t encoder_context() const { return cache_config(1).cross_capacity; }  // 0: decoder-only
 
   // Appends the tokens at `positions` to the cache and returns the logits of the output rows
@@ -126,7 +126,7 @@ class Model {
   static constexpr size_t kMaxBatchSequences = 32;
   std::vector<float> forward_batch(std::span<const SequenceRows> sequences);
 
-  static KvCacheConfig cache_shape(int n_layers, int64_t capacity, int n_kv_heads, int head_dim, DType dtype,
+  static KvCacheConfig cache_shape(int n_layers, int64_t capacity, int n_kv_heads, int head_dim, KvTypes types,
                                    std::optional<RopeConfig> rope);
 
  protected:

@@ -35,8 +35,8 @@ T5Model::T5Model(Device& device, T5Config config, T5Weights weights)
   decoder_buckets_ = bucket_table(device, config_, false);
 }
 
-KvCacheConfig T5Model::cache_config(int64_t capacity, DType dtype) const {
-  KvCacheConfig c = cache_shape(config_.n_decoder_layers, capacity, config_.n_heads, config_.head_dim, dtype, std::nullopt);
+KvCacheConfig T5Model::cache_config(int64_t capacity, KvTypes types) const {
+  KvCacheConfig c = cache_shape(config_.n_decoder_layers, capacity, config_.n_heads, config_.head_dim, types, std::nullopt);
   c.cross_capacity = config_.context;  // the longest encoder input
   return c;
 }

@@ -65,7 +65,7 @@ class T5Model : public EncoderDecoderModel {
  public:
   T5Model(Device& device, T5Config config, T5Weights weights);
   const T5Config& config() const { return config_; }
-  KvCacheConfig cache_config(int64_t capacity, DType dtype = DType::F32) const override;
+  KvCacheConfig cache_config(int64_t capacity, KvTypes types = {}) const override;
 
  private:
   Tensor record_encoder(const EncoderPass& p) override;

@@ -25,8 +25,8 @@ T5GemmaEncoderModel::T5GemmaEncoderModel(Device& device, std::string arch, Gemma
   decoder_rope_ = GemmaRope::build(device, decoder_);
 }
 
-KvCacheConfig T5GemmaEncoderModel::cache_config(int64_t capacity, DType dtype) const {
-  KvCacheConfig k = gemma_cache_config(decoder_, capacity, dtype);
+KvCacheConfig T5GemmaEncoderModel::cache_config(int64_t capacity, KvTypes types) const {
+  KvCacheConfig k = gemma_cache_config(decoder_, capacity, types);
   k.cross_capacity = encoder_.context;
   return k;
 }

@@ -32,7 +32,7 @@ class T5GemmaEncoderModel : public EncoderDecoderModel {
  public:
   const GemmaConfig& encoder_config() const { return encoder_; }
   const GemmaConfig& decoder_config() const { return decoder_; }
-  KvCacheConfig cache_config(int64_t capacity, DType dtype = DType::F32) const final;
+  KvCacheConfig cache_config(int64_t capacity, KvTypes types = {}) const final;
 
   // A sliding encoder layer's window w as the keys it sees up to the query (its own
   // included) and after it.

@@ -16,8 +16,14 @@ KvCache::KvCache(Device& device, KvCacheConfig config) : device_(device), config
   id_ = next_id++;
   if (config_.n_layers <= 0 || config_.capacity <= 0 || config_.n_kv_heads <= 0 || config_.head_dim <= 0)
     throw Error("KV cache: layers, capacity, kv heads and head_dim must be positive");
-  if (config_.dtype != DType::F32 && config_.dtype != DType::F16) throw Error("KV cache: storage must be f32 or f16");
-  if (config_.dtype == DType::F16 && !device.caps().f16_storage) config_.dtype = DType::F32;
+  for (DType* t : {&config_.types.k, &config_.types.v}) {
+    if (*t != DType::F32 && *t != DType::F16 && !block_rows(*t))
+      throw Error(std::string("KV cache: rows are stored as f32, f16, q8_0 or q4_0, not ") + dtype_name(*t));
+    if (block_rows(*t) && row_width() % 32 != 0)
+      throw Error(std::string("KV cache: ") + dtype_name(*t) + " rows need kv heads x head_dim to be a multiple of 32, not " +
+                  std::to_string(row_width()));
+    if (*t == DType::F16 && !device.caps().f16_storage) *t = DType::F32;
+  }
   if (config_.rope) {
     config_.rope->validate();
     if (config_.rope->head_dim != config_.head_dim) throw Error("KV cache: RoPE head_dim differs from the cache's");
@@ -34,15 +40,15 @@ KvCache::KvCache(Device& device, KvCacheConfig config) : device_(device), config
   if (!config_.sliding_window.empty() && int(config_.sliding_window.size()) != config_.n_layers)
     throw Error("KV cache: sliding_window needs one entry per layer");
   for (int l = 0; l < config_.n_layers; ++l) {
-    k_.push_back(device.tensor(config_.dtype, config_.capacity, row_width(), "kv cache K"));
-    v_.push_back(device.tensor(config_.dtype, config_.capacity, row_width(), "kv cache V"));
+    k_.push_back(device.tensor(config_.types.k, config_.capacity, row_units(config_.types.k, row_width()), "kv cache K"));
+    v_.push_back(device.tensor(config_.types.v, config_.capacity, row_units(config_.types.v, row_width()), "kv cache V"));
   }
   positions_.resize(size_t(config_.capacity));
   if (two_d()) block_positions_.resize(size_t(config_.capacity));
   slot_positions_ = device.tensor(DType::I32, 1, config_.capacity, "kv cache positions");
   if (config_.cross_capacity < 0) throw Error("KV cache: negative cross-attention capacity");
   if (config_.cross_capacity > 0) {
-    KvCacheConfig cross{config_.n_layers, config_.cross_capacity, config_.n_kv_heads, config_.head_dim, config_.dtype};
+    KvCacheConfig cross{config_.n_layers, config_.cross_capacity, config_.n_kv_heads, config_.head_dim, config_.types};
     cross_ = std::make_unique<KvCache>(device, cross);
   }
 }
@@ -58,6 +64,14 @@ KvCache& KvCache::cross() {
 }
 
 const KvCache& KvCache::cross() const { return const_cast<KvCache*>(this)->cross(); }
+
+std::string KvTypes::describe() const {
+  return k == v ? dtype_name(k) : std::string("K ") + dtype_name(k) + ", V " + dtype_name(v);
+}
+
+uint64_t KvCache::bytes_per_entry() const {
+  return uint64_t(config_.n_layers) * (k_[0].row_bytes() * (k_anchor_.empty() ? 1 : 2) + v_[0].row_bytes());
+}
 
 uint64_t KvCache::bytes_in_use() const {
   return bytes_per_entry() * uint64_t(size_) + (has_cross() ? cross().bytes_in_use() : 0);
@@ -118,6 +132,7 @@ int64_t KvCache::reserve(std::span<const int32_t> positions, std::span<const int
     if (p < 0) throw Error("KV cache: negative position " + std::to_string(p));
   const int64_t first = size_;
   std::copy(positions.begin(), positions.end(), positions_.begin() + first);
+  if (!anchored_.empty()) std::fill_n(anchored_.begin() + first, n, uint8_t(0));
   if (two_d()) std::copy(block_positions.begin(), block_positions.end(), block_positions_.begin() + first);
   size_ += n;
   return first;
@@ -181,24 +196,33 @@ void KvCache::select(std::span<const int64_t> slots) {
   Tensor idx = device_.tensor(DType::I32, 1, n, "select indices");
   device_.upload(idx, indices.data());
   // Gather into scratch, then copy back: an in-place gather would read rows it has overwritten.
+  std::vector<const Tensor*> tensors;
+  for (int l = 0; l < config_.n_layers; ++l) {
+    tensors.push_back(&k_[size_t(l)]);
+    tensors.push_back(&v_[size_t(l)]);
+    if (!k_anchor_.empty()) tensors.push_back(&k_anchor_[size_t(l)]);
+  }
   std::vector<Tensor> scratch;
   Graph g(device_);
-  for (int l = 0; l < config_.n_layers; ++l)
-    for (const Tensor* t : {&k_[size_t(l)], &v_[size_t(l)]}) {
-      scratch.push_back(device_.tensor(config_.dtype, n, row_width(), "select scratch"));
-      ops::gather_rows(g, *t, idx, scratch.back());
-    }
-  for (int l = 0, i = 0; l < config_.n_layers; ++l)
-    for (const Tensor* t : {&k_[size_t(l)], &v_[size_t(l)]}) ops::copy_rows(g, scratch[size_t(i++)], *t, 0);
+  for (const Tensor* t : tensors) {
+    scratch.push_back(device_.tensor(t->dtype, n, t->cols, "select scratch"));
+    ops::gather_rows(g, *t, idx, scratch.back());
+  }
+  for (size_t i = 0; i < tensors.size(); ++i) ops::copy_rows(g, scratch[i], *tensors[i], 0);
   g.run();
 
-  std::vector<int32_t> pos(static_cast<size_t>(n)), block(two_d() ? static_cast<size_t>(n) : 0);
-  for (int64_t i = 0; i < n; ++i) {
-    pos[size_t(i)] = positions_[size_t(slots[size_t(i)])];
-    if (two_d()) block[size_t(i)] = block_positions_[size_t(slots[size_t(i)])];
-  }
-  std::copy(pos.begin(), pos.end(), positions_.begin());
-  std::copy(block.begin(), block.end(), block_positions_.begin());
+  // The host's per-slot vectors follow the rows.
+  auto permute = [&](std::vector<auto>& v) {
+    if (v.empty()) return;
+    std::vector<std::decay_t<decltype(v[0])>> kept(static_cast<size_t>(n));
+    for (int64_t i = 0; i < n; ++i) kept[size_t(i)] = v[size_t(slots[size_t(i)])];
+    std::copy(kept.begin(), kept.end(), v.begin());
+  };
+  permute(positions_);
+  permute(block_positions_);
+  permute(anchored_);
+  permute(anchor_delta_);
+  permute(anchor_block_delta_);
   size_ = n;
   upload_positions();
 }
@@ -221,6 +245,7 @@ void KvCache::assign(std::span<const int32_t> positions, std::span<const int32_t
   try {
     const int64_t n = size_;
     for (int l = 0; l < config_.n_layers; ++l) fill(l, k_[size_t(l)].slice_rows(0, n), v_[size_t(l)].slice_rows(0, n));
+    // reserve() left the new slots unanchored: the loaded keys are the anchors of later shifts.
   } catch (...) {
     size_ = 0;
     throw;
@@ -249,16 +274,45 @@ void KvCache::reposition(int64_t first, int64_t count, int32_t delta, int32_t bl
       throw Error("KV cache: reposition by " + std::to_string(delta) + " would move slot " + std::to_string(i) +
                   " to a negative position");
   if (count == 0 || (delta == 0 && block_delta == 0)) return;
-  // One delta table per distinct RoPE among the layers.
+  Graph g(device_);
+  if (anchors_keys()) {
+    anchor(g, first, count);
+    for (int64_t i = first; i < first + count; ++i) {
+      anchor_delta_[size_t(i)] += delta;
+      anchor_block_delta_[size_t(i)] += block_delta;
+    }
+  }
+  // Each layer's keys re-rotated: f32 ones in place by the delta; others from their anchors by
+  // each slot's total delta (ops::rope takes it as the slot's position), through f32 scratch.
   std::vector<RopeTable> tables;
   tables.reserve(size_t(config_.n_layers));  // the graph binds them: no reallocation
-  Graph g(device_);
+  Tensor totals, scratch;
+  int32_t lo = 0, hi = 0;
+  if (anchors_keys()) {
+    const auto d = std::span(anchor_delta_).subspan(size_t(first), size_t(count));
+    const auto b = std::span(anchor_block_delta_).subspan(size_t(first), size_t(count));
+    std::vector<int32_t> rows(d.begin(), d.end());
+    if (two_d()) rows.insert(rows.end(), b.begin(), b.end());
+    lo = *std::min_element(rows.begin(), rows.end());
+    hi = *std::max_element(rows.begin(), rows.end());
+    totals = device_.tensor(DType::I32, two_d() ? 2 : 1, count, "reposition deltas");
+    device_.upload(totals, rows.data());
+    scratch = device_.tensor(DType::F32, count, row_width(), "reposition scratch");  // one for every layer in turn
+  }
   for (int l = 0; l < config_.n_layers; ++l) {
     const RopeConfig& r = rope(l);
     auto it = std::find_if(tables.begin(), tables.end(), [&](const RopeTable& t) { return t.config == r; });
-    if (it == tables.end()) it = tables.insert(tables.end(), RopeTable::delta(device_, r, delta, block_delta));
+    if (it == tables.end())
+      it = tables.insert(tables.end(), anchors_keys() ? RopeTable::build(device_, r, lo, int64_t(hi) - lo + 1, true)
+                                                      : RopeTable::delta(device_, r, delta, block_delta));
     const Tensor rows = k_[size_t(l)].slice_rows(first, count);
-    ops::rope_shift(g, rows, rows, config_.n_kv_heads, *it);
+    if (anchors_keys()) {
+      ops::copy_rows(g, k_anchor_[size_t(l)].slice_rows(first, count), scratch, 0);
+      ops::rope(g, scratch, scratch, config_.n_kv_heads, *it, totals);
+      ops::copy_rows(g, scratch, rows, 0);
+    } else {
+      ops::rope_shift(g, rows, rows, config_.n_kv_heads, *it);
+    }
   }
   g.run();
   for (int64_t i = first; i < first + count; ++i) {
@@ -268,19 +322,54 @@ void KvCache::reposition(int64_t first, int64_t count, int32_t delta, int32_t bl
   upload_positions();
 }
 
+// Makes the keys of slots [first, first + count) that have no anchor yet their own anchors
+// (their stored keys, as appended or loaded).
+void KvCache::allocate_anchors() {
+  if (!k_anchor_.empty()) return;
+  for (const Tensor& k : k_) k_anchor_.push_back(device_.tensor(k.dtype, k.rows, k.cols, "kv cache K anchor"));
+  anchored_.assign(size_t(config_.capacity), 0);
+  anchor_delta_.assign(size_t(config_.capacity), 0);
+  anchor_block_delta_.assign(size_t(config_.capacity), 0);
+}
+
+void KvCache::anchor(Graph& g, int64_t first, int64_t count) {
+  allocate_anchors();
+  for (int64_t i = first; i < first + count;) {
+    if (anchored_[size_t(i)]) {
+      ++i;
+      continue;
+    }
+    int64_t end = i;
+    while (end < first + count && !anchored_[size_t(end)]) {
+      anchored_[size_t(end)] = 1;
+      anchor_delta_[size_t(end)] = anchor_block_delta_[size_t(end)] = 0;
+      ++end;
+    }
+    for (int l = 0; l < config_.n_layers; ++l)
+      ops::copy_rows(g, k_[size_t(l)].slice_rows(i, end - i), k_anchor_[size_t(l)], uint32_t(i));
+    i = end;
+  }
+}
+
 void KvCache::copy_to(KvCache& dst) const {
   const auto& a = config_;
   const auto& b = dst.config_;
-  if (a.n_layers != b.n_layers || a.n_kv_heads != b.n_kv_heads || a.head_dim != b.head_dim || a.dtype != b.dtype ||
+  if (a.n_layers != b.n_layers || a.n_kv_heads != b.n_kv_heads || a.head_dim != b.head_dim || a.types != b.types ||
       b.capacity < size_ || has_cross() != dst.has_cross())
     throw Error("KV cache: copy needs a destination of the same shape and type with room for " + std::to_string(size_) +
                 " slots");
   if (cross_) cross_->copy_to(*dst.cross_);
+  if (!k_anchor_.empty()) dst.allocate_anchors();
+  dst.anchored_.assign(dst.anchored_.size(), 0);
+  std::copy_n(anchored_.begin(), anchored_.empty() ? 0 : size_, dst.anchored_.begin());
+  std::copy_n(anchor_delta_.begin(), anchor_delta_.empty() ? 0 : size_, dst.anchor_delta_.begin());
+  std::copy_n(anchor_block_delta_.begin(), anchor_block_delta_.empty() ? 0 : size_, dst.anchor_block_delta_.begin());
   if (size_ > 0) {
     Graph g(device_);
     for (int l = 0; l < a.n_layers; ++l) {
       ops::copy_rows(g, k_[size_t(l)].slice_rows(0, size_), dst.k_[size_t(l)], 0);
       ops::copy_rows(g, v_[size_t(l)].slice_rows(0, size_), dst.v_[size_t(l)], 0);
+      if (!k_anchor_.empty()) ops::copy_rows(g, k_anchor_[size_t(l)].slice_rows(0, size_), dst.k_anchor_[size_t(l)], 0);
     }
     g.run();
   }
@@ -298,7 +387,7 @@ std::unique_ptr<KvCache> KvCache::fork() const {
 
 std::vector<uint8_t> KvCache::read(const Tensor& t, int64_t first, int64_t count) const {
   check_range(first, count, "reading");
-  std::vector<uint8_t> out(size_t(count * row_width()) * dtype_size(t.dtype));
+  std::vector<uint8_t> out(size_t(count) * t.row_bytes());
   if (count) device_.download(t.slice_rows(first, count), out.data());
   return out;
 }

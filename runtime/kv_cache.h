@@ -15,6 +15,7 @@
 #include <memory>
 #include <optional>
 #include <span>
+#include <string>
 #include <vector>
 
 #include "runtime/rope.h"
@@ -25,13 +26,24 @@ namespace vkllm {
 class Device;
 class Graph;
 
+// The storage types of a cache's K rows and V rows, each F32, F16 (which needs 16-bit storage
+// buffers, Capabilities::f16_storage; without them the cache holds F32), Q8_0 or Q4_0 (blocks
+// of 32 values, so kv heads * head_dim must be a multiple of 32; runtime/tensor.h).
+struct KvTypes {
+  DType k = DType::F32, v = DType::F32;
+  KvTypes() = default;
+  KvTypes(DType both) : k(both), v(both) {}  // NOLINT(google-explicit-constructor): the common case
+  KvTypes(DType k_type, DType v_type) : k(k_type), v(v_type) {}
+  bool operator==(const KvTypes&) const = default;
+  std::string describe() const;  // "q8_0", or "K q8_0, V f16"
+};
+
 struct KvCacheConfig {
   int n_layers = 0;
   int64_t capacity = 0;
   int n_kv_heads = 0;
   int head_dim = 0;
-  // F16 needs 16-bit storage buffers (Capabilities::f16_storage); without them the cache is F32.
-  DType dtype = DType::F32;
+  KvTypes types;
   // The keys' rotary embedding; none (GPT-2, learned positions) makes reposition an error.
   std::optional<RopeConfig> rope;
   // Per layer, where layers rotate differently (Gemma 3: base 10000 on sliding layers, 1e6 with
@@ -67,9 +79,9 @@ class KvCache {
   int64_t size() const { return size_; }
   int64_t capacity() const { return config_.capacity; }
   int64_t row_width() const { return int64_t(config_.n_kv_heads) * config_.head_dim; }
-  // Memory per entry over every layer (K and V rows), and what the entries held now take,
-  // the cross-attention part's included.
-  uint64_t bytes_per_entry() const { return 2 * uint64_t(config_.n_layers) * uint64_t(row_width()) * dtype_size(config_.dtype); }
+  // Memory per entry over every layer (K and V rows, and the keys' anchors once a reposition
+  // has allocated them), and what the entries held now take, the cross-attention part's included.
+  uint64_t bytes_per_entry() const;
   uint64_t bytes_in_use() const;
   std::span<const int32_t> positions() const { return {positions_.data(), size_t(size_)}; }
   std::span<const int32_t> block_positions() const { return {block_positions_.data(), block_positions_.empty() ? 0 : size_t(size_)}; }
@@ -91,7 +103,7 @@ class KvCache {
   int64_t reserve(std::span<const int32_t> positions, std::span<const int32_t> block_positions = {},
                   AppendOrder order = AppendOrder::Increasing);
   // Records the copy of new K/V rows ([n, row_width()], f32) into slots starting at first_slot
-  // (a slot number or Graph::step_param).
+  // (a slot number or Graph::step_param), converted to the cache's types.
   void write_layer(Graph& g, int layer, const Tensor& k, const Tensor& v, uint32_t first_slot) const;
   // Records the copy of the new tokens' positions (row 0 of I32 [streams, n]) into the slot
   // positions from first_slot on, so that a decode step needs no upload of its own.
@@ -106,6 +118,11 @@ class KvCache {
   void truncate(int64_t n);
   // Re-rotates the keys of slots [first, first + count) by `delta` positions (and `block_delta`
   // block positions for 2D RoPE), each layer with its own RoPE; values are untouched.
+  // Keys stored below f32 would lose a little more of their rotation at every requantization
+  // (a small angle rounds back to the same value), so such caches keep each moved key's first
+  // stored value (its anchor) and the total delta since: a reposition rotates the anchor by
+  // the total in f32 and stores the result, and any number of shifts costs the error of one.
+  // The anchors take a K row per slot and are allocated at the first reposition.
   void reposition(int64_t first, int64_t count, int32_t delta, int32_t block_delta = 0);
   // Empties this cache and its cross-attention cache.
   void clear();
@@ -123,11 +140,11 @@ class KvCache {
   KvCache& cross();
   const KvCache& cross() const;
 
-  // Copies this cache's filled slots into `dst` (same shape and type), replacing its contents.
+  // Copies this cache's filled slots into `dst` (same shape and types), replacing its contents.
   void copy_to(KvCache& dst) const;
   std::unique_ptr<KvCache> fork() const;
 
-  // Raw bytes of slots [first, first + count) of one layer's K or V rows.
+  // Raw bytes of slots [first, first + count) of one layer's K or V rows, as stored.
   std::vector<uint8_t> read_k(int layer, int64_t first, int64_t count) const;
   std::vector<uint8_t> read_v(int layer, int64_t first, int64_t count) const;
 
@@ -136,6 +153,9 @@ class KvCache {
   void check_range(int64_t first, int64_t count, const char* what) const;
   std::vector<uint8_t> read(const Tensor& t, int64_t first, int64_t count) const;
   void upload_positions();
+  bool anchors_keys() const { return config_.types.k != DType::F32; }
+  void allocate_anchors();
+  void anchor(Graph& g, int64_t first, int64_t count);
 
   Device& device_;
   KvCacheConfig config_;
@@ -145,6 +165,11 @@ class KvCache {
   std::vector<Tensor> k_, v_;
   std::vector<int32_t> positions_, block_positions_;
   Tensor slot_positions_;
+  // Repositioned keys (anchors_keys()): per layer the anchors, empty until the first reposition;
+  // per slot whether its anchor is held and the rotation since it (positions, block positions).
+  std::vector<Tensor> k_anchor_;
+  std::vector<uint8_t> anchored_;
+  std::vector<int32_t> anchor_delta_, anchor_block_delta_;
   std::unique_ptr<KvCache> cross_;
 };
 

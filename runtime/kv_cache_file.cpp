@@ -24,15 +24,28 @@ constexpr uint32_t kFlagTwoD = 1, kFlagCross = 2;
 
 struct Header {
   char magic[8];
-  uint32_t version, dtype;
+  uint32_t version, types;
   uint64_t model_fingerprint, layout_hash;
   uint32_t n_layers, n_kv_heads, head_dim, flags;
   uint64_t entries, cross_entries, tokens, encoder_tokens;
 };
 static_assert(sizeof(Header) == 80);
 
-uint32_t dtype_code(DType t) { return t == DType::F32 ? 1 : t == DType::F16 ? 2 : 0; }
-const char* dtype_of_code(uint32_t c) { return c == 1 ? "f32" : c == 2 ? "f16" : "an unknown type"; }
+// The types field: K's code in the low 16 bits, V's in the high 16 (0: V's is K's, so that a
+// cache of one type keeps the code files had before K and V could differ).
+constexpr DType kCodeTypes[] = {DType::F32, DType::F16, DType::Q8_0, DType::Q4_0};  // codes 1..4
+
+uint32_t type_code(DType t) {
+  for (uint32_t i = 0; i < 4; ++i)
+    if (kCodeTypes[i] == t) return i + 1;
+  return 0;
+}
+uint32_t types_code(const KvTypes& t) { return type_code(t.k) | (t.v == t.k ? 0 : type_code(t.v) << 16); }
+std::optional<KvTypes> types_of_code(uint32_t c) {
+  const uint32_t k = c & 0xFFFF, v = (c >> 16) ? c >> 16 : k;
+  if (k < 1 || k > 4 || v < 1 || v > 4) return std::nullopt;
+  return KvTypes{kCodeTypes[k - 1], kCodeTypes[v - 1]};
+}
 
 void add_rope(Hash64& h, const RopeConfig& r) {
   // Every field of RopeConfig: they all change the rotation a key carries.
@@ -59,7 +72,7 @@ Header header_of(const KvCache& c, const CacheFileRecord& r) {
   Header h{};
   std::memcpy(h.magic, kMagic, 8);
   h.version = kVersion;
-  h.dtype = dtype_code(c.config().dtype);
+  h.types = types_code(c.config().types);
   h.model_fingerprint = r.model_fingerprint;
   h.layout_hash = layout_hash(c);
   h.n_layers = uint32_t(c.config().n_layers);
@@ -103,12 +116,16 @@ class Writer {
 // header's counts overflow: a corrupt header must not become a huge allocation.
 std::optional<uint64_t> body_bytes(const Header& h) {
   constexpr uint64_t kLimit = uint64_t(1) << 40;  // counts past this are no real cache's
-  const uint64_t elem = h.dtype == 2 ? 2 : 4;
-  for (uint64_t v : {h.entries, h.cross_entries, h.tokens, h.encoder_tokens, uint64_t(h.n_layers) * h.n_kv_heads * h.head_dim})
+  const auto types = types_of_code(h.types);
+  const uint64_t width = uint64_t(h.n_kv_heads) * h.head_dim;
+  for (uint64_t v : {h.entries, h.cross_entries, h.tokens, h.encoder_tokens, uint64_t(h.n_layers) * width})
     if (v > kLimit) return std::nullopt;
-  const uint64_t row = uint64_t(h.n_kv_heads) * h.head_dim * elem;
+  if (!types || ((block_rows(types->k) || block_rows(types->v)) && width % 32 != 0)) return std::nullopt;
+  // A K row and a V row.
+  const uint64_t row = uint64_t(row_units(types->k, int64_t(width))) * dtype_size(types->k) +
+                       uint64_t(row_units(types->v, int64_t(width))) * dtype_size(types->v);
   const uint64_t ints = h.entries * ((h.flags & kFlagTwoD) ? 2 : 1) + h.cross_entries + h.tokens + h.encoder_tokens;
-  const uint64_t rows = 2 * uint64_t(h.n_layers) * (h.entries + h.cross_entries);
+  const uint64_t rows = uint64_t(h.n_layers) * (h.entries + h.cross_entries);
   if (row != 0 && rows > std::numeric_limits<uint64_t>::max() / 4 / row) return std::nullopt;
   return ints * 4 + rows * row;
 }
@@ -181,8 +198,8 @@ Header check_file(const std::string& path, const CacheFileTarget& t) {
   std::snprintf(hex[1], sizeof hex[1], "%016llx", static_cast<unsigned long long>(t.model_fingerprint));
   if (h.model_fingerprint != t.model_fingerprint)
     throw Error(path + ": the cache was computed by a different model (fingerprint " + hex[0] + "; this model's is " + hex[1] + ")");
-  if (h.dtype != dtype_code(t.dtype))
-    throw Error(path + ": the file's cache is " + dtype_of_code(h.dtype) + "; this cache is " + dtype_name(t.dtype));
+  if (h.types != types_code(t.types))
+    throw Error(path + ": the file's cache is " + types_of_code(h.types)->describe() + "; this cache is " + t.types.describe());
   if (h.n_layers != t.n_layers || h.n_kv_heads != t.n_kv_heads || h.head_dim != t.head_dim)
     throw Error(path + ": the file's cache has " + shape_of(h.n_layers, h.n_kv_heads, h.head_dim) + "; this one " +
                 shape_of(t.n_layers, t.n_kv_heads, t.head_dim));
@@ -230,7 +247,7 @@ void save_cache_file(const std::string& path, const KvCache& cache, const CacheF
 
 CacheFileTarget cache_file_target(const KvCache& cache, uint64_t model_fingerprint) {
   const KvCacheConfig& c = cache.config();
-  return {model_fingerprint, layout_hash(cache), c.dtype, uint32_t(c.n_layers), uint32_t(c.n_kv_heads), uint32_t(c.head_dim),
+  return {model_fingerprint, layout_hash(cache), c.types, uint32_t(c.n_layers), uint32_t(c.n_kv_heads), uint32_t(c.head_dim),
           cache.two_d(), cache.has_cross(), uint64_t(cache.capacity()), cache.has_cross() ? uint64_t(cache.cross().capacity()) : 0};
 }
 
@@ -239,7 +256,7 @@ std::optional<CacheFileTarget> cache_file_declared(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   in.read(reinterpret_cast<char*>(&h), sizeof h);
   if (in.gcount() != sizeof h || std::memcmp(h.magic, kMagic, 8) != 0 || !body_bytes(h)) return std::nullopt;
-  return CacheFileTarget{h.model_fingerprint, h.layout_hash, h.dtype == 2 ? DType::F16 : DType::F32, h.n_layers, h.n_kv_heads,
+  return CacheFileTarget{h.model_fingerprint, h.layout_hash, *types_of_code(h.types), h.n_layers, h.n_kv_heads,
                          h.head_dim, bool(h.flags & kFlagTwoD), bool(h.flags & kFlagCross), h.entries, h.cross_entries};
 }
 
@@ -264,10 +281,9 @@ CacheFileRecord load_cache_file(const std::string& path, KvCache& cache, uint64_
   const CacheFileContents file = read_cache_file(path, cache_file_target(cache, model_fingerprint));
   Reader in(path, file.rows_offset);
   Device& device = cache.device();
-  const uint64_t row = uint64_t(cache.row_width()) * dtype_size(cache.config().dtype);
   auto fill = [&](uint64_t entries) {
-    return [&in, &device, row, entries](int, const Tensor& k, const Tensor& v) {
-      for (const Tensor* t : {&k, &v}) device.upload(*t, in.bytes(entries * row).data());
+    return [&in, &device, entries](int, const Tensor& k, const Tensor& v) {
+      for (const Tensor* t : {&k, &v}) device.upload(*t, in.bytes(entries * t->row_bytes()).data());
     };
   };
   cache.assign(file.positions, file.block_positions, fill(file.positions.size()));

@@ -4,12 +4,13 @@
 // prompt computed once can be reused by later processes.
 //
 // Format, version 1, little-endian:
-//   header (80 bytes): "vkllm-kv", u32 version, u32 dtype (1 f32, 2 f16), u64 model
+//   header (80 bytes): "vkllm-kv", u32 version, u32 types (K's in the low 16 bits, V's in the
+//     high 16 or 0 where it is K's; 1 f32, 2 f16, 3 q8_0, 4 q4_0), u64 model
 //     fingerprint, u64 layout hash (each layer's RoPE and window), u32 layers, u32 kv heads,
 //     u32 head_dim, u32 flags (1: 2D RoPE, 2: cross-attention part), u64 entries, u64 cross
 //     entries, u64 tokens, u64 encoder tokens
 //   i32 arrays: positions, block positions (2D RoPE only), cross positions, tokens, encoder tokens
-//   per layer K rows then V rows ([entries, kv heads * head_dim] of dtype), then the same for
+//   per layer K rows then V rows ([entries, kv heads * head_dim] values as stored), then the same for
 //     the cross-attention part
 //   u64 checksum: Hash64 of every byte before it
 // Loading checks all of it (length, checksum, model, dtype, layout, capacity) before it
@@ -19,7 +20,7 @@
 #include <string>
 #include <vector>
 
-#include "runtime/tensor.h"  // DType
+#include "runtime/kv_cache.h"  // KvTypes
 
 namespace vkllm {
 
@@ -35,11 +36,11 @@ struct CacheFileRecord {
 // never leaves a partial file under that name.
 void save_cache_file(const std::string& path, const KvCache& cache, const CacheFileRecord& record);
 
-// What a cache must be to take a file: its model, dtype, shape, each layer's RoPE and window
+// What a cache must be to take a file: its model, K/V types, shape, each layer's RoPE and window
 // (layout_hash), and room for the entries.
 struct CacheFileTarget {
   uint64_t model_fingerprint = 0, layout_hash = 0;
-  DType dtype = DType::F32;
+  KvTypes types;
   uint32_t n_layers = 0, n_kv_heads = 0, head_dim = 0;
   bool two_d = false, cross = false;  // ChatGLM-6B's block positions; a cross-attention part
   uint64_t capacity = 0, cross_capacity = 0;
@@ -61,7 +62,7 @@ struct CacheFileContents {
 CacheFileContents read_cache_file(const std::string& path, const CacheFileTarget& target);
 
 // Replaces `cache`'s contents with the file's and returns its record. Errors name the problem
-// (not a cache file, another version, truncated, corrupt, another model, another dtype or
+// (not a cache file, another version, truncated, corrupt, another model, other K/V types or
 // layout, more entries than the cache holds) and leave the cache as it was.
 CacheFileRecord load_cache_file(const std::string& path, KvCache& cache, uint64_t model_fingerprint);
 

@@ -71,7 +71,8 @@ void matmul_kernel(Graph& g, const Tensor& w, const Tensor& x, const Tensor& y, 
 enum class Activation { Silu, GeluTanh, GeluErf };
 void glu(Graph& g, const Tensor& gate, const Tensor& up, const Tensor& out, Activation act);
 
-// dst rows [dst_row0, dst_row0 + src.rows) = src (f32 -> f32, f32 -> f16, f16 -> f16 or i32 -> i32).
+// dst rows [dst_row0, dst_row0 + src.rows) = src (f32 -> f32, f32 -> f16, f16 -> f16, f16 -> f32, i32 -> i32,
+// block rows to the same type, f32 -> block rows quantizing, block rows -> f32 dequantizing).
 // dst_row0 may be Graph::step_param(slot); dst must then lie in one buffer range.
 void copy_rows(Graph& g, const Tensor& src, const Tensor& dst, uint32_t dst_row0);
 // dst[i] = src[indices[i]] (indices I32 [1, dst.rows], each < src.rows).
@@ -109,8 +110,8 @@ struct AttentionParams {
 };
 
 // out[i, head h] = softmax_t(scale * q[i, h] . k[t, h / group] + mask) . v[t, h / group] over
-// cache slots t < n_kv. q, out: F32 [n_q, n_heads * head_dim]; k, v: a cache layer (F32 or F16)
-// [capacity, n_kv_heads * head_dim]; key_positions: I32 with each slot's position in row 0;
+// cache slots t < n_kv. q, out: F32 [n_q, n_heads * head_dim]; k, v: a cache layer's rows of
+// n_kv_heads * head_dim values, each F32, F16, Q8_0 or Q4_0 (read without a dequantized copy); key_positions: I32 with each slot's position in row 0;
 // query_positions: I32 [1, n_q]. A query that sees no key outputs zeros. Long contexts are
 // split across workgroups and merged (flash-decoding); caches spanning several buffer ranges
 // are handled the same way.

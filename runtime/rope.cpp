@@ -101,14 +101,14 @@ std::vector<float> RopeTable::compute(const RopeConfig& c, int32_t first, int32_
   return out;
 }
 
-RopeTable RopeTable::build(Device& d, const RopeConfig& c, int32_t first, int64_t count) {
+RopeTable RopeTable::build(Device& d, const RopeConfig& c, int32_t first, int64_t count, bool unit_magnitude) {
   if (count <= 0) throw Error("a RoPE table needs at least one position");
   RopeTable t;
   t.config = c;
   t.first = first;
   t.count = count;
   t.coarse_rows = (count + kFine - 1) / kFine;
-  auto values = compute(c, first, kFine, t.coarse_rows, false);
+  auto values = compute(c, first, kFine, t.coarse_rows, unit_magnitude);
   auto fine = compute(c, 0, 1, kFine, true);
   values.insert(values.end(), fine.begin(), fine.end());
   t.cos_sin = d.tensor(DType::F32, t.coarse_rows + kFine, 2 * c.pairs(), "rope table");

@@ -61,7 +61,9 @@ struct RopeTable {
   int64_t coarse_rows = 0;
   Tensor cos_sin;  // F32 [rows, 2 * pairs]
 
-  static RopeTable build(Device& d, const RopeConfig& c, int32_t first, int64_t count);
+  // unit_magnitude: pure rotations, without the YaRN magnitude (re-rotating cached keys by
+  // per-row deltas, which ops::rope takes as positions).
+  static RopeTable build(Device& d, const RopeConfig& c, int32_t first, int64_t count, bool unit_magnitude = false);
   // Pure rotations by a position delta (and, for 2D RoPE, a block-position delta): one row per
   // stream, without the YaRN magnitude, for re-rotating cached keys (ops::rope_shift).
   static RopeTable delta(Device& d, const RopeConfig& c, int32_t delta, int32_t block_delta = 0);

@@ -9,6 +9,8 @@ uint32_t dtype_size(DType t) {
     case DType::F32: return 4;
     case DType::F16: return 2;
     case DType::I32: return 4;
+    case DType::Q8_0: return 4;
+    case DType::Q4_0: return 4;
   }
   return 0;
 }
@@ -18,8 +20,20 @@ const char* dtype_name(DType t) {
     case DType::F32: return "f32";
     case DType::F16: return "f16";
     case DType::I32: return "i32";
+    case DType::Q8_0: return "q8_0";
+    case DType::Q4_0: return "q4_0";
   }
   return "?";
+}
+
+bool block_rows(DType t) { return t == DType::Q8_0 || t == DType::Q4_0; }
+
+int64_t row_units(DType t, int64_t values) {
+  if (!block_rows(t)) return values;
+  if (values % 32 != 0)
+    throw Error(std::string(dtype_name(t)) + " rows need a multiple of 32 values, not " + std::to_string(values));
+  const int64_t blocks = values / 32;
+  return blocks * (t == DType::Q8_0 ? 8 : 4) + (blocks + 1) / 2;
 }
 
 Tensor Tensor::slice_rows(int64_t first, int64_t count) const {

@@ -9,9 +9,17 @@
 
 namespace vkllm {
 
-enum class DType : uint8_t { F32, F16, I32 };
-uint32_t dtype_size(DType t);
+// Q8_0 and Q4_0 hold rows of values quantized in blocks of 32, as KV caches store them: a row
+// of W values is W / 4 (Q8_0) or W / 8 (Q4_0) words of quants (value e in byte e % 4, or
+// nibble e % 8, of word e / 4 or e / 8; Q4_0's nibbles are q + 8), then the blocks' f16 scales
+// two to a word (block b in half b % 2), as GGUF's q8_0 and q4_0 round them. Their elements
+// are those 32-bit words: cols, offsets and strides count words (row_units gives a row's).
+enum class DType : uint8_t { F32, F16, I32, Q8_0, Q4_0 };
+uint32_t dtype_size(DType t);  // bytes per element (per word for Q8_0 and Q4_0)
 const char* dtype_name(DType t);
+bool block_rows(DType t);  // Q8_0 or Q4_0
+// Elements a row of `values` values takes (values % 32 == 0 for Q8_0 and Q4_0).
+int64_t row_units(DType t, int64_t values);
 
 struct Tensor {
   std::shared_ptr<Buffer> storage;

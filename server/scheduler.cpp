@@ -40,7 +40,7 @@ Scheduler::Scheduler(Model& model, const Tokenizer* tokenizer, SchedulerOptions 
   require(!model.encoder_decoder(), "server: " + model.arch() + " is an encoder-decoder model; the server runs decoder-only models");
   for (int i = 0; i < options_.parallel; ++i) {
     Slot s;
-    s.session = std::make_unique<Session>(model, SessionOptions{.context = context_, .kv_type = options_.kv_type});
+    s.session = std::make_unique<Session>(model, SessionOptions{.context = context_, .kv_types = options_.kv_types});
     slots_.push_back(std::move(s));
   }
   worker_ = std::thread([this] { run(); });

@@ -36,7 +36,7 @@ struct SchedulerOptions {
   int64_t context = 0;     // tokens per slot; 0: the model's context
   int max_queued = 32;     // jobs waiting for a slot beyond which submit() refuses more
   bool prefix_reuse = true;
-  DType kv_type = DType::F32;
+  KvTypes kv_types;  // the K and V rows' storage types
 };
 
 struct Job {

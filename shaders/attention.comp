@@ -12,29 +12,21 @@ layout(constant_id = 2) const uint QB = 1;   // queries per workgroup, at most 4
 #define REDUCE_VEC4
 #include "reduce.glsl"
 
-#if defined(TEXEL_READS)  // K/V element e from 16-byte texels (fetch.glsl)
+#if defined(TEXEL_READS)  // f32 or f16 K/V (one type) element e from 16-byte texels (fetch.glsl)
 #include "fetch.glsl"
 DECLARE_FETCH(1, k_units)
 DECLARE_FETCH(2, v_units)
-#if defined(KV_F16)
-#define LOAD_K(E) FETCH_HALF(k_units, E)
-#define LOAD_V(E) FETCH_HALF(v_units, E)
+#if defined(K_F16)
+#define LOAD_K(ROW, E) FETCH_HALF(k_units, (ROW) + (E))
+#define LOAD_V(ROW, E) FETCH_HALF(v_units, (ROW) + (E))
 #else
-#define LOAD_K(E) uintBitsToFloat(FETCH(k_units, (E) >> 2u)[(E) & 3u])
-#define LOAD_V(E) uintBitsToFloat(FETCH(v_units, (E) >> 2u)[(E) & 3u])
+#define LOAD_K(ROW, E) uintBitsToFloat(FETCH(k_units, ((ROW) + (E)) >> 2u)[((ROW) + (E)) & 3u])
+#define LOAD_V(ROW, E) uintBitsToFloat(FETCH(v_units, ((ROW) + (E)) >> 2u)[((ROW) + (E)) & 3u])
 #endif
 #else
-#ifdef KV_F16
-#extension GL_EXT_shader_16bit_storage : require
-#extension GL_EXT_shader_explicit_arithmetic_types_float16 : require
-#define KV float16_t
-#else
-#define KV float
-#endif
-layout(set = 0, binding = 1) readonly buffer K { KV k_in[]; };
-layout(set = 0, binding = 2) readonly buffer V { KV v_in[]; };
-#define LOAD_K(E) float(k_in[E])
-#define LOAD_V(E) float(v_in[E])
+#define K_BINDING 1
+#define V_BINDING 2
+#include "kv_load.glsl"
 #endif
 layout(set = 0, binding = 0) readonly buffer Q { float q_in[]; };
 layout(set = 0, binding = 3) readonly buffer KPos { int key_pos[]; };
@@ -43,6 +35,7 @@ layout(set = 0, binding = 5) readonly buffer Mask { float mask_bias_values[]; };
 layout(set = 0, binding = 6) writeonly buffer O { float o[]; };
 #include "attention_push.glsl"
 #include "attention_mask.glsl"
+#define ROW_VALUES ((p.n_heads / p.group) * p.head_dim)
 
 void main() {
   const uint h = gl_WorkGroupID.x, q0 = gl_WorkGroupID.y * QB, split = gl_WorkGroupID.z;
@@ -70,13 +63,12 @@ void main() {
       visible = visible || bias[i] != NEG_INF;
     }
     if (!visible) continue;  // hidden from every query here (the future, for causal masks): skip the loads
-    const uint kb = p.k_off + (t - p.kv_base) * p.k_stride + kvh * p.head_dim;
-    const uint vb = p.v_off + (t - p.kv_base) * p.v_stride + kvh * p.head_dim;
+    const uint kb = p.k_off + (t - p.kv_base) * p.k_stride, vb = p.v_off + (t - p.kv_base) * p.v_stride;
     float kd[DPL], vd[DPL];
     [[unroll]] for (uint j = 0u; j < DPL; ++j) {
       const uint d = lane + j * L;
-      kd[j] = d < p.head_dim ? LOAD_K(kb + d) : 0.0;
-      vd[j] = d < p.head_dim ? LOAD_V(vb + d) : 0.0;
+      kd[j] = d < p.head_dim ? LOAD_K(kb, kvh * p.head_dim + d) : 0.0;
+      vd[j] = d < p.head_dim ? LOAD_V(vb, kvh * p.head_dim + d) : 0.0;
     }
     vec4 part = vec4(0.0);  // one dot product per query, reduced together
     [[unroll]] for (uint i = 0u; i < QB; ++i)

@@ -3,39 +3,32 @@
 // different keys (t = t0 + lane, t0 + lane + L, ...), each keeping its own online softmax over
 // whole head_dim dot products (4-wide loads), merged across the workgroup once at the end.
 // No reduction per key, unlike attention.comp. Same bindings and push block (attention_push.glsl);
-// needs head_dim, the K/V row stride and offsets to be multiples of 4 (TEXEL_READS: K/V read as
-// 16-byte texels, f16 ones then multiples of 8).
+// needs head_dim to be a multiple of 4, and for f32/f16 rows the K/V row stride and offsets too
+// (TEXEL_READS: K/V read as 16-byte texels, f16 ones then multiples of 8).
 #include "common.glsl"
 layout(constant_id = 1) const uint HD4 = 16;  // head_dim / 4
 #define REDUCE_VEC4
 #include "reduce.glsl"
 
-#if defined(TEXEL_READS)
+#if defined(TEXEL_READS)  // f32 or f16 K/V (one type) from 16-byte texels (fetch.glsl)
 #include "fetch.glsl"
 DECLARE_FETCH(1, k_units)
 DECLARE_FETCH(2, v_units)
-#if defined(KV_F16)  // element e4 * 4 .. + 3 of a buffer of f16 texels (8 per texel)
-vec4 kv4(uvec4 u, uint e4) {
-  return (e4 & 1u) != 0u ? vec4(unpackHalf2x16(u.z), unpackHalf2x16(u.w)) : vec4(unpackHalf2x16(u.x), unpackHalf2x16(u.y));
+#if defined(K_F16)  // elements e .. e + 3 of a buffer of f16 texels (8 per texel)
+vec4 kv4(uvec4 u, uint e) {
+  return (e & 4u) != 0u ? vec4(unpackHalf2x16(u.z), unpackHalf2x16(u.w)) : vec4(unpackHalf2x16(u.x), unpackHalf2x16(u.y));
 }
-#define LOAD_K4(I) kv4(FETCH(k_units, (I) >> 1u), (I))
-#define LOAD_V4(I) kv4(FETCH(v_units, (I) >> 1u), (I))
+#define LOAD_K4(ROW, E) kv4(FETCH(k_units, ((ROW) + (E)) >> 3u), (ROW) + (E))
+#define LOAD_V4(ROW, E) kv4(FETCH(v_units, ((ROW) + (E)) >> 3u), (ROW) + (E))
 #else
-#define LOAD_K4(I) uintBitsToFloat(FETCH(k_units, I))
-#define LOAD_V4(I) uintBitsToFloat(FETCH(v_units, I))
+#define LOAD_K4(ROW, E) uintBitsToFloat(FETCH(k_units, ((ROW) + (E)) >> 2u))
+#define LOAD_V4(ROW, E) uintBitsToFloat(FETCH(v_units, ((ROW) + (E)) >> 2u))
 #endif
 #else
-#ifdef KV_F16
-#extension GL_EXT_shader_16bit_storage : require
-#extension GL_EXT_shader_explicit_arithmetic_types_float16 : require
-#define KV4 f16vec4
-#else
-#define KV4 vec4
-#endif
-layout(set = 0, binding = 1) readonly buffer K { KV4 k4[]; };
-layout(set = 0, binding = 2) readonly buffer V { KV4 v4[]; };
-#define LOAD_K4(I) vec4(k4[I])
-#define LOAD_V4(I) vec4(v4[I])
+#define K_BINDING 1
+#define V_BINDING 2
+#define KV_VEC4
+#include "kv_load.glsl"
 #endif
 layout(set = 0, binding = 0) readonly buffer Q { float q_in[]; };
 layout(set = 0, binding = 3) readonly buffer KPos { int key_pos[]; };
@@ -44,6 +37,7 @@ layout(set = 0, binding = 5) readonly buffer Mask { float mask_bias_values[]; };
 layout(set = 0, binding = 6) writeonly buffer O { float o[]; };
 #include "attention_push.glsl"
 #include "attention_mask.glsl"
+#define ROW_VALUES ((p.n_heads / p.group) * p.head_dim)
 
 void main() {
   const uint h = gl_WorkGroupID.x, qi = gl_WorkGroupID.y, split = gl_WorkGroupID.z;
@@ -62,15 +56,15 @@ void main() {
   for (uint t = t0 + lane; t < t1; t += L) {
     const float bias = mask_bias(qi, t, h);
     if (bias == NEG_INF) continue;
-    const uint kb = (p.k_off + (t - p.kv_base) * p.k_stride + kvh * p.head_dim) / 4u;
-    const uint vb = (p.v_off + (t - p.kv_base) * p.v_stride + kvh * p.head_dim) / 4u;
+    const uint kb = p.k_off + (t - p.kv_base) * p.k_stride, vb = p.v_off + (t - p.kv_base) * p.v_stride;
+    const uint e0 = kvh * p.head_dim;
     float s = 0.0;
-    [[unroll]] for (uint j = 0u; j < HD4; ++j) s += dot(qv[j], LOAD_K4(kb + j));
+    [[unroll]] for (uint j = 0u; j < HD4; ++j) s += dot(qv[j], LOAD_K4(kb, e0 + 4u * j));
     s = soft_cap(s) + bias;
     const float m_new = max(m, s);
     const float corr = exp(m - m_new), e = exp(s - m_new);  // m = -inf gives corr 0
     l = l * corr + e;
-    [[unroll]] for (uint j = 0u; j < HD4; ++j) acc[j] = acc[j] * corr + e * LOAD_V4(vb + j);
+    [[unroll]] for (uint j = 0u; j < HD4; ++j) acc[j] = acc[j] * corr + e * LOAD_V4(vb, e0 + 4u * j);
     m = m_new;
   }
   // Merge the invocations' softmax states.

@@ -6,15 +6,9 @@
 #include "common.glsl"
 #include "reduce.glsl"
 
-#ifdef KV_F16
-#extension GL_EXT_shader_16bit_storage : require
-#extension GL_EXT_shader_explicit_arithmetic_types_float16 : require
-#define KV float16_t
-#else
-#define KV float
-#endif
+#define K_BINDING 1
+#include "kv_load.glsl"
 layout(set = 0, binding = 0) readonly buffer Q { float q_in[]; };
-layout(set = 0, binding = 1) readonly buffer K { KV k_in[]; };
 layout(set = 0, binding = 2) readonly buffer KPos { int key_pos[]; };
 layout(set = 0, binding = 3) readonly buffer QPos { int query_pos[]; };
 layout(set = 0, binding = 4) readonly buffer Mask { float mask_bias_values[]; };
@@ -26,6 +20,7 @@ layout(push_constant) uniform Push {
   uint probs_cols, scores_only;
 } p;
 #include "attention_mask.glsl"
+#define ROW_VALUES ((p.n_heads / p.group) * p.head_dim)
 
 void main() {
   const uint q = gl_WorkGroupID.y, h = gl_WorkGroupID.x, kvh = h / p.group;
@@ -35,7 +30,7 @@ void main() {
   for (uint t = gl_LocalInvocationID.x; t < n; t += gl_WorkGroupSize.x) {
     float s = 0.0;
     for (uint d = 0u; d < p.head_dim; ++d)
-      s += q_in[p.q_off + q * p.q_stride + h * p.head_dim + d] * p.scale * float(k_in[p.k_off + t * p.k_stride + kvh * p.head_dim + d]);
+      s += q_in[p.q_off + q * p.q_stride + h * p.head_dim + d] * p.scale * LOAD_K(p.k_off + t * p.k_stride, kvh * p.head_dim + d);
     s = soft_cap(s) + mask_bias(q, t, h);
     probs[row + t] = s;
     mx = max(mx, s);

@@ -17,7 +17,7 @@ KvCacheConfig config(DType dtype, std::optional<RopeConfig> rope = std::nullopt,
   c.capacity = capacity;
   c.n_kv_heads = 2;
   c.head_dim = 64;
-  c.dtype = dtype;
+  c.types = dtype;
   c.rope = rope;
   return c;
 }
@@ -74,7 +74,7 @@ TEST_CASE_FIXTURE(GpuTest, "append and readback are bit-exact for f32 and f16 ca
   Device& d = gpu();
   for (DType t : {DType::F32, DType::F16}) {
     KvCache cache(d, config(t));
-    const DType stored = cache.config().dtype;  // f32 where 16-bit storage is missing
+    const DType stored = cache.config().types.k;  // f32 where 16-bit storage is missing
     auto first = append_random(d, cache, range(0, 5), 1);
     auto second = append_random(d, cache, range(5, 3), 2);
     CHECK(cache.size() == 8);
@@ -104,7 +104,7 @@ TEST_CASE_FIXTURE(GpuTest, "select keeps BOS and the document, drops the prefix,
   for (DType t : {DType::F32, DType::F16}) {
     // Large enough to span several buffer ranges under VKLLM_MAX_BUFFER_RANGE=1048576.
     KvCache cache(d, config(t, rope(RopePairing::Interleaved), 2100));
-    const DType stored = cache.config().dtype;
+    const DType stored = cache.config().types.k;
     const int32_t prefix = 700, doc = 1300;
     auto data = append_random(d, cache, range(0, 1 + prefix + doc), 5);
     std::vector<int64_t> keep{0};
@@ -322,7 +322,7 @@ TEST_CASE_FIXTURE(GpuTest, "sliding-window layers mask old entries after select 
 TEST_CASE_FIXTURE(GpuTest, "a recorded decode step writes each new entry at the slot its step value names") {
   Device& d = gpu();
   KvCache cache(d, config(DType::F16, rope(RopePairing::Interleaved)));
-  const DType stored = cache.config().dtype;
+  const DType stored = cache.config().types.k;
   append_random(d, cache, range(0, 4), 40);
   Tensor k = d.tensor(DType::F32, 1, 128), v = d.tensor(DType::F32, 1, 128);
   Graph step(d);  // recorded once, replayed for every token
@@ -343,4 +343,77 @@ TEST_CASE_FIXTURE(GpuTest, "a recorded decode step writes each new entry at the 
       CHECK(cache.read_v(l, 4 + i, 1) == bytes_of(written[size_t(i)], 0, 1, stored));
     }
   CHECK(step.dispatch_count() == 4);
+}
+
+namespace {
+// One layer's K or V rows of a block-type cache as the values they hold.
+ref::Mat held(const KvCache& cache, DType t, const std::vector<uint8_t>& bytes, int64_t rows) {
+  std::vector<uint32_t> words(bytes.size() / 4);
+  std::memcpy(words.data(), bytes.data(), bytes.size());
+  return ref::dequantize_rows(t, words, rows, cache.row_width());
+}
+}  // namespace
+
+TEST_CASE_FIXTURE(GpuTest, "q8_0 and q4_0 caches quantize appended rows as GGUF does and move blocks bit-exactly") {
+  Device& d = gpu();
+  for (DType t : {DType::Q8_0, DType::Q4_0}) {
+    CAPTURE(dtype_name(t));
+    KvCache cache(d, config(t, rope(RopePairing::HalfSplit), 64));
+    CHECK(cache.bytes_per_entry() == 2 * 2 * uint64_t(row_units(t, 128)) * 4);
+    auto data = append_random(d, cache, range(0, 40), 50);
+    for (int l = 0; l < 2; ++l) {
+      // Rounding a value that lies halfway between two steps may go either way on the GPU.
+      const ref::Mat want = as_stored(data.k[size_t(l)], t), got = held(cache, t, cache.read_k(l, 0, 40), 40);
+      const float step = t == DType::Q8_0 ? 1.0f / 127 : 1.0f / 8;  // of the largest magnitude (<= 1)
+      CHECK(max_abs_diff(got, want) <= step * 1.001f);
+      int64_t same = 0;
+      for (size_t i = 0; i < want.v.size(); ++i) same += got.v[i] == want.v[i];
+      CHECK(double(same) >= 0.999 * double(want.v.size()));
+      CHECK(max_abs_diff(held(cache, t, cache.read_v(l, 0, 40), 40), as_stored(data.v[size_t(l)], t)) <= step * 1.001f);
+    }
+    const auto before = cache.read_k(1, 0, 40);
+    auto copy = cache.fork();
+    CHECK(copy->read_k(1, 0, 40) == before);
+    copy->select(std::vector<int64_t>{0, 39, 7});
+    const size_t row = before.size() / 40;
+    CHECK(copy->read_k(1, 1, 1) == std::vector<uint8_t>(before.begin() + 39 * row, before.begin() + 40 * row));
+    CHECK(copy->read_k(1, 2, 1) == std::vector<uint8_t>(before.begin() + 7 * row, before.begin() + 8 * row));
+  }
+  KvCacheConfig narrow = config(DType::Q8_0);
+  narrow.head_dim = 8;  // 2 kv heads x 8 = 16 values: not a whole block
+  CHECK_THROWS_WITH_AS(KvCache(d, narrow), doctest::Contains("multiple of 32"), Error);
+}
+
+// Repositioning dequantizes, rotates and quantizes again: the keys then equal the same keys
+// rotated at the new positions, up to quantization error, and repeated shifts do not add
+// error shift after shift (each rotates the key's anchor by the total), also across a fork
+// and a select that reorders the slots.
+TEST_CASE_FIXTURE(GpuTest, "reposition of q8_0 keys: one shift, and 100 shifts by one") {
+  Device& d = gpu();
+  const RopeConfig r = rope(RopePairing::HalfSplit);
+  const int32_t n = 32;
+  const ref::Mat raw = random_mat(n, 128, 60);
+  const std::vector<std::vector<int32_t>> pos{range(0, n)};
+  std::vector<int64_t> reversed(static_cast<size_t>(n));
+  for (int32_t i = 0; i < n; ++i) reversed[size_t(i)] = n - 1 - i;
+  auto error_after = [&](int shifts, int by, bool fork_and_reverse) {
+    auto cache = std::make_unique<KvCache>(d, config(DType::Q8_0, r, 64));
+    std::vector<Tensor> k(2, to_device(d, ref::rope(raw, 2, r, pos))), v(2, to_device(d, raw));
+    cache->append(k, v, pos[0]);
+    for (int i = 0; i < shifts; ++i) {
+      cache->reposition(0, n, by);
+      if (fork_and_reverse && i == shifts / 2) {
+        cache = cache->fork();
+        cache->select(reversed);
+      }
+    }
+    ref::Mat want = ref::rope(raw, 2, r, {range(shifts * by, n)});
+    if (fork_and_reverse) want = ref::get_rows(want, std::vector<int32_t>(reversed.begin(), reversed.end()));
+    return max_abs_diff(held(*cache, DType::Q8_0, cache->read_k(0, 0, n), n), want);
+  };
+  const float once = error_after(1, 100, false), hundred = error_after(100, 1, false), moved = error_after(100, 1, true);
+  MESSAGE("q8_0 keys: max error after one shift by 100 " << once << ", after 100 shifts by 1 " << hundred
+                                                         << ", with a fork and a reversing select halfway " << moved);
+  // One quantization of values up to sqrt(2) in magnitude: half a step of 1.42 / 127, with margin.
+  for (float e : {once, hundred, moved}) CHECK(e <= 1.5f / 127);
 }

@@ -66,9 +66,11 @@ ref::Mat round_to_f16(ref::Mat m) {
 }
 
 Tensor to_device(Device& d, const ref::Mat& m, DType dtype, const char* name) {
-  Tensor t = d.tensor(dtype, m.rows, m.cols, name);
+  Tensor t = d.tensor(dtype, m.rows, row_units(dtype, m.cols), name);
   if (dtype == DType::F16)
     d.upload(t, to_f16(m.v).data());
+  else if (block_rows(dtype))
+    d.upload(t, ref::quantize_rows(dtype, m).data());
   else if (dtype == DType::F32)
     d.upload(t, m.v.data());
   else
@@ -76,12 +78,19 @@ Tensor to_device(Device& d, const ref::Mat& m, DType dtype, const char* name) {
   return t;
 }
 
-ref::Mat to_host(Device& d, const Tensor& t) {
+ref::Mat to_host(Device& d, const Tensor& t, int64_t values) {
+  if (block_rows(t.dtype)) return ref::dequantize_rows(t.dtype, d.download<uint32_t>(t), t.rows, values);
   ref::Mat m(t.rows, t.cols);
   if (t.dtype == DType::F16)
     m.v = from_f16(d.download<uint16_t>(t));
   else
     m.v = d.download<float>(t);
+  return m;
+}
+
+ref::Mat as_stored(const ref::Mat& m, DType dtype) {
+  if (dtype == DType::F16) return round_to_f16(m);
+  if (block_rows(dtype)) return ref::dequantize_rows(dtype, ref::quantize_rows(dtype, m), m.rows, m.cols);
   return m;
 }
 

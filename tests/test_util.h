@@ -57,8 +57,11 @@ void check_no_validation_messages(Device& d);
 ref::Mat random_mat(int64_t rows, int64_t cols, uint32_t seed, float lo = -1.0f, float hi = 1.0f);
 ref::Mat round_to_f16(ref::Mat m);  // the values an f16 tensor actually holds
 
+// Block types (Q8_0, Q4_0) are quantized and dequantized on the host (ref::quantize_rows);
+// `values` is then the values per row.
 Tensor to_device(Device& d, const ref::Mat& m, DType dtype = DType::F32, const char* name = "test");
-ref::Mat to_host(Device& d, const Tensor& t);
+ref::Mat to_host(Device& d, const Tensor& t, int64_t values = 0);
+ref::Mat as_stored(const ref::Mat& m, DType dtype);  // the values a tensor of dtype holds for m
 
 float max_abs_diff(const ref::Mat& a, const ref::Mat& b);
 // The same over equally long value sequences (logits, hidden states).

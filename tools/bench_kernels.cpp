@@ -186,7 +186,7 @@ int bench_kv(Device& dev, int64_t entries, int layers, int dim, int heads, int f
   full.reserve(pos);  // contents are irrelevant to the timing
   std::vector<int64_t> keep{0};
   for (int64_t s = 1 + prefix; s < kc.capacity; ++s) keep.push_back(s);
-  const double row_bytes = double(full.row_width()) * dtype_size(full.config().dtype);
+  const double row_bytes = double(full.bytes_per_entry()) / 2 / kc.n_layers;  // one K or V row
 
   auto work = full.fork();
   const double t_select = time_it(iters, [&] {

@@ -9,7 +9,7 @@ Session::Session(Model& model, SessionOptions options)
     : model_(model), options_(options), context_(options.context > 0 ? options.context : model.context()) {
   require(context_ <= model.context(),
           "session context " + std::to_string(context_) + " exceeds the model's context of " + std::to_string(model.context()));
-  cache_ = std::make_unique<KvCache>(model.device(), model.cache_config(context_, options.encoder_context, options.kv_type));
+  cache_ = std::make_unique<KvCache>(model.device(), model.cache_config(context_, options.encoder_context, options.kv_types));
 }
 
 void Session::clear() {

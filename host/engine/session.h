@@ -18,7 +18,7 @@ namespace vkllm {
 struct SessionOptions {
   int64_t context = 0;        // tokens the session may hold; 0: the model's context
   int64_t encoder_context = 0;  // encoder-decoder models: the longest encoder input; 0: the model's
-  DType kv_type = DType::F32;
+  KvTypes kv_types;  // the K and V rows' storage types
   bool use_cache = true;
 };
 

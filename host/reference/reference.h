@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "runtime/rope.h"
+#include "runtime/tensor.h"  // DType
 
 namespace vkllm::ref {
 
@@ -35,6 +36,11 @@ Mat layernorm(const Mat& x, std::span<const float> weight, std::span<const float
 Mat softmax(const Mat& x, int64_t n_valid);
 
 Mat get_rows(const Mat& table, std::span<const int32_t> ids);
+
+// Rows of a block type (DType::Q8_0, Q4_0; layout in runtime/tensor.h) as GGUF's q8_0 and
+// q4_0 round them: the words x quantizes to, and the values that words hold.
+std::vector<uint32_t> quantize_rows(DType t, const Mat& x);
+Mat dequantize_rows(DType t, std::span<const uint32_t> words, int64_t rows, int64_t cols);
 
 // y[n, m] = x[n, :] . w[m, :]
 Mat matmul(const Mat& w, const Mat& x);

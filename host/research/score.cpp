@@ -112,7 +112,7 @@ void Scorer::ensure_capacity(int64_t n, int64_t n_encoder) {
   if (n > capacity_) capacity_ = std::max<int64_t>(n, capacity_ * 2);
   if (n_encoder > encoder_capacity_) encoder_capacity_ = std::min(std::max(n_encoder, encoder_capacity_ * 2), model_.encoder_context());
   for (auto* c : {&bare_, &full_, &suffix_, &work_})
-    *c = std::make_unique<KvCache>(model_.device(), model_.cache_config(capacity_, encoder_capacity_, options_.kv_type));
+    *c = std::make_unique<KvCache>(model_.device(), model_.cache_config(capacity_, encoder_capacity_, options_.kv_types));
 }
 
 void Scorer::phase_a(KvCache& cache, std::span<const int32_t> tokens) {

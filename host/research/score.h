@@ -94,7 +94,7 @@ struct CaseScore {
 };
 
 struct ScorerOptions {
-  DType kv_type = DType::F32;
+  KvTypes kv_types;  // the K and V rows' storage types
   WindowPolicy window = WindowPolicy::Refuse;
   bool probe = false;  // fill ConditionScore::attention_share
   // Encoder-decoder models: the decoder reads [start] + query + answer; false: [start] +

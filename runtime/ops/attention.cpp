@@ -2,6 +2,7 @@
 #include <bit>
 #include <cmath>
 #include <cstdint>
+#include <optional>
 
 #include "runtime/ops.h"
 #include "runtime/ops/op_util.h"
@@ -31,9 +32,18 @@ struct MaskPush {
   uint32_t kpos_off, qpos_off, mask_kind, prefix, window, window_after, q_slot0, mask_off, mask_stride, mask_head_stride;
 };
 
-std::string kv_variant(const Device& d, const char* base, DType t, bool texels = false) {
-  require(t == DType::F32 || (t == DType::F16 && d.caps().f16_storage), "attention: f16 caches need 16-bit storage buffers");
-  return reduce_variant(d, (std::string(base) + (t == DType::F32 ? "_f32" : "_f16") + (texels ? "_tx" : "")).c_str());
+bool cache_type(DType t) { return t == DType::F32 || t == DType::F16 || block_rows(t); }
+
+// The variant for K (and V, unless it is a probe) rows of these types: named by K's type, then
+// V's where it differs.
+std::string kv_variant(const Device& d, const char* base, DType k, std::optional<DType> v, bool texels = false) {
+  for (DType t : {k, v.value_or(k)}) {
+    require(cache_type(t), std::string("attention: ") + dtype_name(t) + " is not a cache type");
+    require(t != DType::F16 || d.caps().f16_storage, "attention: f16 caches need 16-bit storage buffers");
+  }
+  std::string name = std::string(base) + "_" + dtype_name(k);
+  if (v && *v != k) name += std::string("_") + dtype_name(*v);
+  return reduce_variant(d, (name + (texels ? "_tx" : "")).c_str());
 }
 
 void check(const Tensor& q, const Tensor& k, const Tensor& key_positions, const Tensor& query_positions,
@@ -43,7 +53,7 @@ void check(const Tensor& q, const Tensor& k, const Tensor& key_positions, const 
   require_dtype(q, DType::F32, op);
   require(q.cols == int64_t(a.n_heads) * a.head_dim, std::string(op) + ": q " + q.describe() + " is not " +
                                                          std::to_string(a.n_heads) + " heads of " + std::to_string(a.head_dim));
-  require(k.cols == int64_t(a.n_kv_heads) * a.head_dim,
+  require(cache_type(k.dtype) && k.cols == row_units(k.dtype, int64_t(a.n_kv_heads) * a.head_dim),
           std::string(op) + ": cache " + k.describe() + " is not " + std::to_string(a.n_kv_heads) + " kv heads");
   require_dtype(key_positions, DType::I32, op);
   require_dtype(query_positions, DType::I32, op);
@@ -110,19 +120,22 @@ void attention(Graph& g, const Tensor& q, std::span<const AttentionKeys> sources
     require(a.n_heads == first.n_heads && a.n_kv_heads == first.n_kv_heads && a.head_dim == first.head_dim &&
                 a.scale == first.scale && a.softcap == first.softcap,
             "attention: the key sources differ in heads, scale or softcap");
-    require(k.dtype == v.dtype && k.rows == v.rows && k.cols == v.cols, "attention: K and V caches differ");
-    // Decode: invocations take different keys (attention_decode.comp), which needs 4-aligned rows.
+    require(k.rows == v.rows && v.cols == row_units(v.dtype, int64_t(a.n_kv_heads) * a.head_dim),
+            "attention: K and V caches differ: " + k.describe() + ", " + v.describe());
+    // Decode: invocations take different keys (attention_decode.comp), which needs 4-aligned
+    // f32/f16 rows (block rows are read a word at a time).
+    const bool float_rows = !block_rows(k.dtype) && !block_rows(v.dtype);
     const bool decode = n_q <= 4 && a.head_dim % 4 == 0 && a.head_dim <= 256 &&
-                        ((k.row_stride | v.row_stride | k.offset | v.offset) & 3) == 0;
-    // The decode kernel's texel reads take 16-byte units of a row (8 halves of an f16 cache);
-    // the general kernel's read elements.
+                        (!float_rows || ((k.row_stride | v.row_stride | k.offset | v.offset) & 3) == 0);
+    // Texel reads serve f32/f16 K and V of one type. The decode kernel's take 16-byte units of a
+    // row (8 halves of an f16 cache); the general kernel's read elements.
     const int64_t unit = k.dtype == DType::F16 ? 8 : 4;
-    const bool texels = d.caps().texel_reads && (!decode || (a.head_dim % unit == 0 &&
-                                                             ((k.row_stride | v.row_stride | k.offset | v.offset) % unit) == 0));
+    const bool texels = d.caps().texel_reads && float_rows && k.dtype == v.dtype &&
+                        (!decode || (a.head_dim % unit == 0 && ((k.row_stride | v.row_stride | k.offset | v.offset) % unit) == 0));
     const Pipeline& pipe =
-        decode ? d.pipelines().get(texels ? kAttentionTexels : kAttention, kv_variant(d, "attention_decode", k.dtype, texels),
-                                   {local, u32(a.head_dim / 4)})
-               : d.pipelines().get(texels ? kAttentionTexels : kAttention, kv_variant(d, "attention", k.dtype, texels),
+        decode ? d.pipelines().get(texels ? kAttentionTexels : kAttention,
+                                   kv_variant(d, "attention_decode", k.dtype, v.dtype, texels), {local, u32(a.head_dim / 4)})
+               : d.pipelines().get(texels ? kAttentionTexels : kAttention, kv_variant(d, "attention", k.dtype, v.dtype, texels),
                                    {local, (u32(a.head_dim) + local - 1) / local, qb});
     const uint32_t n_kv = n_kv_of(a, k);
     const bool dynamic = n_kv & 0x80000000u;
@@ -183,7 +196,7 @@ void attention_probs(Graph& g, const Tensor& q, const Tensor& k, const Tensor& k
           "attention_probs: the cache layer and probs must each lie in one buffer range");
   Device& d = g.device();
   const uint32_t local = subgroup_local_size(d);
-  const Pipeline& pipe = d.pipelines().get(kProbs, kv_variant(d, "attention_probs", k.dtype), {local});
+  const Pipeline& pipe = d.pipelines().get(kProbs, kv_variant(d, "attention_probs", k.dtype, std::nullopt), {local});
   const Binding bq = bind(q), bk = bind(k), bkp = bind(key_positions), bqp = bind(query_positions), bp = bind(probs);
   const Binding bm = a.explicit_mask ? bind(*a.explicit_mask) : bq;
   struct {

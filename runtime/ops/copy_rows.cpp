@@ -1,4 +1,5 @@
-// Row copies and gathers (copy_rows.comp): KV-cache append, select and fork.
+// Row copies and gathers (copy_rows.comp, quantize_rows.comp): KV-cache append, select, fork,
+// and the conversions to and from block rows that appending and repositioning need.
 #include "runtime/ops.h"
 #include "runtime/ops/op_util.h"
 #include "runtime/pipeline.h"
@@ -9,27 +10,39 @@ namespace {
 const OpDecl kCopyRows{"copy_rows", {Access::Read, Access::Write, Access::Read}, 11 * 4};
 constexpr uint32_t kLocal = 256;
 
+// The pipeline that converts src rows to dst rows, and how many invocations a row takes.
 std::string variant(const Device& d, DType src, DType dst) {
   if (src == DType::F32 && dst == DType::F32) return "copy_rows_f32_f32";
-  if (src == DType::I32 && dst == DType::I32) return "copy_rows_i32_i32";
+  if (src == dst && dtype_size(src) == 4) return "copy_rows_i32_i32";  // I32 and block rows: words
+  if (src == DType::F32 && block_rows(dst)) return std::string("quantize_rows_") + dtype_name(dst);
+  if (block_rows(src) && dst == DType::F32) return std::string("copy_rows_") + dtype_name(src) + "_f32";
   require(d.caps().f16_storage, "copy_rows: f16 rows need 16-bit storage buffers");
   if (src == DType::F32 && dst == DType::F16) return "copy_rows_f32_f16";
   if (src == DType::F16 && dst == DType::F16) return "copy_rows_f16_f16";
+  if (src == DType::F16 && dst == DType::F32) return "copy_rows_f16_f32";
   throw Error(std::string("copy_rows: no ") + dtype_name(src) + " -> " + dtype_name(dst) + " conversion");
 }
 
 // Records copies of n rows into dst starting at dst_row0 (static) or the step value it names.
 void record(Graph& g, const Tensor& src, const Tensor* indices, int64_t n, const Tensor& dst, uint32_t dst_row0) {
-  require(src.cols == dst.cols, "copy_rows: " + src.describe() + " and " + dst.describe() + " differ in width");
+  // Between block rows and f32 the shaders count values; the block side's cols count words.
+  const bool convert_blocks = block_rows(src.dtype) != block_rows(dst.dtype);
+  const int64_t values = block_rows(src.dtype) ? dst.cols : src.cols;
+  require(convert_blocks ? row_units(block_rows(src.dtype) ? src.dtype : dst.dtype, values) ==
+                               (block_rows(src.dtype) ? src.cols : dst.cols)
+                         : src.cols == dst.cols,
+          "copy_rows: " + src.describe() + " and " + dst.describe() + " differ in width");
   Device& d = g.device();
   const Pipeline& pipe = d.pipelines().get(kCopyRows, variant(d, src.dtype, dst.dtype), {kLocal});
+  // quantize_rows takes a pair of blocks per invocation; the others an element.
+  const uint64_t per_row = block_rows(dst.dtype) && convert_blocks ? uint64_t(values / 32 + 1) / 2 : uint64_t(values);
   auto emit = [&](const Binding& bs, const Binding& bd, const Binding& bi, int64_t rows, int64_t src_row0,
                   int64_t src_rows, uint32_t dst_row, bool gather) {
     struct {
       uint32_t n_rows, cols, src_off, src_stride, src_row0, src_rows, dst_off, dst_stride, dst_row0, idx_off, use_indices;
-    } push{u32(rows), u32(src.cols), bs.elem_offset, u32(src.row_stride), u32(src_row0), u32(src_rows),
+    } push{u32(rows), u32(values), bs.elem_offset, u32(src.row_stride), u32(src_row0), u32(src_rows),
            bd.elem_offset, u32(dst.row_stride), dst_row, gather ? bi.elem_offset : 0u, gather ? 1u : 0u};
-    g.dispatch(pipe, {bs, bd, bi}, push, groups_for(uint64_t(rows) * src.cols, kLocal, d.caps()));
+    g.dispatch(pipe, {bs, bd, bi}, push, groups_for(uint64_t(rows) * per_row, kLocal, d.caps()));
   };
 
   if (dst_row0 & 0x80000000u) {

@@ -75,7 +75,7 @@ TEST_CASE_FIXTURE(GpuTest, "a saved session loads back bit for bit and continues
       CAPTURE(std::string(dtype_name(kv)));
       TempFile file("cache-roundtrip.vkkv");
       SessionOptions o = options;
-      o.kv_type = kv;
+      o.kv_types = kv;
       Session original(model, o);
       fill(original, {3, 1, 4, 1, 5, 9, 2, 6, 5, 3, 5});
       original.save(file.path);
@@ -160,8 +160,8 @@ TEST_CASE_FIXTURE(GpuTest, "damaged, foreign and mismatched cache files are refu
     refuses(bad.path, "computed by a different model");
   }
   SUBCASE("another dtype, or more entries than the cache holds") {
-    Session f16(model, {.context = 32, .kv_type = DType::F16});
-    if (f16.cache().config().dtype == DType::F16) {
+    Session f16(model, {.context = 32, .kv_types = DType::F16});
+    if (f16.cache().config().types.k == DType::F16) {
       f16.decode(std::vector<int32_t>{1, 2});
       f16.save(bad.path);
       refuses(bad.path, "the file's cache is f16; this cache is f32");

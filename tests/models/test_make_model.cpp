@@ -74,7 +74,8 @@ TEST_CASE_FIXTURE(GpuTest, "make-model writes GGUF that reads back, loads and ru
 TEST_CASE("vkllm bench --json reports prompt and generation speed with their spread") {
   const auto path = temp_path("bench-model.gguf");
   make_model(small_model("llama", "q8_0"), path);
-  const std::string cmd = std::string(VKLLM_CLI) + " bench -m " + path + " -p 8 -n 4 -r 2 --json 2>/dev/null";
+  const std::string cmd =
+      std::string(VKLLM_CLI) + " bench -m " + path + " -p 8 -n 4 -r 2 --cache-type-k f32 --cache-type-v q8_0 --json 2>/dev/null";
   std::string out;
   if (FILE* p = popen(cmd.c_str(), "r")) {
     std::array<char, 512> buf{};
@@ -86,10 +87,13 @@ TEST_CASE("vkllm bench --json reports prompt and generation speed with their spr
     CAPTURE(key);
     CHECK(out.find(key) != std::string::npos);
   }
-  // K/V memory: 2 layers x (K, V) x 2 kv heads x 16 dims of f32 a token; 8 + 4 tokens held.
+  // K/V memory a token: 2 layers x (a K row of 2 kv heads x 16 f32 values + a V row of one
+  // q8_0 block, 32 bytes of quants and a word holding its f16 scale); 8 + 4 tokens held.
   const auto report = nlohmann::json::parse(out);
-  CHECK(report["kv_bytes_per_token"] == 2 * 2 * 2 * 16 * 4);
-  CHECK(report["kv_bytes_in_use"] == 12 * 2 * 2 * 2 * 16 * 4);
+  CHECK(report["kv_type_k"] == "f32");
+  CHECK(report["kv_type_v"] == "q8_0");
+  CHECK(report["kv_bytes_per_token"] == 2 * (2 * 16 * 4 + 32 + 4));
+  CHECK(report["kv_bytes_in_use"] == 12 * 2 * (2 * 16 * 4 + 32 + 4));
   const std::string overflow = std::string(VKLLM_CLI) + " bench -m " + path + " -p 60 -n 8 2>/dev/null";
   CHECK(std::system(overflow.c_str()) != 0);  // prompt + generated tokens exceed the context
   std::filesystem::remove(path);

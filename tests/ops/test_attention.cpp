@@ -1,7 +1,9 @@
 // Attention over a cache vs a naive double-precision reference.
-// Tolerance: |gpu - ref| <= 2e-5 * (1 + |ref|) for f32 caches; f16 caches are compared with the
-// reference run on the same f16-rounded keys and values.
+// Tolerance: |gpu - ref| <= 2e-5 * (1 + |ref|) for f32 caches; f16 and block (q8_0, q4_0)
+// caches are compared with the reference run on the values they hold (f16-rounded, or
+// quantized and dequantized on the host).
 #include <numeric>
+#include <optional>
 
 #include "tests/test_util.h"
 
@@ -18,6 +20,7 @@ struct Case {
   float softcap = 0;
   bool explicit_mask = false;
   bool mask_per_head = false;  // the explicit mask has a block of rows per head
+  std::optional<DType> v_cache = std::nullopt;  // V's type where it differs from K's
 };
 
 std::vector<int32_t> iota_vec(int64_t n, int32_t first = 0) {
@@ -68,15 +71,18 @@ void check_case(const Case& c) {
   Device& d = gpu();
   const int64_t kv_width = int64_t(c.n_kv_heads) * c.head_dim;
   ref::Mat q = random_mat(c.n_q, int64_t(c.n_heads) * c.head_dim, 1, -2, 2);
-  ref::Mat k = random_mat(c.capacity, kv_width, 2, -2, 2), v = random_mat(c.capacity, kv_width, 3);
-  if (c.cache == DType::F16) k = round_to_f16(k), v = round_to_f16(v);
+  const DType v_type = c.v_cache.value_or(c.cache);
+  CAPTURE(dtype_name(c.cache));
+  CAPTURE(dtype_name(v_type));
+  const ref::Mat k = as_stored(random_mat(c.capacity, kv_width, 2, -2, 2), c.cache);
+  const ref::Mat v = as_stored(random_mat(c.capacity, kv_width, 3), v_type);
   ref::Mat mask;
   if (c.explicit_mask) {
     mask = random_mat(c.mask_per_head ? c.n_heads * c.n_q : c.n_q, c.capacity, 4, -3, 0);
     for (size_t i = 0; i < mask.v.size(); i += 7) mask.v[i] = -INFINITY;
   }
   const auto key_pos = iota_vec(c.capacity), query_pos = iota_vec(c.n_q, int32_t(c.n_kv - c.n_q));
-  Tensor tq = to_device(d, q), tk = to_device(d, k, c.cache), tv = to_device(d, v, c.cache);
+  Tensor tq = to_device(d, q), tk = to_device(d, k, c.cache), tv = to_device(d, v, v_type);
   Tensor tkp = i32_row(d, key_pos), tqp = i32_row(d, query_pos), tm;
   if (c.explicit_mask) tm = to_device(d, mask);
   Tensor out = d.tensor(DType::F32, q.rows, q.cols);
@@ -215,26 +221,30 @@ TEST_CASE_FIXTURE(GpuTest, "a query that sees no key gives zeros, not NaN") {
   for (float x : to_host(d, out).v) CHECK(x == 0.0f);
 }
 
-TEST_CASE_FIXTURE(GpuTest, "attention probabilities match the reference and sum to one") {
+TEST_CASE_FIXTURE(GpuTest, "attention probabilities match the reference and sum to one, for every cache type") {
   Device& d = gpu();
-  Case c{8, 2, 64, 100, 90, 3, ops::AttentionMask::SlidingWindow};
-  ref::Mat q = random_mat(3, 8 * 64, 7), k = random_mat(100, 2 * 64, 8);
-  const auto kp = iota_vec(100), qp = iota_vec(3, 87);
-  Tensor tq = to_device(d, q), tk = to_device(d, k), tkp = i32_row(d, kp), tqp = i32_row(d, qp);
-  Tensor probs = d.tensor(DType::F32, 8 * 3, 100);
-  Graph g(d);
-  ops::attention_probs(g, tq, tk, tkp, tqp, probs, params_for(c));
-  g.run();
-  ref::Mat want;
-  ref::attention(q, k, k, kp, qp, spec_for(c, nullptr), &want);
-  ref::Mat got = to_host(d, probs);
-  for (int64_t r = 0; r < got.rows; ++r) {
-    double sum = 0;
-    for (int64_t t = 0; t < 90; ++t) {
-      CHECK(std::fabs(got.at(r, t) - want.at(r, t)) <= 1e-6f);
-      sum += got.at(r, t);
+  for (DType type : {DType::F32, DType::F16, DType::Q8_0, DType::Q4_0}) {
+    if (type == DType::F16 && !d.caps().f16_storage) continue;
+    CAPTURE(dtype_name(type));
+    Case c{8, 2, 64, 100, 90, 3, ops::AttentionMask::SlidingWindow};
+    const ref::Mat q = random_mat(3, 8 * 64, 7), k = as_stored(random_mat(100, 2 * 64, 8), type);
+    const auto kp = iota_vec(100), qp = iota_vec(3, 87);
+    Tensor tq = to_device(d, q), tk = to_device(d, k, type), tkp = i32_row(d, kp), tqp = i32_row(d, qp);
+    Tensor probs = d.tensor(DType::F32, 8 * 3, 100);
+    Graph g(d);
+    ops::attention_probs(g, tq, tk, tkp, tqp, probs, params_for(c));
+    g.run();
+    ref::Mat want;
+    ref::attention(q, k, k, kp, qp, spec_for(c, nullptr), &want);
+    ref::Mat got = to_host(d, probs);
+    for (int64_t r = 0; r < got.rows; ++r) {
+      double sum = 0;
+      for (int64_t t = 0; t < 90; ++t) {
+        CHECK(std::fabs(got.at(r, t) - want.at(r, t)) <= 1e-6f);
+        sum += got.at(r, t);
+      }
+      CHECK(sum == doctest::Approx(1.0).epsilon(1e-5));
     }
-    CHECK(sum == doctest::Approx(1.0).epsilon(1e-5));
   }
 }
 
@@ -282,4 +292,22 @@ TEST_CASE_FIXTURE(GpuTest, "attention rejects inconsistent shapes") {
   a.head_dim = 64;
   Graph g(d);
   CHECK_THROWS_WITH_AS(ops::attention(g, q, k, k, kp, qp, out, a), doctest::Contains("multiple of n_kv_heads"), Error);
+}
+
+TEST_CASE_FIXTURE(GpuTest, "attention reads q8_0 and q4_0 K/V as the host reference's dequantized values") {
+  using M = ops::AttentionMask;
+  const bool f16 = gpu().caps().f16_storage;
+  for (DType t : {DType::Q8_0, DType::Q4_0})
+    for (int64_t n_q : {1, 3, 9})  // decode and prefill kernels
+      for (int hd : {32, 64, 128}) check_case({4, 2, hd, 300, 290, n_q, M::Causal, t});
+  // Odd contexts, GQA and MQA, windows, a kv head narrower than a block, soft-capping.
+  check_case({8, 1, 64, 1000, 999, 1, M::SlidingWindow, DType::Q8_0});
+  check_case({6, 2, 16, 77, 77, 7, M::Causal, DType::Q4_0});
+  check_case({4, 2, 16, 40, 33, 1, M::PrefixLM, DType::Q8_0, 30.0f});
+  check_case({4, 4, 96, 4096, 4096, 1, M::Causal, DType::Q8_0});
+  // K and V of different types.
+  check_case({4, 2, 64, 200, 180, 1, M::Causal, DType::Q8_0, 0, false, false, DType::F32});
+  check_case({4, 2, 64, 200, 180, 9, M::Causal, DType::F32, 0, false, false, DType::Q4_0});
+  check_case({4, 2, 64, 200, 180, 1, M::Causal, DType::Q4_0, 0, false, false, DType::Q8_0});
+  if (f16) check_case({4, 2, 64, 200, 180, 5, M::Causal, DType::Q8_0, 0, false, false, DType::F16});
 }

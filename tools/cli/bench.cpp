@@ -22,6 +22,7 @@ struct BenchOptions {
   int prompt = 128, generate = 32, repetitions = 3;
   bool json = false;
   bool no_cache = false;  // every step recomputes the sequence (and re-encodes the input) from scratch
+  KvTypes kv_types = DType::F16;  // llama.cpp's default
 };
 
 double mean(const std::vector<double>& v) { return std::accumulate(v.begin(), v.end(), 0.0) / double(v.size()); }
@@ -67,6 +68,7 @@ void bench(const BenchOptions& o) {
   // encoder-decoder model encodes the prompt (pp) and decodes from its start token (tg).
   Session session(*model, {.context = encoder ? o.generate : o.prompt + o.generate,
                            .encoder_context = encoder ? o.prompt : 0,
+                           .kv_types = o.kv_types,
                            .use_cache = !o.no_cache});
   std::vector<double> pp, tg;
   uint64_t submissions = 0, allocations = 0, dispatches = 0;  // over the timed generation steps
@@ -102,11 +104,11 @@ void bench(const BenchOptions& o) {
     std::printf("{\"model\": \"%s\", \"device\": \"%s\", \"n_prompt\": %d, \"n_gen\": %d, \"repetitions\": %d, "
                 "\"load_s\": %.3f, \"pp_tps\": %.3f, \"pp_tps_sd\": %.3f, \"tg_tps\": %.3f, \"tg_tps_sd\": %.3f, "
                 "\"submissions_per_token\": %.2f, \"allocations_per_token\": %.2f, \"dispatches_per_token\": %.1f, "
-                "\"weight_bytes\": %.0f, \"tg_weight_gbps\": %.3f, \"kv_bytes_per_token\": %llu, \"kv_bytes_in_use\": %llu, "
-                "\"no_cache\": %s}\n",
+                "\"weight_bytes\": %.0f, \"tg_weight_gbps\": %.3f, \"kv_type_k\": \"%s\", \"kv_type_v\": \"%s\", "
+                "\"kv_bytes_per_token\": %llu, \"kv_bytes_in_use\": %llu, \"no_cache\": %s}\n",
                 name.c_str(), dev.info().name.c_str(), o.prompt, o.generate, o.repetitions, load_s, mean(pp), stddev(pp),
                 mean(tg), stddev(tg), submissions_per_step, allocations_per_step, dispatches_per_step, weight_bytes, weight_gbps,
-                static_cast<unsigned long long>(kv_per_token), static_cast<unsigned long long>(kv_in_use),
+                dtype_name(session.cache().config().types.k), dtype_name(session.cache().config().types.v), static_cast<unsigned long long>(kv_per_token), static_cast<unsigned long long>(kv_in_use),
                 o.no_cache ? "true" : "false");
     return;
   }
@@ -120,9 +122,9 @@ void bench(const BenchOptions& o) {
     std::printf("| %-28s | %-32.32s | %8s | %10.2f ± %5.2f |\n", name.c_str(), dev.info().name.c_str(), test, mean(*v), stddev(*v));
   std::fprintf(stderr,
                "load %.2f s, %d repetitions; per generated token %.2f queue submissions, %.2f allocations, %.1f dispatches; "
-               "weights %.1f MB, read at %.2f GB/s in generation; K/V %s/token, %s in use at the end\n",
+               "weights %.1f MB, read at %.2f GB/s in generation; K/V (%s) %s/token, %s in use at the end\n",
                load_s, o.repetitions, submissions_per_step, allocations_per_step, dispatches_per_step, weight_bytes * 1e-6, weight_gbps,
-               human_bytes(kv_per_token).c_str(), human_bytes(kv_in_use).c_str());
+               session.cache().config().types.describe().c_str(), human_bytes(kv_per_token).c_str(), human_bytes(kv_in_use).c_str());
 }
 
 }  // namespace
@@ -135,6 +137,7 @@ Command add_bench(CLI::App& app) {
   sub->add_option("-n,--n-gen", o->generate, "generated tokens (one per step)");
   sub->add_option("-r,--repetitions", o->repetitions, "timed repetitions after a warm-up");
   sub->add_flag("--json", o->json, "print one JSON object");
+  add_cache_type_options(sub, o->kv_types);
   sub->add_flag("--no-cache", o->no_cache,
                 "every generation step recomputes the whole sequence (encoder-decoder models: re-encodes the input, "
                 "re-projecting the cross-attention K/V) instead of reading caches");

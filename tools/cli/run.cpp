@@ -24,6 +24,7 @@ struct RunOptions {
   std::optional<uint32_t> seed;
   std::vector<std::string> stop;
   bool no_cache = false, print_ids = false, no_special = false, ignore_eos = false, chat = false;
+  KvTypes kv_types = DType::F16;  // llama.cpp's default
 };
 
 // Encoder-decoder models read the prompt (-p or --encoder-tokens) with the encoder; their
@@ -82,7 +83,7 @@ void run(RunOptions o) {
   const CacheFileTarget file = (cached ? cache_file_declared(o.prompt_cache) : std::nullopt).value_or(CacheFileTarget{});
   const int64_t room = std::max(int64_t(prompt.size()) + o.n, std::min<int64_t>(int64_t(file.capacity), context));
   const int64_t encoder_room = std::max(int64_t(input.size()), std::min(int64_t(file.cross_capacity), model.encoder_context()));
-  Session session(model, {.context = room, .encoder_context = encoder_room, .use_cache = !o.no_cache});
+  Session session(model, {.context = room, .encoder_context = encoder_room, .kv_types = o.kv_types, .use_cache = !o.no_cache});
   const std::vector<int32_t> whole_prompt = prompt;
   size_t reused = 0, common = 0;
   if (!o.prompt_cache.empty()) {
@@ -131,7 +132,7 @@ void run(RunOptions o) {
   const double tg_s = result.generate_seconds;
   const std::string reuse = o.prompt_cache.empty() ? "" : " (" + std::to_string(reused) + " from " + o.prompt_cache + ")";
   const std::string kv = o.no_cache ? "no cache"
-                                    : "K/V " + human_bytes(session.cache().bytes_per_entry()) + "/token, " +
+                                    : "K/V " + session.cache().config().types.describe() + " " + human_bytes(session.cache().bytes_per_entry()) + "/token, " +
                                           human_bytes(session.cache().bytes_in_use()) + " in use";
   std::fprintf(stderr, "vkllm: load %.2f s | prompt %zu tokens%s, %.2f tokens/s | generated %zu tokens, %.2f tokens/s | %s | %s | seed %u\n",
                load_s, whole_prompt.size(), reuse.c_str(), double(prompt.size()) / result.prompt_seconds, result.tokens.size(),
@@ -167,6 +168,7 @@ Command add_run(CLI::App& app) {
   sub->add_flag("--print-ids", o->print_ids, "print generated token ids instead of text");
   sub->add_option("--prompt-cache", o->prompt_cache,
                   "reuse the longest common prefix of the prompt from this cache file, and save the prompt's cache to it");
+  add_cache_type_options(sub, o->kv_types);
   sub->add_flag("--no-cache", o->no_cache, "recompute the whole sequence at every step (slow; for checking the cache)");
   return {sub, [o] { run(*o); }};
 }

@@ -17,7 +17,7 @@ namespace {
 struct ServeOptions {
   std::string model;
   ServerOptions server;
-  bool no_prefix_cache = false, f16_cache = false;
+  bool no_prefix_cache = false;
 };
 
 void serve(ServeOptions o) {
@@ -32,7 +32,6 @@ void serve(ServeOptions o) {
   LoadedModel loaded = load_model(dev, o.model);
   o.server.model_name = std::filesystem::path(o.model).filename().string();
   o.server.scheduler.prefix_reuse = !o.no_prefix_cache;
-  o.server.scheduler.kv_type = o.f16_cache ? DType::F16 : DType::F32;
   Server server(*loaded.model, loaded.tokenizer ? &*loaded.tokenizer : nullptr, o.server);
   const int port = server.bind();
   std::thread stopper([&] {
@@ -59,7 +58,8 @@ Command add_serve(CLI::App& app) {
   sub->add_option("--ctx-size", o->server.scheduler.context, "tokens per sequence (0: the model's context)")->capture_default_str();
   sub->add_option("--max-queue", o->server.scheduler.max_queued, "requests that may wait for a free sequence")->capture_default_str();
   sub->add_flag("--no-prefix-cache", o->no_prefix_cache, "compute every prompt whole instead of reusing cached prefixes");
-  sub->add_flag("--f16-cache", o->f16_cache, "store the KV cache in f16");
+  o->server.scheduler.kv_types = DType::F16;  // llama.cpp's default
+  add_cache_type_options(sub, o->server.scheduler.kv_types);
   return {sub, [o] { serve(*o); }};
 }
 
