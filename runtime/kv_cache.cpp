@@ -16,14 +16,14 @@ KvCache::KvCache(Device& device, KvCacheConfig config) : device_(device), config
   id_ = next_id++;
   if (config_.n_layers <= 0 || config_.capacity <= 0 || config_.n_kv_heads <= 0 || config_.head_dim <= 0)
     throw Error("KV cache: layers, capacity, kv heads and head_dim must be positive");
-  for (DType* t : {&config_.types.k, &config_.types.v}) {
-    if (*t != DType::F32 && *t != DType::F16 && !block_rows(*t))
-      throw Error(std::string("KV cache: rows are stored as f32, f16, q8_0 or q4_0, not ") + dtype_name(*t));
-    if (block_rows(*t) && row_width() % 32 != 0)
-      throw Error(std::string("KV cache: ") + dtype_name(*t) + " rows need kv heads x head_dim to be a multiple of 32, not " +
+  for (DType t : {config_.types.k, config_.types.v}) {
+    if (t != DType::F32 && t != DType::F16 && !block_rows(t))
+      throw Error(std::string("KV cache: rows are stored as f32, f16, q8_0 or q4_0, not ") + dtype_name(t));
+    if (block_rows(t) && row_width() % 32 != 0)
+      throw Error(std::string("KV cache: ") + dtype_name(t) + " rows need kv heads x head_dim to be a multiple of 32, not " +
                   std::to_string(row_width()));
-    if (*t == DType::F16 && !device.caps().f16_storage) *t = DType::F32;
   }
+  config_.types = stored_types(device, config_.types);
   if (config_.rope) {
     config_.rope->validate();
     if (config_.rope->head_dim != config_.head_dim) throw Error("KV cache: RoPE head_dim differs from the cache's");
@@ -65,13 +65,24 @@ KvCache& KvCache::cross() {
 
 const KvCache& KvCache::cross() const { return const_cast<KvCache*>(this)->cross(); }
 
+KvTypes KvCache::stored_types(const Device& device, KvTypes types) {
+  for (DType* t : {&types.k, &types.v})
+    if (*t == DType::F16 && !device.caps().f16_storage) *t = DType::F32;
+  return types;
+}
+
+uint64_t KvCache::entry_bytes(const Device& device, const KvCacheConfig& config, bool with_anchors) {
+  const KvTypes t = stored_types(device, config.types);
+  const int64_t width = int64_t(config.n_kv_heads) * config.head_dim;
+  const uint64_t k = uint64_t(row_units(t.k, width)) * dtype_size(t.k), v = uint64_t(row_units(t.v, width)) * dtype_size(t.v);
+  return uint64_t(config.n_layers) * (k * (with_anchors && t.k != DType::F32 ? 2 : 1) + v);
+}
+
 std::string KvTypes::describe() const {
   return k == v ? dtype_name(k) : std::string("K ") + dtype_name(k) + ", V " + dtype_name(v);
 }
 
-uint64_t KvCache::bytes_per_entry() const {
-  return uint64_t(config_.n_layers) * (k_[0].row_bytes() * (k_anchor_.empty() ? 1 : 2) + v_[0].row_bytes());
-}
+uint64_t KvCache::bytes_per_entry() const { return entry_bytes(device_, config_, !k_anchor_.empty()); }
 
 uint64_t KvCache::bytes_in_use() const {
   return bytes_per_entry() * uint64_t(size_) + (has_cross() ? cross().bytes_in_use() : 0);
@@ -225,6 +236,19 @@ void KvCache::select(std::span<const int64_t> slots) {
   permute(anchor_block_delta_);
   size_ = n;
   upload_positions();
+}
+
+std::vector<int64_t> KvCache::kept_after_dropping(std::span<const int64_t> slots) const {
+  std::vector<uint8_t> dropped(size_t(size_), 0);
+  for (int64_t s : slots) {
+    if (s < 0 || s >= size_)
+      throw Error("KV cache: cannot drop slot " + std::to_string(s) + "; " + std::to_string(size_) + " are filled");
+    if (dropped[size_t(s)]++) throw Error("KV cache: slot " + std::to_string(s) + " is listed twice to drop");
+  }
+  std::vector<int64_t> kept;
+  for (int64_t s = 0; s < size_; ++s)
+    if (!dropped[size_t(s)]) kept.push_back(s);
+  return kept;
 }
 
 void KvCache::assign(std::span<const int32_t> positions, std::span<const int32_t> block_positions,

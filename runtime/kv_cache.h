@@ -82,6 +82,9 @@ class KvCache {
   // Memory per entry over every layer (K and V rows, and the keys' anchors once a reposition
   // has allocated them), and what the entries held now take, the cross-attention part's included.
   uint64_t bytes_per_entry() const;
+  // What bytes_per_entry() will be for a cache of `config` on `device` (with_anchors: once a
+  // reposition has allocated the keys' anchors), before allocating one.
+  static uint64_t entry_bytes(const Device& device, const KvCacheConfig& config, bool with_anchors);
   uint64_t bytes_in_use() const;
   std::span<const int32_t> positions() const { return {positions_.data(), size_t(size_)}; }
   std::span<const int32_t> block_positions() const { return {block_positions_.data(), block_positions_.empty() ? 0 : size_t(size_)}; }
@@ -114,6 +117,10 @@ class KvCache {
 
   // Keeps the listed slots, in the listed order, as slots 0..n-1 (bit-exact data movement).
   void select(std::span<const int64_t> slots);
+  // Drops the listed slots (any order, each once), keeping the others in order: select of the
+  // rest, which kept_after_dropping gives.
+  void drop(std::span<const int64_t> slots) { select(kept_after_dropping(slots)); }
+  std::vector<int64_t> kept_after_dropping(std::span<const int64_t> slots) const;
   // Keeps slots [0, n).
   void truncate(int64_t n);
   // Re-rotates the keys of slots [first, first + count) by `delta` positions (and `block_delta`
@@ -154,6 +161,7 @@ class KvCache {
   std::vector<uint8_t> read(const Tensor& t, int64_t first, int64_t count) const;
   void upload_positions();
   bool anchors_keys() const { return config_.types.k != DType::F32; }
+  static KvTypes stored_types(const Device& device, KvTypes types);
   void allocate_anchors();
   void anchor(Graph& g, int64_t first, int64_t count);
 

@@ -43,6 +43,8 @@ Scheduler::Scheduler(Model& model, const Tokenizer* tokenizer, SchedulerOptions 
     s.session = std::make_unique<Session>(model, SessionOptions{.context = context_, .kv_types = options_.kv_types});
     slots_.push_back(std::move(s));
   }
+  const KvCache& cache = slots_[0].session->cache();
+  kv_memory_ = {cache.config().types, cache.bytes_per_entry(), cache.bytes_per_entry() * uint64_t(context_) * slots_.size()};
   worker_ = std::thread([this] { run(); });
 }
 
@@ -81,7 +83,7 @@ std::shared_ptr<JobStream> Scheduler::submit(Job job) {
 
 Scheduler::Load Scheduler::load() const {
   std::lock_guard<std::mutex> lock(mutex_);
-  return {busy_, int(pending_.size())};
+  return {busy_, int(pending_.size()), kv_bytes_in_use_};
 }
 
 void Scheduler::run() {
@@ -105,6 +107,10 @@ void Scheduler::run() {
     for (Slot& s : slots_)
       if (s.stream && s.feed.empty()) advance(s);  // slots just started have no logits yet
     decode_fed();
+    uint64_t in_use = 0;
+    for (const Slot& s : slots_) in_use += s.session->cache().bytes_in_use();
+    std::lock_guard<std::mutex> lock(mutex_);
+    kv_bytes_in_use_ = in_use;
   }
 }
 

@@ -87,8 +87,15 @@ class Scheduler {
 
   int64_t context() const { return context_; }
   int parallel() const { return int(slots_.size()); }
+  // The slots' K/V: their storage types, bytes per token, and bytes allocated for all of them.
+  struct KvMemory {
+    KvTypes types;
+    uint64_t bytes_per_token = 0, bytes_allocated = 0;
+  };
+  const KvMemory& kv_memory() const { return kv_memory_; }
   struct Load {
     int busy = 0, queued = 0;
+    uint64_t kv_bytes_in_use = 0;  // the entries all slots hold (idle ones keep their prefixes), as of the last step
   };
   Load load() const;
 
@@ -120,11 +127,13 @@ class Scheduler {
   int64_t context_;
   std::vector<Slot> slots_;  // the worker's alone
   uint64_t clock_ = 0;
+  KvMemory kv_memory_;
 
   mutable std::mutex mutex_;
   std::condition_variable wake_;
   std::deque<Pending> pending_;
   int busy_ = 0;
+  uint64_t kv_bytes_in_use_ = 0;
   bool stopping_ = false;
   std::thread worker_;
 };

@@ -62,7 +62,11 @@ struct Server::Impl {
     });
     http.Get("/health", [this](const httplib::Request&, httplib::Response& res) {
       const Scheduler::Load l = scheduler.load();
-      reply(res, 200, {{"status", "ok"}, {"slots", scheduler.parallel()}, {"slots_busy", l.busy}, {"queued", l.queued}});
+      const Scheduler::KvMemory& kv = scheduler.kv_memory();
+      reply(res, 200, {{"status", "ok"}, {"slots", scheduler.parallel()}, {"slots_busy", l.busy}, {"queued", l.queued},
+                       {"kv_type_k", dtype_name(kv.types.k)}, {"kv_type_v", dtype_name(kv.types.v)},
+                       {"kv_bytes_per_token", kv.bytes_per_token}, {"kv_bytes_allocated", kv.bytes_allocated},
+                       {"kv_bytes_in_use", l.kv_bytes_in_use}});
     });
     http.Get("/v1/models", [this](const httplib::Request&, httplib::Response& res) {
       reply(res, 200, {{"object", "list"},

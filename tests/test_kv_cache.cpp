@@ -126,6 +126,20 @@ TEST_CASE_FIXTURE(GpuTest, "select keeps BOS and the document, drops the prefix,
   }
 }
 
+TEST_CASE_FIXTURE(GpuTest, "drop by a caller's list keeps the rest in order; bad lists change nothing") {
+  Device& d = gpu();
+  KvCache cache(d, config(DType::Q8_0));
+  append_random(d, cache, range(0, 8), 70);
+  const auto before = cache.read_v(1, 0, 8);
+  const size_t row = before.size() / 8;
+  CHECK_THROWS_WITH_AS(cache.drop(std::vector<int64_t>{2, 8}), doctest::Contains("cannot drop slot 8"), Error);
+  CHECK_THROWS_WITH_AS(cache.drop(std::vector<int64_t>{2, 2}), doctest::Contains("listed twice"), Error);
+  CHECK(cache.size() == 8);
+  cache.drop(std::vector<int64_t>{6, 1, 2});
+  CHECK(std::vector<int32_t>(cache.positions().begin(), cache.positions().end()) == std::vector<int32_t>{0, 3, 4, 5, 7});
+  CHECK(cache.read_v(1, 4, 1) == std::vector<uint8_t>(before.begin() + 7 * row, before.end()));
+}
+
 TEST_CASE_FIXTURE(GpuTest, "select in arbitrary order, truncate and clear") {
   Device& d = gpu();
   KvCache cache(d, config(DType::F32));

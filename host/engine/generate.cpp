@@ -93,10 +93,14 @@ GenerateResult generate(Session& session, const Tokenizer* tokenizer, std::span<
                         const std::function<void(std::string_view)>& on_text, const std::function<void(int32_t)>& on_token) {
   require(!prompt.empty(), "generate: the prompt has no tokens");
   require(o.max_tokens >= 0, "generate: the token budget is negative");
-  const int64_t needed = int64_t(session.tokens().size() + prompt.size()) + o.max_tokens;
+  // With a context shift the session makes room as it goes: the prompt must fit beside the sinks.
+  const auto& shift = session.context_shift();
+  const int64_t needed = shift ? std::min<int64_t>(shift->sinks, int64_t(session.tokens().size())) + int64_t(prompt.size())
+                               : int64_t(session.tokens().size() + prompt.size()) + o.max_tokens;
   if (needed > session.context())
-    throw Error("context overflow: " + std::to_string(session.tokens().size() + prompt.size()) + " prompt tokens + " +
-                std::to_string(o.max_tokens) + " to generate exceed the context of " + std::to_string(session.context()));
+    throw Error("context overflow: " + std::to_string(session.tokens().size() + prompt.size()) + " prompt tokens" +
+                (shift ? "" : " + " + std::to_string(o.max_tokens) + " to generate") + " exceed the context of " +
+                std::to_string(session.context()));
 
   std::vector<int32_t> history = session.tokens();
   history.insert(history.end(), prompt.begin(), prompt.end());

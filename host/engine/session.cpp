@@ -1,5 +1,7 @@
 #include "host/engine/session.h"
 
+#include <algorithm>
+
 #include "runtime/error.h"
 #include "runtime/kv_cache_file.h"
 
@@ -9,7 +11,39 @@ Session::Session(Model& model, SessionOptions options)
     : model_(model), options_(options), context_(options.context > 0 ? options.context : model.context()) {
   require(context_ <= model.context(),
           "session context " + std::to_string(context_) + " exceeds the model's context of " + std::to_string(model.context()));
-  cache_ = std::make_unique<KvCache>(model.device(), model.cache_config(context_, options.encoder_context, options.kv_types));
+  KvCacheConfig config = model.cache_config(context_, options.encoder_context, options.kv_types);
+  if (options_.context_shift) {
+    require(config.rope && !model.prefix_lm() && config.rope->pairing != RopePairing::Glm2D,
+            "context shift: " + model.arch() + " has no rotary embeddings to re-rotate, or attends to its prompt both ways");
+    require(options_.use_cache, "context shift: needs the KV cache");
+  }
+  if (options_.kv_budget > 0) {
+    const uint64_t per_entry = KvCache::entry_bytes(model.device(), config, options_.context_shift.has_value());
+    const int64_t fits = int64_t(std::min<uint64_t>(options_.kv_budget / per_entry, uint64_t(context_)));
+    if (fits < 2 + (options_.context_shift ? options_.context_shift->sinks : 0))
+      throw Error("a K/V budget of " + human_bytes(options_.kv_budget) + " holds " + std::to_string(fits) + " entries of " +
+                  human_bytes(per_entry) + ": too few to run");
+    context_ = config.capacity = fits;
+  }
+  if (options_.context_shift && options_.context_shift->sinks >= context_)
+    throw Error("context shift: " + std::to_string(options_.context_shift->sinks) + " attention sinks leave no room in a context of " +
+                std::to_string(context_));
+  cache_ = std::make_unique<KvCache>(model.device(), config);
+}
+
+void Session::make_room(int64_t n, bool may_shift, bool apply) {
+  const int64_t held = int64_t(tokens_.size());
+  if (held + n <= context_) return;
+  if (!options_.context_shift || !may_shift)
+    throw Error("context overflow: " + std::to_string(held) + " tokens held + " + std::to_string(n) + " new exceed the context of " +
+                std::to_string(context_) + (options_.kv_budget > 0 ? " (what the K/V budget holds)" : ""));
+  require_tokens_in_step("a context shift");
+  const ContextShift& shift = *options_.context_shift;
+  const std::vector<int64_t> kept = shift.kept_slots(held, n, context_);
+  if (!apply) return;
+  select(kept);
+  shift.reposition(*cache_, held - int64_t(kept.size()));
+  shifted_ += held - int64_t(kept.size());
 }
 
 void Session::clear() {
@@ -60,16 +94,14 @@ std::vector<float> Session::decode_last(std::span<const int32_t> tokens) {
 
 std::vector<float> Session::decode_rows(std::span<const int32_t> tokens, std::span<const int32_t> outputs, const PositionPlan* plan) {
   require(!tokens.empty(), "decode: no tokens");
-  const int64_t n_past = int64_t(tokens_.size()), n = int64_t(tokens.size());
-  if (n_past + n > context_)
-    throw Error("context overflow: " + std::to_string(n_past) + " tokens held + " + std::to_string(n) + " new exceed the context of " +
-                std::to_string(context_));
+  const int64_t n = int64_t(tokens.size());
   model_.check_tokens(tokens);  // before the no-cache path rebuilds anything
   for (int32_t r : outputs)
     require(r >= 0 && r < n, "decode: output row " + std::to_string(r) + " is outside the batch of " + std::to_string(n) + " tokens");
   require(!plan || options_.use_cache, "decode: explicit positions need the KV cache");
   require(!plan || int64_t(plan->positions.size()) == n,
           "decode: " + std::to_string(plan ? plan->positions.size() : 0) + " positions for " + std::to_string(n) + " tokens");
+  make_room(n, !plan && options_.use_cache, true);  // the last check: a context shift changes the session
 
   // With the cache the batch is the new tokens; without it, the whole sequence again from an
   // empty cache. Either way only the requested rows of the new tokens output.
@@ -120,10 +152,12 @@ std::vector<std::vector<float>> Session::decode_batch(std::span<Session* const> 
     require(&s.model_ == &model, "decode_batch: the sessions of a batch share one model");
     require(s.options_.use_cache, "decode_batch: sessions need the KV cache");
     require(!tokens[i].empty(), "decode: no tokens");
-    if (int64_t(s.tokens_.size() + tokens[i].size()) > s.context_)
-      throw Error("context overflow: " + std::to_string(s.tokens_.size()) + " tokens held + " + std::to_string(tokens[i].size()) +
-                  " new exceed the context of " + std::to_string(s.context_));
-    plans.push_back(model.plan_positions(s.tokens_, tokens[i]));
+    model.check_tokens(tokens[i]);
+    s.make_room(int64_t(tokens[i].size()), true, false);
+  }
+  for (size_t i = 0; i < sessions.size(); ++i) {  // every check passed: the shifts, then the batch
+    sessions[i]->make_room(int64_t(tokens[i].size()), true, true);
+    plans.push_back(model.plan_positions(sessions[i]->tokens_, tokens[i]));
   }
   for (size_t i = 0; i < sessions.size(); ++i) rows.push_back({sessions[i]->cache_.get(), tokens[i], plans[i].positions});
   const std::vector<float> logits = model.forward_batch(rows);

@@ -6,10 +6,12 @@
 // decoder start token (without the cache the encoder is rerun on every decode too).
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <vector>
 
+#include "host/engine/context_shift.h"
 #include "models/model.h"
 #include "runtime/kv_cache.h"
 
@@ -20,6 +22,13 @@ struct SessionOptions {
   int64_t encoder_context = 0;  // encoder-decoder models: the longest encoder input; 0: the model's
   KvTypes kv_types;  // the K and V rows' storage types
   bool use_cache = true;
+  // Bytes the cache may take (the keys' anchors included where a context shift needs them);
+  // 0: no limit. It lowers the context to the entries that fit.
+  uint64_t kv_budget = 0;
+  // What happens when an append would pass the context: without a policy it is an error; with
+  // one, the session drops entries as it says first (models with rotary embeddings whose
+  // attention is causal).
+  std::optional<ContextShift> context_shift;
 };
 
 class Session {
@@ -28,7 +37,7 @@ class Session {
 
   // Appends tokens at the next positions; returns their logits, [n][vocab] row-major. A token
   // id outside the vocabulary or a sequence past the context is an Error, and leaves the
-  // session as it was.
+  // session as it was (past the context with a context shift, entries are dropped first).
   std::vector<float> decode(std::span<const int32_t> tokens);
   // The last row of decode()'s result: what a sampler needs.
   std::vector<float> decode_last(std::span<const int32_t> tokens);
@@ -46,6 +55,8 @@ class Session {
   void encode(std::span<const int32_t> tokens);
 
   const std::vector<int32_t>& tokens() const { return tokens_; }
+  const std::optional<ContextShift>& context_shift() const { return options_.context_shift; }
+  int64_t shifted_tokens() const { return shifted_; }  // entries context shifts have dropped
   const std::vector<int32_t>& encoder_tokens() const { return encoder_tokens_; }
   int64_t context() const { return context_; }
   int vocab() const { return model_.vocab(); }
@@ -57,6 +68,8 @@ class Session {
   void truncate(int64_t n);
   // Keeps the listed cache slots in that order (KvCache::select) and their tokens with them.
   void select(std::span<const int64_t> slots);
+  // Drops the listed cache slots and their tokens (KvCache::drop).
+  void drop(std::span<const int64_t> slots) { select(cache_->kept_after_dropping(slots)); }
   // A new session of the same model and options holding a copy of this one's state.
   std::unique_ptr<Session> fork() const;
   // Replaces dst's state with a copy of this one's (dst: the same model, room enough).
@@ -70,6 +83,9 @@ class Session {
 
  private:
   void require_tokens_in_step(const char* what) const;
+  // Makes room for n more tokens: a context shift where the options ask for one and may_shift,
+  // else Error. apply false: only the checks.
+  void make_room(int64_t n, bool may_shift, bool apply);
 
   Model& model_;
   SessionOptions options_;
@@ -77,6 +93,7 @@ class Session {
   std::unique_ptr<KvCache> cache_;
   std::vector<int32_t> tokens_;
   std::vector<int32_t> encoder_tokens_;
+  int64_t shifted_ = 0;
 };
 
 }  // namespace vkllm

@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstddef>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -99,6 +100,37 @@ TEST_CASE("failures return a status and a message on this thread; no exception c
   vkllm_sequence* s = nullptr;
   CHECK(vkllm_sequence_create(world().model, &wrong, &s) == VKLLM_ERROR_INVALID_ARGUMENT);
   CHECK(std::string(vkllm_last_error()).find("struct_size") != std::string::npos);
+}
+
+TEST_CASE("quantized K/V: kv_type for both, v_type for V alone; older option structs keep V as K") {
+  const std::vector<int32_t> tokens{5, 17, 3, 250, 9, 9, 41};
+  auto logits_with = [&](vkllm_kv_type k, vkllm_kv_type v, size_t struct_size) {
+    vkllm_sequence_options o = vkllm_sequence_default_options();
+    o.struct_size = struct_size;
+    o.context = 16;
+    o.kv_type = k;
+    o.v_type = v;
+    vkllm_sequence* raw = nullptr;
+    REQUIRE(vkllm_sequence_create(world().model, &o, &raw) == VKLLM_OK);
+    Sequence s(raw);
+    std::vector<float> last;
+    for (int32_t t : tokens) last = feed(s, {t});
+    return last;
+  };
+  const std::vector<float> f32 = logits_with(VKLLM_KV_F32, VKLLM_KV_AS_K, sizeof(vkllm_sequence_options));
+  const std::vector<float> q8 = logits_with(VKLLM_KV_Q8_0, VKLLM_KV_AS_K, sizeof(vkllm_sequence_options));
+  const std::vector<float> mixed = logits_with(VKLLM_KV_Q8_0, VKLLM_KV_Q4_0, sizeof(vkllm_sequence_options));
+  // A struct from before v_type: whatever follows kv_type is not read, and V is K's type.
+  const std::vector<float> old = logits_with(VKLLM_KV_Q8_0, VKLLM_KV_Q4_0, offsetof(vkllm_sequence_options, v_type));
+  CHECK(same(old, q8));
+  CHECK(!same(q8, f32));
+  CHECK(!same(mixed, q8));
+  for (size_t i = 0; i < f32.size(); ++i) CHECK(std::fabs(q8[i] - f32[i]) <= 0.05f * (1 + std::fabs(f32[i])));
+  vkllm_sequence_options bad = vkllm_sequence_default_options();
+  bad.v_type = static_cast<vkllm_kv_type>(7);
+  vkllm_sequence* s = nullptr;
+  CHECK(vkllm_sequence_create(world().model, &bad, &s) == VKLLM_ERROR_INVALID_ARGUMENT);
+  CHECK(std::string(vkllm_last_error()).find("v_type") != std::string::npos);
 }
 
 TEST_CASE("a memory budget too small for the model is VKLLM_ERROR_OUT_OF_MEMORY; a bad profile is refused") {

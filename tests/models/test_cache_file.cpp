@@ -71,8 +71,8 @@ TEST_CASE_FIXTURE(GpuTest, "a saved session loads back bit for bit and continues
     LoadedModel loaded = load_synthetic(small_model(arch, "f32"));
     Model& model = *loaded.model;
     const SessionOptions options{.context = 40, .encoder_context = model.encoder_decoder() ? 16 : 0};
-    for (DType kv : {DType::F32, DType::F16}) {
-      CAPTURE(std::string(dtype_name(kv)));
+    for (const KvTypes kv : {KvTypes(DType::F32), KvTypes(DType::F16), KvTypes(DType::Q8_0), KvTypes(DType::Q4_0, DType::F16)}) {
+      CAPTURE(kv.describe());
       TempFile file("cache-roundtrip.vkkv");
       SessionOptions o = options;
       o.kv_types = kv;

@@ -107,6 +107,30 @@ TEST_CASE("vkllm run refuses bad requests with a message naming the problem") {
   CHECK(r.err.find("cannot open model /nonexistent/model.gguf") != std::string::npos);
 }
 
+TEST_CASE("vkllm run --context-shift generates 4x past the context with quantized K/V; a bad policy is refused") {
+  const auto path = temp_path("context-shift.gguf");
+  SyntheticModel m = small_model("llama", "f32");
+  m.context = 32;
+  make_model(m, path);
+  const std::string base = "run -m " + path + " --tokens 1,2,3,4,5 -n 128 --temp 0 --print-ids";
+  auto r = run_cli(base);
+  CHECK(r.status == 1);
+  CHECK(r.err.find("--context-shift lets generation run past it") != std::string::npos);
+  r = run_cli(base + " --cache-type-k q8_0 --cache-type-v q4_0 --context-shift sinks=4,keep=12,positions=cache");
+  CHECK(r.status == 0);
+  std::istringstream ids(r.out);
+  CHECK(std::distance(std::istream_iterator<int>(ids), std::istream_iterator<int>()) == 128);
+  CHECK(r.err.find("K/V K q8_0, V q4_0") != std::string::npos);
+  CHECK(r.err.find("tokens shifted out") != std::string::npos);
+  r = run_cli(base + " --context-shift sinks=4,window=3");
+  CHECK(r.status == 1);
+  CHECK(r.err.find("no setting 'window'") != std::string::npos);
+  r = run_cli(base + " --context-shift sinks=40");
+  CHECK(r.status == 1);
+  CHECK(r.err.find("40 attention sinks leave no room in a context of 32") != std::string::npos);
+  std::filesystem::remove(path);
+}
+
 TEST_CASE("vkllm score writes per-condition NLLs and a summary, and reports bad cases by line without stopping") {
   auto model = shared_data("models/stories260K.bin");
   auto cases = shared_data("reference/stories260K-score-cases.jsonl");

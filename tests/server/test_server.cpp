@@ -95,6 +95,29 @@ json chat_body(const std::string& content, int max_tokens, uint32_t seed) {
 
 }  // namespace
 
+TEST_CASE_FIXTURE(GpuTest, "/health reports the slots' K/V types, bytes per token, allocated and in use") {
+  LiveServer live({.parallel = 2, .context = 64, .kv_types = {DType::Q8_0, DType::Q4_0}});
+  // A token: 2 layers x (a K row of one q8_0 block, 32 bytes and a scale word, and a V row
+  // of one q4_0 block, 16 bytes and a scale word).
+  const uint64_t per_token = 2 * ((32 + 4) + (16 + 4));
+  json h = json::parse(live.client().Get("/health")->body);
+  CHECK(h["kv_type_k"] == "q8_0");
+  CHECK(h["kv_type_v"] == "q4_0");
+  CHECK(h["kv_bytes_per_token"] == per_token);
+  CHECK(h["kv_bytes_allocated"] == per_token * 64 * 2);
+  CHECK(h["kv_bytes_in_use"] == 0);
+  const json done = live.post("/v1/completions", {{"prompt", "once upon"}, {"max_tokens", 4}, {"seed", 1}});
+  const uint64_t tokens = done["usage"]["prompt_tokens"].get<uint64_t>() + done["usage"]["completion_tokens"].get<uint64_t>();
+  // Updated after each step of the worker: the completion's slot keeps what it decoded.
+  const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while ((h = json::parse(live.client().Get("/health")->body))["kv_bytes_in_use"] == 0 && std::chrono::steady_clock::now() < until)
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  const uint64_t in_use = h["kv_bytes_in_use"];
+  CHECK(in_use % per_token == 0);
+  CHECK(in_use / per_token >= tokens - 1);  // the last sampled token is not decoded
+  CHECK(in_use / per_token <= tokens);
+}
+
 TEST_CASE_FIXTURE(GpuTest, "vkllm serve answers the OpenAI endpoints, whole and streamed") {
   LiveServer live;
   auto health = live.client().Get("/health");

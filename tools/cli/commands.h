@@ -30,8 +30,8 @@ Command add_score(CLI::App& app);
 Command add_serve(CLI::App& app);
 
 // --cache-type-k and --cache-type-v (llama.cpp's names): f32, f16, q8_0 or q4_0,
-// into `types` (whose values are the defaults shown).
-void add_cache_type_options(CLI::App* sub, KvTypes& types);
+// into `types` (whose values are the defaults shown); returns whether either was given.
+std::function<bool()> add_cache_type_options(CLI::App* sub, KvTypes& types);
 
 // "1,2,3" -> ids; Error naming the item that is not a token id.
 std::vector<int32_t> parse_tokens(const std::string& list);

@@ -9,15 +9,16 @@ namespace vkllm::cli {
 
 const char* yes(bool b) { return b ? "yes" : "no"; }
 
-void add_cache_type_options(CLI::App* sub, KvTypes& types) {
+std::function<bool()> add_cache_type_options(CLI::App* sub, KvTypes& types) {
   const std::map<std::string, DType> names{{"f32", DType::F32}, {"f16", DType::F16}, {"q8_0", DType::Q8_0}, {"q4_0", DType::Q4_0}};
   const char* help = " rows: f32, f16, q8_0 or q4_0 (q8_0/q4_0 need kv heads x head_dim to be a multiple of 32)";
-  sub->add_option("--cache-type-k", types.k, std::string("KV cache K") + help)
-      ->transform(CLI::CheckedTransformer(names, CLI::ignore_case))
-      ->default_str(dtype_name(types.k));
-  sub->add_option("--cache-type-v", types.v, std::string("KV cache V") + help)
-      ->transform(CLI::CheckedTransformer(names, CLI::ignore_case))
-      ->default_str(dtype_name(types.v));
+  CLI::Option* k = sub->add_option("--cache-type-k", types.k, std::string("KV cache K") + help)
+                       ->transform(CLI::CheckedTransformer(names, CLI::ignore_case))
+                       ->default_str(dtype_name(types.k));
+  CLI::Option* v = sub->add_option("--cache-type-v", types.v, std::string("KV cache V") + help)
+                       ->transform(CLI::CheckedTransformer(names, CLI::ignore_case))
+                       ->default_str(dtype_name(types.v));
+  return [k, v] { return k->count() + v->count() > 0; };
 }
 
 std::vector<int32_t> parse_tokens(const std::string& list) {

@@ -7,9 +7,11 @@
 #include <random>
 
 #include "host/chat_template.h"
+#include "host/engine/context_shift.h"
 #include "host/engine/generate.h"
 #include "models/load.h"
 #include "runtime/device.h"
+#include "runtime/env.h"
 #include "runtime/kv_cache_file.h"
 #include "tools/cli/commands.h"
 
@@ -25,6 +27,9 @@ struct RunOptions {
   std::vector<std::string> stop;
   bool no_cache = false, print_ids = false, no_special = false, ignore_eos = false, chat = false;
   KvTypes kv_types = DType::F16;  // llama.cpp's default
+  std::function<bool()> kv_types_given;
+  int64_t context = 0;  // 0: the model's
+  std::string context_shift, kv_budget;
 };
 
 // Encoder-decoder models read the prompt (-p or --encoder-tokens) with the encoder; their
@@ -74,16 +79,30 @@ void run(RunOptions o) {
   }
   if (prompt.empty()) throw Error("run: the prompt has no tokens");
 
-  const int context = model.context();
-  if (int64_t(prompt.size()) + o.n > context)
-    throw Error("context overflow: the prompt's " + std::to_string(prompt.size()) + " tokens + " + std::to_string(o.n) +
-                " to generate exceed the model's context of " + std::to_string(context));
+  if (o.context < 0 || o.context > model.context())
+    throw Error("run: --ctx-size must lie in 0.." + std::to_string(model.context()) + " (0: the model's context)");
+  const int64_t context = o.context > 0 ? o.context : model.context();
+  // With a context shift, generation runs past the context: the session drops old entries.
+  const std::optional<ContextShift> shift =
+      o.context_shift.empty() ? std::nullopt : std::optional(ContextShift::parse(o.context_shift));
+  if (shift && !o.prompt_cache.empty()) throw Error("run: --context-shift and --prompt-cache do not go together");
+  if (int64_t(prompt.size()) + (shift ? 0 : o.n) > context)
+    throw Error("context overflow: the prompt's " + std::to_string(prompt.size()) + " tokens" +
+                (shift ? "" : " + " + std::to_string(o.n) + " to generate") + " exceed the context of " + std::to_string(context) +
+                (shift ? "" : " (--context-shift lets generation run past it)"));
   // A prompt cache may hold more than this run needs (a longer earlier prompt): room for it too.
   const bool cached = !o.prompt_cache.empty() && std::filesystem::exists(o.prompt_cache);
   const CacheFileTarget file = (cached ? cache_file_declared(o.prompt_cache) : std::nullopt).value_or(CacheFileTarget{});
-  const int64_t room = std::max(int64_t(prompt.size()) + o.n, std::min<int64_t>(int64_t(file.capacity), context));
+  const int64_t room = shift ? context : std::max(int64_t(prompt.size()) + o.n, std::min<int64_t>(int64_t(file.capacity), context));
   const int64_t encoder_room = std::max(int64_t(input.size()), std::min(int64_t(file.cross_capacity), model.encoder_context()));
-  Session session(model, {.context = room, .encoder_context = encoder_room, .kv_types = o.kv_types, .use_cache = !o.no_cache});
+  // A prompt cache's types, unless others are asked for (loading then says they differ).
+  const KvTypes types = cached && !o.kv_types_given() ? file.types : o.kv_types;
+  Session session(model, {.context = room,
+                          .encoder_context = encoder_room,
+                          .kv_types = types,
+                          .use_cache = !o.no_cache,
+                          .kv_budget = o.kv_budget.empty() ? 0 : parse_bytes(o.kv_budget, "--kv-budget"),
+                          .context_shift = shift});
   const std::vector<int32_t> whole_prompt = prompt;
   size_t reused = 0, common = 0;
   if (!o.prompt_cache.empty()) {
@@ -133,7 +152,8 @@ void run(RunOptions o) {
   const std::string reuse = o.prompt_cache.empty() ? "" : " (" + std::to_string(reused) + " from " + o.prompt_cache + ")";
   const std::string kv = o.no_cache ? "no cache"
                                     : "K/V " + session.cache().config().types.describe() + " " + human_bytes(session.cache().bytes_per_entry()) + "/token, " +
-                                          human_bytes(session.cache().bytes_in_use()) + " in use";
+                                          human_bytes(session.cache().bytes_in_use()) + " in use" +
+                                          (shift ? ", " + std::to_string(session.shifted_tokens()) + " tokens shifted out" : "");
   std::fprintf(stderr, "vkllm: load %.2f s | prompt %zu tokens%s, %.2f tokens/s | generated %zu tokens, %.2f tokens/s | %s | %s | seed %u\n",
                load_s, whole_prompt.size(), reuse.c_str(), double(prompt.size()) / result.prompt_seconds, result.tokens.size(),
                tg_s > 0 ? double(result.tokens.size()) / tg_s : 0.0, why, kv.c_str(), o.sampling.seed);
@@ -168,7 +188,13 @@ Command add_run(CLI::App& app) {
   sub->add_flag("--print-ids", o->print_ids, "print generated token ids instead of text");
   sub->add_option("--prompt-cache", o->prompt_cache,
                   "reuse the longest common prefix of the prompt from this cache file, and save the prompt's cache to it");
-  add_cache_type_options(sub, o->kv_types);
+  o->kv_types_given = add_cache_type_options(sub, o->kv_types);
+  sub->add_option("-c,--ctx-size", o->context, "tokens the session holds (0: the model's context)")->capture_default_str();
+  sub->add_option("--context-shift", o->context_shift,
+                  "generate past the context: keep the first `sinks` entries and the most recent `keep` (default half), "
+                  "re-rotating what moves; positions=shift (llama.cpp: moved entries go back by the number dropped) or "
+                  "cache (StreamingLLM: positions within the cache). E.g. sinks=4,keep=256");
+  sub->add_option("--kv-budget", o->kv_budget, "bytes the K/V cache may take (e.g. 64M); lowers the context to what fits");
   sub->add_flag("--no-cache", o->no_cache, "recompute the whole sequence at every step (slow; for checking the cache)");
   return {sub, [o] { run(*o); }};
 }

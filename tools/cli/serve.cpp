@@ -39,8 +39,11 @@ void serve(ServeOptions o) {
     sigwait(&signals, &signal);
     server.stop();
   });
-  std::fprintf(stderr, "vkllm: serving %s on http://%s:%d (%d slots of %lld tokens)\n", o.server.model_name.c_str(), o.server.host.c_str(), port,
-               server.scheduler().parallel(), static_cast<long long>(server.scheduler().context()));
+  const Scheduler::KvMemory& kv = server.scheduler().kv_memory();
+  std::fprintf(stderr, "vkllm: serving %s on http://%s:%d (%d slots of %lld tokens; K/V %s %s/token, %s allocated)\n",
+               o.server.model_name.c_str(), o.server.host.c_str(), port, server.scheduler().parallel(),
+               static_cast<long long>(server.scheduler().context()), kv.types.describe().c_str(), human_bytes(kv.bytes_per_token).c_str(),
+               human_bytes(kv.bytes_allocated).c_str());
   server.listen();
   pthread_kill(stopper.native_handle(), SIGTERM);  // listen() ended some other way: release the stopper
   stopper.join();
