@@ -223,9 +223,9 @@ void KvCache::select(std::span<const int64_t> slots) {
   g.run();
 
   // The host's per-slot vectors follow the rows.
-  auto permute = [&](std::vector<auto>& v) {
+  auto permute = [&]<class T>(std::vector<T>& v) {
     if (v.empty()) return;
-    std::vector<std::decay_t<decltype(v[0])>> kept(static_cast<size_t>(n));
+    std::vector<T> kept(static_cast<size_t>(n));
     for (int64_t i = 0; i < n; ++i) kept[size_t(i)] = v[size_t(slots[size_t(i)])];
     std::copy(kept.begin(), kept.end(), v.begin());
   };
@@ -298,6 +298,27 @@ void KvCache::reposition(int64_t first, int64_t count, int32_t delta, int32_t bl
       throw Error("KV cache: reposition by " + std::to_string(delta) + " would move slot " + std::to_string(i) +
                   " to a negative position");
   if (count == 0 || (delta == 0 && block_delta == 0)) return;
+  if (anchors_keys()) allocate_anchors();
+  // The anchors' bookkeeping as it was, to restore if the work fails.
+  const auto range = [&](const auto& v) { return std::vector(v.begin() + first, v.begin() + first + (v.empty() ? 0 : count)); };
+  const auto anchored_before = range(anchored_);
+  const auto delta_before = range(anchor_delta_), block_delta_before = range(anchor_block_delta_);
+  try {
+    reposition_keys(first, count, delta, block_delta);
+  } catch (...) {
+    std::copy(anchored_before.begin(), anchored_before.end(), anchored_.begin() + first);
+    std::copy(delta_before.begin(), delta_before.end(), anchor_delta_.begin() + first);
+    std::copy(block_delta_before.begin(), block_delta_before.end(), anchor_block_delta_.begin() + first);
+    throw;
+  }
+  for (int64_t i = first; i < first + count; ++i) {
+    positions_[size_t(i)] += delta;
+    if (two_d()) block_positions_[size_t(i)] += block_delta;
+  }
+  upload_positions();
+}
+
+void KvCache::reposition_keys(int64_t first, int64_t count, int32_t delta, int32_t block_delta) {
   Graph g(device_);
   if (anchors_keys()) {
     anchor(g, first, count);
@@ -339,11 +360,6 @@ void KvCache::reposition(int64_t first, int64_t count, int32_t delta, int32_t bl
     }
   }
   g.run();
-  for (int64_t i = first; i < first + count; ++i) {
-    positions_[size_t(i)] += delta;
-    if (two_d()) block_positions_[size_t(i)] += block_delta;
-  }
-  upload_positions();
 }
 
 // Makes the keys of slots [first, first + count) that have no anchor yet their own anchors
@@ -357,7 +373,6 @@ void KvCache::allocate_anchors() {
 }
 
 void KvCache::anchor(Graph& g, int64_t first, int64_t count) {
-  allocate_anchors();
   for (int64_t i = first; i < first + count;) {
     if (anchored_[size_t(i)]) {
       ++i;

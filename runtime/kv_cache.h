@@ -164,6 +164,8 @@ class KvCache {
   static KvTypes stored_types(const Device& device, KvTypes types);
   void allocate_anchors();
   void anchor(Graph& g, int64_t first, int64_t count);
+  // reposition's GPU work and the anchors' bookkeeping; positions are the caller's.
+  void reposition_keys(int64_t first, int64_t count, int32_t delta, int32_t block_delta);
 
   Device& device_;
   KvCacheConfig config_;

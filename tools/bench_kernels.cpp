@@ -34,6 +34,14 @@ Tensor random_tensor(Device& d, DType t, int64_t rows, int64_t cols, float scale
   std::uniform_real_distribution<float> u(-scale, scale);
   std::vector<float> v(size_t(rows * cols));
   for (auto& x : v) x = u(rng);
+  if (block_rows(t)) {  // quantized on the GPU, as a KV cache appends
+    const Tensor values = random_tensor(d, DType::F32, rows, cols, scale, seed);
+    Tensor out = d.tensor(t, rows, row_units(t, cols), "bench");
+    Graph g(d);
+    ops::copy_rows(g, values, out, 0);
+    g.run();
+    return out;
+  }
   Tensor out = d.tensor(t, rows, cols, "bench");
   if (t == DType::F16)
     d.upload(out, to_f16(v).data());
@@ -104,7 +112,7 @@ int bench_product(Device& dev, bool matvec, int64_t rows, int64_t cols, int64_t 
       bytes_per_weight = double(l.file_bytes) / double(l.values);
       ops::matmul(g, weights.back(), x, y);
     } else {
-      const DType dt = type == "f16" ? DType::F16 : DType::F32;
+      const DType dt = type == "f16" ? DType::F16 : type == "q8_0" ? DType::Q8_0 : type == "q4_0" ? DType::Q4_0 : DType::F32;
       bytes_per_weight = dtype_size(dt);
       weights.push_back(Weight::plain(random_tensor(dev, dt, rows, cols, 1, 3 + uint32_t(b))));
       matvec ? ops::matvec_kernel(g, weights.back().values, x, y) : ops::matmul_kernel(g, weights.back().values, x, y);
@@ -133,7 +141,7 @@ int bench_attention(Device& dev, int64_t context, int heads, int kv_heads, int h
   Graph g(dev);
   ops::attention(g, q, k, v, kp, qp, out, a);
   const double s = time_it(iters, [&] { g.run(); });
-  const double bytes = 2.0 * context * width * dtype_size(dt);
+  const double bytes = 2.0 * double(context) * double(k.row_bytes());
   std::printf("decode attention %s, context %lld, %d heads (%d kv) x %d: %.3f ms, %.2f GB/s of K/V\n", dtype_name(dt),
               (long long)context, heads, kv_heads, head_dim, s * 1e3, bytes / s * 1e-9);
   return 0;
@@ -176,17 +184,17 @@ double time_forward(Device& dev, LlamaModel& model, int64_t n) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
 }
 
-int bench_kv(Device& dev, int64_t entries, int layers, int dim, int heads, int ffn, int iters) {
+int bench_kv(Device& dev, int64_t entries, int layers, int dim, int heads, int ffn, DType type, int iters) {
   const int64_t prefix = 64;  // a priming prefix dropped by select
   auto model = synthetic_llama(dev, layers, dim, heads, ffn, int(1 + prefix + entries));
-  const KvCacheConfig kc = model->cache_config(1 + prefix + entries, DType::F16);
+  const KvCacheConfig kc = model->cache_config(1 + prefix + entries, type);
   KvCache full(dev, kc);
   std::vector<int32_t> pos(static_cast<size_t>(kc.capacity));
   for (size_t i = 0; i < pos.size(); ++i) pos[i] = int32_t(i);
   full.reserve(pos);  // contents are irrelevant to the timing
   std::vector<int64_t> keep{0};
   for (int64_t s = 1 + prefix; s < kc.capacity; ++s) keep.push_back(s);
-  const double row_bytes = double(full.bytes_per_entry()) / 2 / kc.n_layers;  // one K or V row
+  const double row_bytes = double(full.bytes_per_entry()) / 2 / kc.n_layers;  // one K or V row (no anchors yet)
 
   auto work = full.fork();
   const double t_select = time_it(iters, [&] {
@@ -199,9 +207,10 @@ int bench_kv(Device& dev, int64_t entries, int layers, int dim, int heads, int f
   int sign = 1;
   const double t_repo = time_it(iters, [&] { work->reposition(1, entries, (sign = -sign) * int32_t(prefix)); });
   const double t_fwd = time_forward(dev, *model, entries);
-  // select reads and writes K and V twice (gather into scratch, copy back); reposition reads and writes K.
+  // select reads and writes K and V twice (gather into scratch, copy back); reposition reads K
+  // (f32: in place; others: their anchors, then f32 scratch) and writes K.
   const double sel_bytes = 4.0 * 2 * layers * double(keep.size()) * row_bytes, repo_bytes = 2.0 * layers * entries * row_bytes;
-  std::printf("kv cache f16, %d layers x %d wide, %lld entries:\n", layers, dim, (long long)entries);
+  std::printf("kv cache %s, %d layers x %d wide, %lld entries:\n", kc.types.describe().c_str(), layers, dim, (long long)entries);
   std::printf("  select (keep BOS + %lld of %lld): %.3f ms, %.2f GB/s\n", (long long)entries, (long long)kc.capacity,
               sel * 1e3, sel_bytes / sel * 1e-9);
   std::printf("  reposition %lld entries:        %.3f ms, %.2f GB/s\n", (long long)entries, t_repo * 1e3,
@@ -247,19 +256,21 @@ int main(int argc, char** argv) {
   kv->add_option("--dim", dim);
   kv->add_option("--heads", heads);
   kv->add_option("--ffn", ffn);
+  kv->add_option("--type", type)->check(CLI::IsMember({"f16", "f32", "q8_0", "q4_0"}));
   for (auto* c : {bw, mv, mm, at, kv}) c->add_option("--iters", iters, "timed repetitions");
   type_option(mv, {"f16", "f32", "q8_0", "q4_0", "q4_k", "q5_k", "q6_k"});
-  for (auto* c : {mm, at}) type_option(c, {"f16", "f32"});
+  type_option(mm, {"f16", "f32"});
+  type_option(at, {"f16", "f32", "q8_0", "q4_0"});
   CLI11_PARSE(app, argc, argv);
   if (*bw) return bench_bandwidth(mib, threads, iters);
   try {
     Device dev;
     std::printf("device: %s\n", dev.info().name.c_str());
-    const DType dt = type == "f16" ? DType::F16 : DType::F32;
+    const DType dt = type == "f16" ? DType::F16 : type == "q8_0" ? DType::Q8_0 : type == "q4_0" ? DType::Q4_0 : DType::F32;
     if (*mv) return bench_product(dev, true, rows, cols, mv_vectors, type, iters, batch);
     if (*mm) return bench_product(dev, false, rows, cols, mm_vectors, type, iters, 1);
     if (*at) return bench_attention(dev, context, heads, kv_heads, head_dim, dt, iters);
-    if (*kv) return bench_kv(dev, entries, layers, dim, heads, ffn, iters);
+    if (*kv) return bench_kv(dev, entries, layers, dim, heads, ffn, dt, iters);
   } catch (const std::exception& e) {
     std::fprintf(stderr, "vkllm-bench-kernels: %s\n", e.what());
     return 1;
