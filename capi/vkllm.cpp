@@ -239,6 +239,7 @@ vkllm_sequence_options vkllm_sequence_default_options(void) {
   o.struct_size = sizeof o;
   o.kv_type = VKLLM_KV_F32;
   o.v_type = VKLLM_KV_AS_K;
+  o.shift_sinks = vkllm::ContextShift{}.sinks;
   return o;
 }
 
@@ -251,11 +252,19 @@ vkllm_status vkllm_sequence_create(vkllm_model* model, const vkllm_sequence_opti
     constexpr vkllm::DType kTypes[] = {vkllm::DType::F32, vkllm::DType::F16, vkllm::DType::Q8_0, vkllm::DType::Q4_0};
     check_arg(o.kv_type >= VKLLM_KV_F32 && o.kv_type <= VKLLM_KV_Q4_0, "vkllm_sequence_options.kv_type is not a vkllm_kv_type");
     check_arg(o.v_type >= VKLLM_KV_AS_K && o.v_type <= VKLLM_KV_Q4_0, "vkllm_sequence_options.v_type is not a vkllm_kv_type");
+    check_arg(o.shift_sinks >= 0 && o.shift_keep >= 0, "vkllm_sequence_options: shift_sinks and shift_keep must not be negative");
     vkllm::Model& m = *model->loaded.model;
     const vkllm::SessionOptions s{
         .context = o.context,
         .encoder_context = m.encoder_decoder() ? o.encoder_context : 0,
-        .kv_types = {kTypes[o.kv_type], kTypes[o.v_type == VKLLM_KV_AS_K ? o.kv_type : o.v_type]}};
+        .kv_types = {kTypes[o.kv_type], kTypes[o.v_type == VKLLM_KV_AS_K ? o.kv_type : o.v_type]},
+        .kv_budget = o.kv_budget,
+        .context_shift = o.context_shift ? std::optional(vkllm::ContextShift{
+                                               .sinks = o.shift_sinks,
+                                               .keep = o.shift_keep,
+                                               .positions = o.shift_in_cache ? vkllm::ContextShift::Positions::InCache
+                                                                             : vkllm::ContextShift::Positions::Shift})
+                                         : std::nullopt};
     *sequence = new vkllm_sequence{model, std::make_unique<vkllm::Session>(m, s)};
   });
 }
@@ -313,7 +322,7 @@ vkllm_status vkllm_decode(const vkllm_batch* batch, float* logits, size_t capaci
     for (vkllm_sequence* s : order) {
       const vkllm::Session& session = *s->session;
       const size_t held = session.tokens().size(), added = rows[s].size();
-      check(int64_t(held + added) <= session.context(), VKLLM_ERROR_CONTEXT_OVERFLOW,
+      check(int64_t(held + added) <= session.context() || (session.context_shift() && !batch->positions), VKLLM_ERROR_CONTEXT_OVERFLOW,
             "vkllm_decode: a sequence holding " + std::to_string(held) + " tokens cannot take " + std::to_string(added) +
                 " more (its context is " + std::to_string(session.context()) + ")");
     }
@@ -347,9 +356,8 @@ vkllm_status vkllm_decode(const vkllm_batch* batch, float* logits, size_t capaci
           if (offset[r[j]] != SIZE_MAX) out.push_back(int32_t(j));
         }
         vkllm::Session& session = *s->session;
-        const int64_t before = int64_t(session.tokens().size());
         const std::vector<float> got = session.decode_rows(tokens, out, batch->positions ? &plan : nullptr);
-        done.emplace_back(&session, before);
+        done.emplace_back(&session, int64_t(session.tokens().size() - tokens.size()));  // after any context shift
         const size_t vocab = size_t(session.vocab());
         for (size_t k = 0; k < out.size(); ++k)
           std::copy_n(got.begin() + std::ptrdiff_t(k * vocab), vocab, logits + offset[r[size_t(out[k])]]);

@@ -127,6 +127,16 @@ typedef struct vkllm_sequence_options {
   int64_t encoder_context; /* encoder-decoder models: the longest encoder input; 0: the model's */
   vkllm_kv_type kv_type;   /* K's storage type, and V's unless v_type says otherwise (default F32) */
   vkllm_kv_type v_type;    /* V's storage type; default VKLLM_KV_AS_K */
+  uint64_t kv_budget;      /* bytes the cache may take; 0: no limit. Lowers the context to what fits */
+  /* Context shift: nonzero context_shift makes a decode past the context drop entries first:
+   * the first shift_sinks (default 4) and the most recent shift_keep (0: half of the rest)
+   * stay, and moved keys are re-rotated; positions continue as llama.cpp's context shift, or
+   * with shift_in_cache nonzero as StreamingLLM's (positions within the cache). A decode that
+   * fails after its sequence shifted leaves the shift (a whole state), not the appended rows. */
+  int32_t context_shift;
+  int32_t shift_in_cache;
+  int64_t shift_sinks;
+  int64_t shift_keep;
 } vkllm_sequence_options;
 
 vkllm_sequence_options vkllm_sequence_default_options(void);

@@ -59,12 +59,30 @@ void main() {
     const uint kb = p.k_off + (t - p.kv_base) * p.k_stride, vb = p.v_off + (t - p.kv_base) * p.v_stride;
     const uint e0 = kvh * p.head_dim;
     float s = 0.0;
-    [[unroll]] for (uint j = 0u; j < HD4; ++j) s += dot(qv[j], LOAD_K4(kb, e0 + 4u * j));
+#ifdef K_BLOCKS
+    if (HD4 % 8u == 0u) {  // whole blocks per head: each block's scale applied once
+      [[unroll]] for (uint b = 0u; b < HD4 / 8u; ++b) {
+        float part = 0.0;
+        [[unroll]] for (uint c = 0u; c < 8u; ++c) part += dot(qv[8u * b + c], LOAD_K4_QUANTS(kb, e0 + 32u * b + 4u * c));
+        s += part * LOAD_K_SCALE(kb, e0 + 32u * b);
+      }
+    } else
+#endif
+      [[unroll]] for (uint j = 0u; j < HD4; ++j) s += dot(qv[j], LOAD_K4(kb, e0 + 4u * j));
     s = soft_cap(s) + bias;
     const float m_new = max(m, s);
     const float corr = exp(m - m_new), e = exp(s - m_new);  // m = -inf gives corr 0
     l = l * corr + e;
-    [[unroll]] for (uint j = 0u; j < HD4; ++j) acc[j] = acc[j] * corr + e * LOAD_V4(vb, e0 + 4u * j);
+#ifdef V_BLOCKS
+    if (HD4 % 8u == 0u) {
+      [[unroll]] for (uint b = 0u; b < HD4 / 8u; ++b) {
+        const float es = e * LOAD_V_SCALE(vb, e0 + 32u * b);
+        [[unroll]] for (uint c = 0u; c < 8u; ++c)
+          acc[8u * b + c] = acc[8u * b + c] * corr + es * LOAD_V4_QUANTS(vb, e0 + 32u * b + 4u * c);
+      }
+    } else
+#endif
+      [[unroll]] for (uint j = 0u; j < HD4; ++j) acc[j] = acc[j] * corr + e * LOAD_V4(vb, e0 + 4u * j);
     m = m_new;
   }
   // Merge the invocations' softmax states.

@@ -133,14 +133,12 @@ std::vector<std::vector<float>> Session::decode_batch(std::span<Session* const> 
   if (sessions.empty()) return out;
   Model& model = sessions[0]->model_;
   if (sessions.size() == 1 || !model.batches_sequences()) {
-    std::vector<int64_t> before;
     try {
-      for (size_t i = 0; i < sessions.size(); ++i) {
-        before.push_back(int64_t(sessions[i]->tokens_.size()));
-        out.push_back(sessions[i]->decode_last(tokens[i]));
-      }
+      for (size_t i = 0; i < sessions.size(); ++i) out.push_back(sessions[i]->decode_last(tokens[i]));
     } catch (...) {
-      for (size_t i = 0; i < out.size(); ++i) sessions[i]->truncate(before[i]);  // the failed one changed nothing
+      // The failed one changed nothing; the others lose what they appended (a context shift
+      // they made stays: it left a whole session).
+      for (size_t i = 0; i < out.size(); ++i) sessions[i]->truncate(int64_t(sessions[i]->tokens_.size() - tokens[i].size()));
       throw;
     }
     return out;

@@ -133,6 +133,40 @@ TEST_CASE("quantized K/V: kv_type for both, v_type for V alone; older option str
   CHECK(std::string(vkllm_last_error()).find("v_type") != std::string::npos);
 }
 
+TEST_CASE("a context shift lets a sequence run past its context; a K/V budget lowers the context") {
+  vkllm_sequence_options o = vkllm_sequence_default_options();
+  CHECK(o.shift_sinks == 4);
+  o.context = 16;
+  vkllm_sequence* raw = nullptr;
+  REQUIRE(vkllm_sequence_create(world().model, &o, &raw) == VKLLM_OK);
+  Sequence plain(raw);
+  for (int32_t t = 0; t < 16; ++t) feed(plain, {t});
+  std::vector<float> logits(size_t(world().vocab));
+  const int32_t next = 16;
+  vkllm_sequence* row = plain;
+  vkllm_batch b{1, &next, &row, nullptr, nullptr, nullptr};
+  CHECK(vkllm_decode(&b, logits.data(), logits.size(), nullptr) == VKLLM_ERROR_CONTEXT_OVERFLOW);
+
+  o.context_shift = 1;
+  o.shift_sinks = 2;
+  o.shift_keep = 6;
+  o.kv_type = VKLLM_KV_Q8_0;
+  REQUIRE(vkllm_sequence_create(world().model, &o, &raw) == VKLLM_OK);
+  Sequence shifting(raw);
+  for (int32_t t = 0; t < 64; ++t) feed(shifting, {t});  // 4x the context
+  CHECK(vkllm_sequence_length(shifting) <= 16);
+  std::vector<int32_t> positions(16);
+  size_t count = 0;
+  REQUIRE(vkllm_sequence_positions(shifting, positions.data(), positions.size(), &count) == VKLLM_OK);
+  for (size_t i = 0; i < count; ++i) CHECK(positions[i] == int32_t(i));  // llama.cpp's shift keeps them contiguous
+
+  vkllm_sequence_options budget = vkllm_sequence_default_options();
+  budget.kv_budget = 20 * 2 * 2 * 32 * 4;  // 20 tokens of 2 layers x (K, V) x 32 f32 values
+  REQUIRE(vkllm_sequence_create(world().model, &budget, &raw) == VKLLM_OK);
+  Sequence budgeted(raw);
+  CHECK(vkllm_sequence_context(budgeted) == 20);
+}
+
 TEST_CASE("a memory budget too small for the model is VKLLM_ERROR_OUT_OF_MEMORY; a bad profile is refused") {
   const std::string path = scratch("budget.gguf");
   const std::string make = std::string(VKLLM_CLI) + " make-model --dim 256 --layers 2 --heads 4 --kv-heads 4 --ffn 512 --vocab 300 -o " + path + " >/dev/null";

@@ -83,6 +83,38 @@ TEST_CASE_FIXTURE(GpuTest, "q8_0 and q4_0 caches keep tiny-qwen2's and tiny-gemm
   }
 }
 
+// 100 successive shifts by one of a q8_0 cache, then the next token: its logits stay within the
+// q8_0 bound above of an f16 cache computed directly at the shifted positions (anchored keys:
+// the shifts add no error of their own).
+TEST_CASE_FIXTURE(GpuTest, "after 100 shifts by one, a q8_0 cache's logits stay within the q8_0 bound of a direct f16 cache's") {
+  for (const auto& [name, vocab] : {std::pair<std::string, int>{"tiny-qwen2", 50257}, {"tiny-gemma3", 512}}) {
+    CAPTURE(name);
+    auto path = shared_data("models/" + name + ".gguf");
+    auto sequences = reference_sequences("reference/" + name + "-logits.jsonl", vocab);
+    if (!path || sequences.empty()) return;
+    LoadedModel loaded = load_model(gpu(), *path);
+    const std::vector<int32_t>& all = sequences.back().tokens;
+    const std::vector<int32_t> prefix(all.begin(), all.end() - 1);
+    const int32_t shifts = 100, n = int32_t(prefix.size());
+    auto at = [](int32_t first, int32_t count) {
+      PositionPlan p;
+      for (int32_t i = 0; i < count; ++i) p.positions.push_back(first + i);
+      return p;
+    };
+    const PositionPlan shifted = at(shifts, n), next = at(shifts + n, 1);
+    Session direct(*loaded.model, {.context = n + 1, .kv_types = DType::F16});
+    direct.decode_rows(prefix, {}, &shifted);
+    const std::vector<float> want = direct.decode_rows({&all.back(), 1}, std::vector<int32_t>{0}, &next);
+    Session moved(*loaded.model, {.context = n + 1, .kv_types = DType::Q8_0});
+    const PositionPlan original = at(0, n);
+    moved.decode_rows(prefix, {}, &original);
+    for (int32_t i = 0; i < shifts; ++i) moved.cache().reposition(0, n, 1);
+    const double error = relative_rms(moved.decode_rows({&all.back(), 1}, std::vector<int32_t>{0}, &next), want);
+    MESSAGE(name << ": after " << shifts << " shifts by one, q8_0 logits' relative RMS difference from f16's " << error);
+    CHECK(error <= 0.015);
+  }
+}
+
 // A sequence decoded at positions d..d+N-1, its first d entries then dropped and the rest moved
 // back by d, holds what decoding the same tokens at positions 0..N-1 holds in slots d..N-1: RoPE
 // scores depend on distances alone, so every layer's hidden states agree, and the moved keys
