@@ -79,6 +79,16 @@ vkllm_status guarded(vkllm_status refusal, F&& f) {
 }
 
 // A caller's options struct over the defaults: only the fields its struct_size covers.
+// An enum field as the int a C caller stored: any value may arrive, and C++ must not load one
+// outside the enum's range as the enum.
+template <class E>
+int enum_value(const E& field) {
+  static_assert(sizeof(E) == sizeof(int));
+  int v = 0;
+  std::memcpy(&v, &field, sizeof v);
+  return v;
+}
+
 template <class T>
 T options_or_default(const T* given, T defaults, const char* what) {
   if (!given) return defaults;
@@ -250,14 +260,15 @@ vkllm_status vkllm_sequence_create(vkllm_model* model, const vkllm_sequence_opti
     const vkllm_sequence_options o = options_or_default(options, vkllm_sequence_default_options(), "vkllm_sequence_options");
     check_arg(o.context >= 0 && o.encoder_context >= 0, "vkllm_sequence_options: contexts must not be negative");
     constexpr vkllm::DType kTypes[] = {vkllm::DType::F32, vkllm::DType::F16, vkllm::DType::Q8_0, vkllm::DType::Q4_0};
-    check_arg(o.kv_type >= VKLLM_KV_F32 && o.kv_type <= VKLLM_KV_Q4_0, "vkllm_sequence_options.kv_type is not a vkllm_kv_type");
-    check_arg(o.v_type >= VKLLM_KV_AS_K && o.v_type <= VKLLM_KV_Q4_0, "vkllm_sequence_options.v_type is not a vkllm_kv_type");
+    const int k_type = enum_value(o.kv_type), v_type = enum_value(o.v_type);
+    check_arg(k_type >= VKLLM_KV_F32 && k_type <= VKLLM_KV_Q4_0, "vkllm_sequence_options.kv_type is not a vkllm_kv_type");
+    check_arg(v_type >= VKLLM_KV_AS_K && v_type <= VKLLM_KV_Q4_0, "vkllm_sequence_options.v_type is not a vkllm_kv_type");
     check_arg(o.shift_sinks >= 0 && o.shift_keep >= 0, "vkllm_sequence_options: shift_sinks and shift_keep must not be negative");
     vkllm::Model& m = *model->loaded.model;
     const vkllm::SessionOptions s{
         .context = o.context,
         .encoder_context = m.encoder_decoder() ? o.encoder_context : 0,
-        .kv_types = {kTypes[o.kv_type], kTypes[o.v_type == VKLLM_KV_AS_K ? o.kv_type : o.v_type]},
+        .kv_types = {kTypes[k_type], kTypes[v_type == VKLLM_KV_AS_K ? k_type : v_type]},
         .kv_budget = o.kv_budget,
         .context_shift = o.context_shift ? std::optional(vkllm::ContextShift{
                                                .sinks = o.shift_sinks,

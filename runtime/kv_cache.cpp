@@ -299,16 +299,21 @@ void KvCache::reposition(int64_t first, int64_t count, int32_t delta, int32_t bl
                   " to a negative position");
   if (count == 0 || (delta == 0 && block_delta == 0)) return;
   if (anchors_keys()) allocate_anchors();
-  // The anchors' bookkeeping as it was, to restore if the work fails.
-  const auto range = [&](const auto& v) { return std::vector(v.begin() + first, v.begin() + first + (v.empty() ? 0 : count)); };
-  const auto anchored_before = range(anchored_);
-  const auto delta_before = range(anchor_delta_), block_delta_before = range(anchor_block_delta_);
+  // The range's anchor bookkeeping as it was (f32 keys have none), to restore if the work fails.
+  const bool anchored = !anchored_.empty();
+  const auto at = [&](auto& v) { return v.begin() + first; };
+  const std::vector<uint8_t> anchored_before = anchored ? std::vector(at(anchored_), at(anchored_) + count) : std::vector<uint8_t>{};
+  const std::vector<int32_t> delta_before = anchored ? std::vector(at(anchor_delta_), at(anchor_delta_) + count) : std::vector<int32_t>{};
+  const std::vector<int32_t> block_delta_before =
+      anchored ? std::vector(at(anchor_block_delta_), at(anchor_block_delta_) + count) : std::vector<int32_t>{};
   try {
     reposition_keys(first, count, delta, block_delta);
   } catch (...) {
-    std::copy(anchored_before.begin(), anchored_before.end(), anchored_.begin() + first);
-    std::copy(delta_before.begin(), delta_before.end(), anchor_delta_.begin() + first);
-    std::copy(block_delta_before.begin(), block_delta_before.end(), anchor_block_delta_.begin() + first);
+    if (anchored) {
+      std::copy(anchored_before.begin(), anchored_before.end(), at(anchored_));
+      std::copy(delta_before.begin(), delta_before.end(), at(anchor_delta_));
+      std::copy(block_delta_before.begin(), block_delta_before.end(), at(anchor_block_delta_));
+    }
     throw;
   }
   for (int64_t i = first; i < first + count; ++i) {

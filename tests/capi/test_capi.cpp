@@ -127,7 +127,8 @@ TEST_CASE("quantized K/V: kv_type for both, v_type for V alone; older option str
   CHECK(!same(mixed, q8));
   for (size_t i = 0; i < f32.size(); ++i) CHECK(std::fabs(q8[i] - f32[i]) <= 0.05f * (1 + std::fabs(f32[i])));
   vkllm_sequence_options bad = vkllm_sequence_default_options();
-  bad.v_type = static_cast<vkllm_kv_type>(7);
+  const int seven = 7;  // what a C caller may store; no C++ enum value
+  std::memcpy(&bad.v_type, &seven, sizeof seven);
   vkllm_sequence* s = nullptr;
   CHECK(vkllm_sequence_create(world().model, &bad, &s) == VKLLM_ERROR_INVALID_ARGUMENT);
   CHECK(std::string(vkllm_last_error()).find("v_type") != std::string::npos);
