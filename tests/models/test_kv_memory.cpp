@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <functional>
 #include <random>
 
 #include "host/engine/session.h"
@@ -55,6 +56,19 @@ ref::Mat f32_rows(const std::vector<uint8_t>& bytes, int64_t count) {
   return m;
 }
 
+// Runs fn on tiny-qwen2 and tiny-gemma3 with the longest reference sequence of each (nothing
+// where the shared data is missing).
+void for_each_reference_model(const std::function<void(const std::string& name, Model&, const std::vector<int32_t>& tokens)>& fn) {
+  for (const auto& [name, vocab] : {std::pair<std::string, int>{"tiny-qwen2", 50257}, {"tiny-gemma3", 512}}) {
+    CAPTURE(name);
+    auto path = shared_data("models/" + name + ".gguf");
+    auto sequences = reference_sequences("reference/" + name + "-logits.jsonl", vocab);
+    if (!path || sequences.empty()) return;
+    LoadedModel loaded = load_model(gpu(), *path);
+    fn(name, *loaded.model, sequences.back().tokens);
+  }
+}
+
 int32_t argmax(const std::vector<float>& v) { return int32_t(std::max_element(v.begin(), v.end()) - v.begin()); }
 
 }  // namespace
@@ -63,37 +77,25 @@ int32_t argmax(const std::vector<float>& v) { return int32_t(std::max_element(v.
 // (measured 0.73% on tiny-qwen2, 0.34% on tiny-gemma3), 15% with q4_0 keys (9.9%, 5.2%), on
 // the reference's longest sequence (tiny-gemma3's runs past its window).
 TEST_CASE_FIXTURE(GpuTest, "q8_0 and q4_0 caches keep tiny-qwen2's and tiny-gemma3's logits within bounds of the f16 cache's") {
-  for (const auto& [name, vocab] : {std::pair<std::string, int>{"tiny-qwen2", 50257}, {"tiny-gemma3", 512}}) {
-    CAPTURE(name);
-    auto path = shared_data("models/" + name + ".gguf");
-    auto sequences = reference_sequences("reference/" + name + "-logits.jsonl", vocab);
-    if (!path || sequences.empty()) return;
-    LoadedModel loaded = load_model(gpu(), *path);
-    const std::vector<int32_t>& tokens = sequences.back().tokens;
-    const std::vector<float> f16 = decode_logits(*loaded.model, tokens, DType::F16);
+  for_each_reference_model([](const std::string& name, Model& model, const std::vector<int32_t>& tokens) {
+    const std::vector<float> f16 = decode_logits(model, tokens, DType::F16);
     const std::vector<std::pair<KvTypes, double>> bounds{
         {DType::Q8_0, 0.015}, {DType::Q4_0, 0.15}, {{DType::Q8_0, DType::F16}, 0.015}, {{DType::Q4_0, DType::Q8_0}, 0.15}};
     for (const auto& [types, bound] : bounds) {
       CAPTURE(types.describe());
-      const double error = relative_rms(decode_logits(*loaded.model, tokens, types), f16);
+      const double error = relative_rms(decode_logits(model, tokens, types), f16);
       MESSAGE(name << ", " << tokens.size() << " tokens: " << types.describe() << " cache, logits' relative RMS difference from f16's "
                    << error);
       CHECK(error <= bound);
     }
-  }
+  });
 }
 
 // 100 successive shifts by one of a q8_0 cache, then the next token: its logits stay within the
 // q8_0 bound above of an f16 cache computed directly at the shifted positions (anchored keys:
 // the shifts add no error of their own).
 TEST_CASE_FIXTURE(GpuTest, "after 100 shifts by one, a q8_0 cache's logits stay within the q8_0 bound of a direct f16 cache's") {
-  for (const auto& [name, vocab] : {std::pair<std::string, int>{"tiny-qwen2", 50257}, {"tiny-gemma3", 512}}) {
-    CAPTURE(name);
-    auto path = shared_data("models/" + name + ".gguf");
-    auto sequences = reference_sequences("reference/" + name + "-logits.jsonl", vocab);
-    if (!path || sequences.empty()) return;
-    LoadedModel loaded = load_model(gpu(), *path);
-    const std::vector<int32_t>& all = sequences.back().tokens;
+  for_each_reference_model([](const std::string& name, Model& model, const std::vector<int32_t>& all) {
     const std::vector<int32_t> prefix(all.begin(), all.end() - 1);
     const int32_t shifts = 100, n = int32_t(prefix.size());
     auto at = [](int32_t first, int32_t count) {
@@ -102,17 +104,17 @@ TEST_CASE_FIXTURE(GpuTest, "after 100 shifts by one, a q8_0 cache's logits stay 
       return p;
     };
     const PositionPlan shifted = at(shifts, n), next = at(shifts + n, 1);
-    Session direct(*loaded.model, {.context = n + 1, .kv_types = DType::F16});
+    Session direct(model, {.context = n + 1, .kv_types = DType::F16});
     direct.decode_rows(prefix, {}, &shifted);
     const std::vector<float> want = direct.decode_rows({&all.back(), 1}, std::vector<int32_t>{0}, &next);
-    Session moved(*loaded.model, {.context = n + 1, .kv_types = DType::Q8_0});
+    Session moved(model, {.context = n + 1, .kv_types = DType::Q8_0});
     const PositionPlan original = at(0, n);
     moved.decode_rows(prefix, {}, &original);
     for (int32_t i = 0; i < shifts; ++i) moved.cache().reposition(0, n, 1);
     const double error = relative_rms(moved.decode_rows({&all.back(), 1}, std::vector<int32_t>{0}, &next), want);
     MESSAGE(name << ": after " << shifts << " shifts by one, q8_0 logits' relative RMS difference from f16's " << error);
     CHECK(error <= 0.015);
-  }
+  });
 }
 
 // A sequence decoded at positions d..d+N-1, its first d entries then dropped and the rest moved
