@@ -10,7 +10,7 @@ namespace {
 const OpDecl kCopyRows{"copy_rows", {Access::Read, Access::Write, Access::Read}, 11 * 4};
 constexpr uint32_t kLocal = 256;
 
-// The pipeline that converts src rows to dst rows, and how many invocations a row takes.
+// The pipeline that converts src rows to dst rows.
 std::string variant(const Device& d, DType src, DType dst) {
   if (src == DType::F32 && dst == DType::F32) return "copy_rows_f32_f32";
   if (src == dst && dtype_size(src) == 4) return "copy_rows_i32_i32";  // I32 and block rows: words
